@@ -1,0 +1,124 @@
+// BTree: one named, ordered map from byte-string keys to byte-string values,
+// stored as a B+tree of slotted pages in the buffer pool.
+//
+// Keys are compared byte-wise (memcmp, shorter first on a tie), are 1 to
+// kMaxKeySize bytes long, and are unique within a tree. Values are 0 to
+// kMaxValueSize bytes; values too large to share a leaf with other entries
+// are stored in a chain of overflow pages. The latch protocol (which latches
+// are taken in which order, and why no thread can deadlock or see a torn
+// page) is the essay at the top of btree.cc.
+//
+// Threading: every method may be called concurrently from many threads.
+// A BTree object belongs to its TreeStore and lives until the store closes
+// or the tree is dropped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "buffer/page.h"
+#include "mvdb/status.h"
+
+namespace mvdb {
+
+class BufferPool;
+class PageAllocator;
+class BTreeCursor;
+
+inline constexpr size_t kMaxKeySize = 1024;
+inline constexpr size_t kMaxValueSize = size_t{64} << 20;  // 64 MiB
+
+// What Check found, for `mvdb check` and tests.
+struct TreeCheckReport {
+  uint64_t height = 0;
+  uint64_t leaf_pages = 0;
+  uint64_t inner_pages = 0;
+  uint64_t overflow_pages = 0;
+  uint64_t entries = 0;
+  uint64_t key_bytes = 0;
+  uint64_t value_bytes = 0;
+  double leaf_fill = 0;  // average fraction of leaf bytes in use
+};
+
+class BTree {
+ public:
+  // Opens the tree whose (never moving) root page is `root`.
+  BTree(BufferPool* pool, PageAllocator* allocator, PageId root, std::string name);
+  ~BTree();
+
+  // Formats `root` (a freshly allocated page) as an empty tree's root.
+  static Status FormatRoot(BufferPool* pool, PageId root);
+
+  const std::string& name() const { return name_; }
+  PageId root() const { return root_; }
+
+  // Inserts `key` or replaces its value. InvalidArgument if the key is empty
+  // or longer than kMaxKeySize, or the value longer than kMaxValueSize.
+  Status Put(std::string_view key, std::string_view value);
+  // Copies the value of `key` into *value. NotFound if absent.
+  Status Get(std::string_view key, std::string* value);
+  // Removes `key`. NotFound if absent.
+  Status Delete(std::string_view key);
+
+  // A cursor over the whole tree, initially not positioned (not Valid).
+  // It holds no latch between calls, so it may be kept while the same
+  // thread writes to the tree. REQUIRES: destroyed before the tree.
+  std::unique_ptr<BTreeCursor> NewCursor();
+
+  // Verifies the tree: checksums of every page, key order within and across
+  // pages, separator keys bounding their subtrees, sibling links, equal leaf
+  // depth, every page reached once, overflow chains. Reports the first
+  // violation as Corruption naming the page. Also adds every page id of the
+  // tree to *pages_seen when it is not null (to check the free list).
+  // Runs while writers are paused by the caller.
+  Status Check(TreeCheckReport* report, std::vector<PageId>* pages_seen = nullptr);
+
+  // Frees every page of the tree except the root, which is left empty.
+  // REQUIRES: no concurrent use of the tree.
+  Status Clear();
+  // Frees every page including the root. REQUIRES: no concurrent use.
+  Status Destroy();
+
+ private:
+  friend class BTreeCursor;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  PageId root_;
+  std::string name_;
+};
+
+// A position in a BTree, moving in key order in both directions.
+//
+// key() and value() are valid until the next call that moves the cursor.
+// Concurrent writers may change the tree between calls: a move then
+// continues from the key the cursor was on (the next key greater, or for
+// Prev smaller, than it), so a scan never returns a key twice or out of
+// order, and sees every key that was present for the whole scan.
+class BTreeCursor {
+ public:
+  virtual ~BTreeCursor() = default;
+
+  virtual bool Valid() const = 0;
+  // Not OK if a page could not be read; the cursor is then not Valid.
+  virtual Status status() const = 0;
+
+  virtual void SeekToFirst() = 0;
+  virtual void SeekToLast() = 0;
+  // First key >= target.
+  virtual void Seek(std::string_view target) = 0;
+  // Last key <= target.
+  virtual void SeekForPrev(std::string_view target) = 0;
+  // REQUIRES: Valid().
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+
+  // REQUIRES: Valid().
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+};
+
+}  // namespace mvdb

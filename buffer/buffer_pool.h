@@ -1,0 +1,175 @@
+// BufferPool: a fixed set of page frames caching a PageStore.
+//
+// The protocol, in numbered invariants (the essay with the reasons is at the
+// top of buffer_pool.cc):
+//   1. A frame's content is only read under its latch (shared or exclusive)
+//      and only changed under its exclusive latch. Guards are the only way to
+//      hold a latch: a ReadPageGuard holds it shared, a WritePageGuard
+//      exclusive, and only a WritePageGuard hands out mutable bytes.
+//   2. A guard also holds a pin. A pinned frame is never evicted or reused,
+//      so a guard's bytes stay valid until the guard is released.
+//   3. A page is cached in at most one frame. The page table maps page ids to
+//      frames; it is sharded, so lookups on different pages do not share a
+//      lock, and eviction (CLOCK, second chance) does not serialise hits.
+//   4. A dirty frame is written back before its frame is reused. Write-back
+//      copies the page under a shared latch, so readers proceed during I/O;
+//      dirty victims are written in batches through PageStore::WritePages.
+//
+// Latch order (callers must follow it to stay free of deadlock): take
+// latches top-down (parent before child) and left-to-right (left sibling
+// before right sibling). Against that order only TryFetchWrite may be used,
+// which never waits.
+//
+// Threading: every method may be called from any thread. Guards are
+// move-only and must be released on the thread that took them (the latches
+// follow the rules of std::shared_mutex).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "buffer/page.h"
+#include "buffer/page_store.h"
+#include "mvdb/status.h"
+
+namespace mvdb {
+
+class BufferPool;
+struct Frame;
+
+// Shared access to a cached page. Move-only; releases on destruction.
+class ReadPageGuard {
+ public:
+  ReadPageGuard() = default;
+  ReadPageGuard(ReadPageGuard&& other) noexcept;
+  ReadPageGuard& operator=(ReadPageGuard&& other) noexcept;
+  ReadPageGuard(const ReadPageGuard&) = delete;
+  ReadPageGuard& operator=(const ReadPageGuard&) = delete;
+  ~ReadPageGuard() { Release(); }
+
+  bool valid() const { return frame_ != nullptr; }
+  PageId id() const { return id_; }
+  // kPageSize bytes, valid until Release.
+  std::span<const std::byte> data() const;
+  ConstPageView view() const { return ConstPageView(data()); }
+  // Drops the latch and the pin. Idempotent.
+  void Release();
+
+ private:
+  friend class BufferPool;
+  ReadPageGuard(BufferPool* pool, Frame* frame, PageId id) : pool_(pool), frame_(frame), id_(id) {}
+
+  BufferPool* pool_ = nullptr;
+  Frame* frame_ = nullptr;
+  PageId id_ = kInvalidPageId;
+};
+
+// Exclusive access to a cached page; the only way to change page bytes.
+// Taking one marks the page dirty.
+class WritePageGuard {
+ public:
+  WritePageGuard() = default;
+  WritePageGuard(WritePageGuard&& other) noexcept;
+  WritePageGuard& operator=(WritePageGuard&& other) noexcept;
+  WritePageGuard(const WritePageGuard&) = delete;
+  WritePageGuard& operator=(const WritePageGuard&) = delete;
+  ~WritePageGuard() { Release(); }
+
+  bool valid() const { return frame_ != nullptr; }
+  PageId id() const { return id_; }
+  std::span<const std::byte> data() const;
+  std::span<std::byte> mutable_data();
+  ConstPageView view() const { return ConstPageView(data()); }
+  PageView mutable_view() { return PageView(mutable_data()); }
+  void Release();
+
+ private:
+  friend class BufferPool;
+  WritePageGuard(BufferPool* pool, Frame* frame, PageId id)
+      : pool_(pool), frame_(frame), id_(id) {}
+
+  BufferPool* pool_ = nullptr;
+  Frame* frame_ = nullptr;
+  PageId id_ = kInvalidPageId;
+};
+
+// Checks the structure of a page read from the store, after its checksum
+// passed. Lets the layers above validate each page once per load instead of
+// on every access. A non-OK result (Corruption) is returned by the fetch,
+// prefixed with the file, page id and offset, and the page is not cached.
+using PageValidator = Status (*)(std::span<const std::byte> page, PageId id);
+
+struct BufferPoolOptions {
+  // Number of frames (kPageSize bytes each). At least 16.
+  size_t capacity_pages = 1024;
+  // How many dirty victims eviction writes back in one batch.
+  size_t writeback_batch = 32;
+  PageValidator validator = nullptr;
+};
+
+struct BufferPoolStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;        // pages read from the store
+  uint64_t evictions = 0;
+  uint64_t pages_written = 0; // pages written back
+  uint64_t write_batches = 0; // WritePages calls
+  uint64_t checksum_failures = 0;
+  size_t capacity_pages = 0;
+  size_t dirty_pages = 0;
+};
+
+class BufferPool {
+ public:
+  // `store` must outlive the pool.
+  static Result<std::unique_ptr<BufferPool>> Create(PageStore* store,
+                                                    const BufferPoolOptions& options);
+  // Does not write back dirty pages: call FlushAll first to keep them.
+  // REQUIRES: no guard is alive.
+  ~BufferPool();
+
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // Pins and latches page `id`, reading it from the store on a miss.
+  // Errors: Corruption when the page fails verification (nothing is cached),
+  // IOError from the store, Busy when every frame is pinned.
+  Result<ReadPageGuard> FetchRead(PageId id);
+  Result<WritePageGuard> FetchWrite(PageId id);
+  // As FetchWrite, but never waits for the latch: Busy if another guard holds
+  // it. The one way to latch against the latch order.
+  Result<WritePageGuard> TryFetchWrite(PageId id);
+  // A write guard on page `id` whose bytes are formatted as an empty page of
+  // `type` (PageView::Format) without reading the store: for pages just
+  // allocated. REQUIRES: nobody else uses `id` (it was free).
+  Result<WritePageGuard> NewPage(PageId id, PageType type);
+  // Reads the pages not cached yet in one batch, so later fetches hit.
+  // Best effort: stops early when frames run out. Errors as FetchRead.
+  Status Prefetch(std::span<const PageId> ids);
+  // Drops page `id` from the cache without writing it (it was freed).
+  // REQUIRES: no guard on `id` is alive.
+  void Discard(PageId id);
+
+  // Writes back every dirty page (in batches) and syncs the store.
+  Status FlushAll();
+
+  BufferPoolStats stats() const;
+  size_t capacity() const;
+  PageStore* store() const { return store_; }
+
+ private:
+  friend class ReadPageGuard;
+  friend class WritePageGuard;
+  struct Impl;
+
+  BufferPool(PageStore* store, std::unique_ptr<Impl> impl);
+  void ReleaseRead(Frame* frame);
+  void ReleaseWrite(Frame* frame);
+
+  PageStore* store_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mvdb

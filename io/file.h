@@ -1,0 +1,132 @@
+// The file-system interface every byte mvdb stores goes through.
+//
+// Three implementations share it (model: LevelDB's Env):
+//   - io_uring (io/uring_file_system.cc): batched reads and writes through
+//     liburing; chosen at run time when the kernel allows it.
+//   - POSIX (io/posix_file_system.cc): pread/pwrite/fdatasync, the fallback.
+//   - fault injection (io/fault_injection_file_system.h): wraps another file
+//     system for tests; fails the Nth write or sync, forgets writes that were
+//     never synced, tears pages, so crash tests are fast and deterministic.
+//
+// Threading: a FileSystem and the Files it opens may be used from many
+// threads at once; calls on one File at disjoint offsets may run
+// concurrently. A File must not outlive the FileSystem that opened it.
+//
+// Errors: a failed system call is an IOError whose message names the file
+// and carries errno's text (ENOSPC reads "No space left on device"). A read
+// that ends early because the file is too short is a Corruption naming the
+// file, offset and lengths: a caller asked for bytes the file does not have.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mvdb/status.h"
+
+namespace mvdb {
+
+// One read or write in a batch. For a read, `data` receives exactly
+// `data.size()` bytes; for a write, `data` is what is written.
+struct IoRequest {
+  enum class Op : uint8_t { kRead, kWrite };
+  Op op = Op::kRead;
+  uint64_t offset = 0;
+  std::span<std::byte> data;
+  Status result;  // set by SubmitBatch for every request
+};
+
+class File {
+ public:
+  virtual ~File() = default;
+
+  // Reads exactly buf.size() bytes at `offset`.
+  virtual Status ReadAt(uint64_t offset, std::span<std::byte> buf) = 0;
+  // Writes all of `data` at `offset`, extending the file if needed.
+  virtual Status WriteAt(uint64_t offset, std::span<const std::byte> data) = 0;
+  // Runs every request, concurrently where the backend can (io_uring submits
+  // them as one batch), and returns when all are done. Each request's
+  // `result` says how it went; the returned Status is the first failure.
+  virtual Status SubmitBatch(std::span<IoRequest> requests) = 0;
+  // Makes every completed write durable (fdatasync).
+  virtual Status Sync() = 0;
+  virtual Result<uint64_t> Size() = 0;
+  virtual Status Truncate(uint64_t size) = 0;
+
+  const std::string& path() const { return path_; }
+
+ protected:
+  explicit File(std::string path) : path_(std::move(path)) {}
+
+ private:
+  std::string path_;
+};
+
+// Held while a database directory is open; releasing it (destruction)
+// unlocks. The lock is advisory (flock) and held by the process.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+struct OpenOptions {
+  bool create = false;     // create the file if it does not exist
+  bool read_only = false;  // open for reading only
+  bool direct_io = false;  // O_DIRECT; buffers and offsets must then be 4096-aligned
+};
+
+struct FileSystemStats {
+  uint64_t reads = 0;          // read requests completed
+  uint64_t writes = 0;         // write requests completed
+  uint64_t syncs = 0;          // Sync calls completed
+  uint64_t batches = 0;        // SubmitBatch calls
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // "io_uring", "posix" or "fault(<base>)": which backend does the I/O.
+  virtual std::string_view name() const = 0;
+
+  virtual Result<std::unique_ptr<File>> Open(const std::string& path,
+                                             const OpenOptions& options) = 0;
+  virtual Status Remove(const std::string& path) = 0;
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  virtual Result<bool> Exists(const std::string& path) = 0;
+  // Creates the directory if missing (not its parents); OK if it exists.
+  virtual Status CreateDir(const std::string& path) = 0;
+  virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
+  // Makes creations, renames and removals inside `dir` durable.
+  virtual Status SyncDir(const std::string& dir) = 0;
+  // Takes an exclusive lock on `path` (created if missing) without waiting.
+  // Busy if another process holds it; the message names the holder's pid
+  // when the lock file records one.
+  virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+
+  virtual FileSystemStats stats() const = 0;
+};
+
+// The POSIX backend: pread, pwrite, fdatasync.
+std::unique_ptr<FileSystem> NewPosixFileSystem();
+
+// The io_uring backend. NotSupported when the kernel refuses io_uring
+// (too old, disabled by sysctl kernel.io_uring_disabled, or blocked by a
+// seccomp filter).
+Result<std::unique_ptr<FileSystem>> NewUringFileSystem(unsigned queue_depth = 64);
+
+// Which backend NewDefaultFileSystem picks.
+enum class IoBackend { kAuto, kUring, kPosix };
+
+// kAuto: io_uring when NewUringFileSystem succeeds, POSIX otherwise. The
+// environment variable MVDB_IO=posix|uring overrides kAuto. Logs the choice
+// at info level; FileSystem::name() tells it afterwards.
+Result<std::unique_ptr<FileSystem>> NewDefaultFileSystem(IoBackend backend = IoBackend::kAuto);
+
+}  // namespace mvdb
