@@ -8,7 +8,9 @@
 // exactly that many (a short or long chain is Corruption).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,5 +39,10 @@ Status FreeOverflow(BufferPool* pool, PageAllocator* allocator, PageId first);
 // Counts the chain's pages, checking it carries exactly `size` bytes; for Check.
 Result<uint64_t> CheckOverflow(BufferPool* pool, PageId first, uint32_t size,
                                std::vector<PageId>* pages_seen);
+
+// Checks one overflow page's own fields (type, piece length within the page,
+// a next link that is not the page itself): the part of a chain's checks that
+// needs no other page, for a PageValidator.
+Status ValidateOverflowPage(std::span<const std::byte> page, PageId id);
 
 }  // namespace mvdb::btree

@@ -1,0 +1,543 @@
+// Slotted B+tree nodes. btree/node_format.md documents the bytes; this file
+// keeps them. The invariants every node this code builds keeps, and that
+// ValidateNode checks on every node read from disk:
+//
+//   1. The slot array [64, 64 + 2 * slot_count) lies below content_start,
+//      and content_start <= kPageSize: slots grow up, cells grow down, and
+//      the gap between them is free.
+//   2. Every slot points at a cell wholly inside [content_start, kPageSize),
+//      and no two cells overlap.
+//   3. The cells' bytes plus fragmented_bytes equal kPageSize - content_start
+//      exactly: every byte of the cell area is either in a cell or counted
+//      as a hole. That is what lets FreeSpace() promise that compaction
+//      really yields gap + fragmented bytes, so Insert can decide "fits" or
+//      "does not fit" before it changes anything.
+//   4. Keys strictly increase with the slot index (memcmp order, shorter
+//      first on a tie), so LowerBound can stop at the first equal key.
+//   5. A leaf cell with its slot takes at most kMaxInlineLeafCell bytes, an
+//      inner cell at most InnerCellSize(kMaxKeySize). A leaf that cannot
+//      take a new cell therefore holds at least four cells, and a
+//      byte-balanced split leaves room for any cell in either half (the
+//      argument is in node_format.md).
+//
+// The accessors trust these invariants (they were checked once, when the
+// page entered the buffer pool); only ValidateNode reads bytes it has not
+// checked, and it reads nothing before checking its bounds.
+#include "btree/node.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstring>
+
+#include "btree/btree.h"
+#include "common/coding.h"
+
+namespace mvdb::btree {
+namespace {
+
+// Node header, offsets from the start of the page.
+constexpr size_t kSlotCountOffset = kPageHeaderSize + 0;
+constexpr size_t kContentStartOffset = kPageHeaderSize + 2;
+constexpr size_t kFragmentedOffset = kPageHeaderSize + 4;
+constexpr size_t kPrevLeafOffset = kPageHeaderSize + 8;
+constexpr size_t kNextLeafOffset = kPageHeaderSize + 16;
+constexpr size_t kLeftmostChildOffset = kPageHeaderSize + 24;
+constexpr size_t kSlotsOffset = kPageHeaderSize + kNodeHeaderSize;
+// The most slots a page can hold, empty cells aside; bounds ValidateNode's
+// scratch array.
+constexpr size_t kMaxSlots = (kPageSize - kSlotsOffset) / kSlotSize;
+
+// Cell fields, offsets from the start of the cell.
+constexpr size_t kCellKeyLenOffset = 0;
+constexpr size_t kLeafFlagsOffset = 2;
+constexpr size_t kLeafValueLenOffset = 3;
+constexpr size_t kInnerChildOffset = 2;
+constexpr uint8_t kLeafFlagOverflow = 0x01;
+constexpr size_t kOverflowRefSize = 8;
+
+uint16_t Load16(const std::byte* base, size_t offset) { return DecodeFixed16(base + offset); }
+uint32_t Load32(const std::byte* base, size_t offset) { return DecodeFixed32(base + offset); }
+uint64_t Load64(const std::byte* base, size_t offset) { return DecodeFixed64(base + offset); }
+void Store16(std::byte* base, size_t offset, size_t v) {
+  EncodeFixed16(base + offset, static_cast<uint16_t>(v));
+}
+
+size_t KeyOffsetInCell(bool leaf) { return leaf ? kLeafCellOverhead : kInnerCellOverhead; }
+
+// memcmp order, a proper prefix first.
+int CompareKeys(const std::byte* a, size_t a_len, std::string_view b) {
+  const size_t common = std::min(a_len, b.size());
+  if (common != 0) {
+    const int c = std::memcmp(a, b.data(), common);
+    if (c != 0) {
+      return c;
+    }
+  }
+  return a_len < b.size() ? -1 : (a_len > b.size() ? 1 : 0);
+}
+
+// Bytes of the cell at `offset`, slot excluded. Trusts the page.
+size_t CellSize(const std::byte* page, size_t offset, bool leaf) {
+  const size_t key_len = Load16(page, offset + kCellKeyLenOffset);
+  if (!leaf) {
+    return kInnerCellOverhead + key_len;
+  }
+  const bool overflow =
+      (static_cast<uint8_t>(page[offset + kLeafFlagsOffset]) & kLeafFlagOverflow) != 0;
+  const size_t value_bytes =
+      overflow ? kOverflowRefSize : Load32(page, offset + kLeafValueLenOffset);
+  return kLeafCellOverhead + key_len + value_bytes;
+}
+
+bool PageIsLeaf(const std::byte* page) {
+  return page[page_header::kTypeOffset] == static_cast<std::byte>(PageType::kBTreeLeaf);
+}
+
+// Rewrites the cells of `page` contiguously at the end of the page in slot
+// order, so the gap holds all free space. Keeps slot order and contents.
+void CompactPage(std::byte* page) {
+  const bool leaf = PageIsLeaf(page);
+  const size_t count = Load16(page, kSlotCountOffset);
+  const size_t old_start = Load16(page, kContentStartOffset);
+  std::array<std::byte, kPageSize> copy{};
+  std::memcpy(copy.data() + old_start, page + old_start, kPageSize - old_start);
+  size_t start = kPageSize;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t slot = kSlotsOffset + i * kSlotSize;
+    const size_t offset = Load16(page, slot);
+    const size_t size = CellSize(copy.data(), offset, leaf);
+    start -= size;
+    std::memcpy(page + start, copy.data() + offset, size);
+    Store16(page, slot, start);
+  }
+  Store16(page, kContentStartOffset, start);
+  Store16(page, kFragmentedOffset, 0);
+}
+
+// Makes room for a cell of `cell_size` bytes at slot `index`, compacting
+// when the gap is too small, and returns where its bytes go; nullptr, with
+// nothing changed, when it does not fit.
+std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size) {
+  const size_t count = Load16(page, kSlotCountOffset);
+  assert(index <= count);
+  const size_t slots_end = kSlotsOffset + count * kSlotSize;
+  const size_t need = cell_size + kSlotSize;
+  size_t start = Load16(page, kContentStartOffset);
+  if (start - slots_end < need) {
+    if (start - slots_end + Load16(page, kFragmentedOffset) < need) {
+      return nullptr;
+    }
+    CompactPage(page);
+    start = Load16(page, kContentStartOffset);
+  }
+  start -= cell_size;
+  std::byte* slot = page + kSlotsOffset + size_t{index} * kSlotSize;
+  std::memmove(slot + kSlotSize, slot, (count - index) * kSlotSize);
+  Store16(slot, 0, start);
+  Store16(page, kSlotCountOffset, count + 1);
+  Store16(page, kContentStartOffset, start);
+  return page + start;
+}
+
+void InitNode(std::span<std::byte> page, PageType type, PageId leftmost_child) {
+  std::byte* p = page.data();
+  p[page_header::kTypeOffset] = static_cast<std::byte>(type);
+  std::memset(p + kPageHeaderSize, 0, kPageSize - kPageHeaderSize);
+  Store16(p, kContentStartOffset, kPageSize);
+  EncodeFixed64(p + kPrevLeafOffset, kInvalidPageId);
+  EncodeFixed64(p + kNextLeafOffset, kInvalidPageId);
+  EncodeFixed64(p + kLeftmostChildOffset, leftmost_child);
+}
+
+Status Corrupt(PageId id, const std::string& what, size_t offset) {
+  return Status::Corruption("page " + std::to_string(id) + ": " + what + " at offset " +
+                            std::to_string(offset));
+}
+
+std::string CellName(size_t slot) { return "cell of slot " + std::to_string(slot); }
+
+// A child or overflow pointer must name some other, ordinary page.
+bool IsPlausibleLink(PageId target, PageId self) {
+  return target != kInvalidPageId && target != kMetaPageId && target != self;
+}
+
+}  // namespace
+
+size_t LeafCellSize(size_t key_size, size_t value_size) {
+  return kSlotSize + kLeafCellOverhead + key_size + value_size;
+}
+
+bool NeedsOverflow(size_t key_size, size_t value_size) {
+  return LeafCellSize(key_size, value_size) > kMaxInlineLeafCell;
+}
+
+size_t OverflowLeafCellSize(size_t key_size) {
+  return kSlotSize + kLeafCellOverhead + key_size + kOverflowRefSize;
+}
+
+size_t InnerCellSize(size_t key_size) { return kSlotSize + kInnerCellOverhead + key_size; }
+
+// ---- ConstNode ----
+
+bool ConstNode::is_leaf() const { return PageIsLeaf(page_.data()); }
+
+uint16_t ConstNode::size() const { return Load16(page_.data(), kSlotCountOffset); }
+
+std::string_view ConstNode::key(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  const size_t len = Load16(p, offset + kCellKeyLenOffset);
+  return {reinterpret_cast<const char*>(p + offset + KeyOffsetInCell(is_leaf())), len};
+}
+
+uint16_t ConstNode::LowerBound(std::string_view target, bool* exact) const {
+  const std::byte* p = page_.data();
+  const size_t key_offset = KeyOffsetInCell(is_leaf());
+  const std::byte* slots = p + kSlotsOffset;
+  uint32_t lo = 0;
+  uint32_t hi = Load16(p, kSlotCountOffset);
+  while (lo < hi) {
+    const uint32_t mid = (lo + hi) / 2;
+    const std::byte* cell = p + DecodeFixed16(slots + mid * kSlotSize);
+    const int c = CompareKeys(cell + key_offset, DecodeFixed16(cell), target);
+    if (c == 0) {
+      // Keys are unique, so the first equal key is the lower bound.
+      if (exact != nullptr) {
+        *exact = true;
+      }
+      return static_cast<uint16_t>(mid);
+    }
+    if (c < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (exact != nullptr) {
+    *exact = false;
+  }
+  return static_cast<uint16_t>(lo);
+}
+
+size_t ConstNode::FreeSpace() const {
+  const std::byte* p = page_.data();
+  const size_t slots_end = kSlotsOffset + size_t{size()} * kSlotSize;
+  return Load16(p, kContentStartOffset) - slots_end + Load16(p, kFragmentedOffset);
+}
+
+size_t ConstNode::UsedSpace() const { return kPageSize - kSlotsOffset - FreeSpace(); }
+
+PageId ConstNode::next_leaf() const { return Load64(page_.data(), kNextLeafOffset); }
+PageId ConstNode::prev_leaf() const { return Load64(page_.data(), kPrevLeafOffset); }
+
+bool ConstNode::is_overflow(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  return (static_cast<uint8_t>(p[offset + kLeafFlagsOffset]) & kLeafFlagOverflow) != 0;
+}
+
+uint32_t ConstNode::value_size(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  return Load32(p, offset + kLeafValueLenOffset);
+}
+
+std::string_view ConstNode::inline_value(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  const size_t key_len = Load16(p, offset + kCellKeyLenOffset);
+  return {reinterpret_cast<const char*>(p + offset + kLeafCellOverhead + key_len),
+          Load32(p, offset + kLeafValueLenOffset)};
+}
+
+PageId ConstNode::overflow_page(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  const size_t key_len = Load16(p, offset + kCellKeyLenOffset);
+  return Load64(p, offset + kLeafCellOverhead + key_len);
+}
+
+PageId ConstNode::leftmost_child() const { return Load64(page_.data(), kLeftmostChildOffset); }
+
+PageId ConstNode::child(uint16_t i) const {
+  const std::byte* p = page_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  return Load64(p, offset + kInnerChildOffset);
+}
+
+PageId ConstNode::ChildFor(std::string_view target) const {
+  const int index = ChildIndexFor(target);
+  return index < 0 ? leftmost_child() : child(static_cast<uint16_t>(index));
+}
+
+int ConstNode::ChildIndexFor(std::string_view target) const {
+  // Cell i's child holds [key i, key i+1): the last key <= target wins.
+  bool exact = false;
+  const int bound = LowerBound(target, &exact);
+  return exact ? bound : bound - 1;
+}
+
+// ---- Node ----
+
+void Node::InitLeaf() { InitNode(mpage_, PageType::kBTreeLeaf, kInvalidPageId); }
+
+void Node::InitInner(PageId leftmost_child) {
+  InitNode(mpage_, PageType::kBTreeInner, leftmost_child);
+}
+
+void Node::set_next_leaf(PageId id) { EncodeFixed64(mpage_.data() + kNextLeafOffset, id); }
+void Node::set_prev_leaf(PageId id) { EncodeFixed64(mpage_.data() + kPrevLeafOffset, id); }
+void Node::set_leftmost_child(PageId id) {
+  EncodeFixed64(mpage_.data() + kLeftmostChildOffset, id);
+}
+
+void Node::set_child(uint16_t i, PageId id) {
+  std::byte* p = mpage_.data();
+  const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
+  EncodeFixed64(p + offset + kInnerChildOffset, id);
+}
+
+bool Node::InsertLeaf(uint16_t i, std::string_view key, std::string_view value) {
+  assert(is_leaf() && !NeedsOverflow(key.size(), value.size()));
+  std::byte* cell = AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + value.size());
+  if (cell == nullptr) {
+    return false;
+  }
+  Store16(cell, kCellKeyLenOffset, key.size());
+  cell[kLeafFlagsOffset] = std::byte{0};
+  EncodeFixed32(cell + kLeafValueLenOffset, static_cast<uint32_t>(value.size()));
+  if (!key.empty()) {
+    std::memcpy(cell + kLeafCellOverhead, key.data(), key.size());
+  }
+  if (!value.empty()) {
+    std::memcpy(cell + kLeafCellOverhead + key.size(), value.data(), value.size());
+  }
+  return true;
+}
+
+bool Node::InsertLeafOverflow(uint16_t i, std::string_view key, uint32_t value_size,
+                              PageId first_overflow) {
+  assert(is_leaf());
+  std::byte* cell =
+      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + kOverflowRefSize);
+  if (cell == nullptr) {
+    return false;
+  }
+  Store16(cell, kCellKeyLenOffset, key.size());
+  cell[kLeafFlagsOffset] = std::byte{kLeafFlagOverflow};
+  EncodeFixed32(cell + kLeafValueLenOffset, value_size);
+  if (!key.empty()) {
+    std::memcpy(cell + kLeafCellOverhead, key.data(), key.size());
+  }
+  EncodeFixed64(cell + kLeafCellOverhead + key.size(), first_overflow);
+  return true;
+}
+
+bool Node::InsertInner(uint16_t i, std::string_view key, PageId child) {
+  assert(!is_leaf());
+  std::byte* cell = AllocateCell(mpage_.data(), i, kInnerCellOverhead + key.size());
+  if (cell == nullptr) {
+    return false;
+  }
+  Store16(cell, kCellKeyLenOffset, key.size());
+  EncodeFixed64(cell + kInnerChildOffset, child);
+  if (!key.empty()) {
+    std::memcpy(cell + kInnerCellOverhead, key.data(), key.size());
+  }
+  return true;
+}
+
+void Node::Remove(uint16_t i) {
+  std::byte* p = mpage_.data();
+  const size_t count = size();
+  assert(i < count);
+  std::byte* slot = p + kSlotsOffset + size_t{i} * kSlotSize;
+  const size_t offset = DecodeFixed16(slot);
+  const size_t cell_size = CellSize(p, offset, is_leaf());
+  std::memmove(slot, slot + kSlotSize, (count - i - 1) * kSlotSize);
+  Store16(p, kSlotCountOffset, count - 1);
+  if (count == 1) {
+    // Empty again: the whole cell area is gap, nothing is fragmented.
+    Store16(p, kContentStartOffset, kPageSize);
+    Store16(p, kFragmentedOffset, 0);
+  } else if (offset == Load16(p, kContentStartOffset)) {
+    // The lowest cell borders the gap: give its bytes to the gap directly.
+    Store16(p, kContentStartOffset, offset + cell_size);
+  } else {
+    Store16(p, kFragmentedOffset, Load16(p, kFragmentedOffset) + cell_size);
+  }
+}
+
+void Node::Compact() { CompactPage(mpage_.data()); }
+
+std::string Node::MoveUpperHalfTo(uint16_t from, Node* right) {
+  const bool leaf = is_leaf();
+  const uint16_t count = size();
+  assert(from < count && right->size() == 0 && right->is_leaf() == leaf);
+  std::string separator(key(from));
+  const std::byte* p = mpage_.data();
+  uint16_t first_moved = from;
+  if (!leaf) {
+    right->set_leftmost_child(child(from));
+    ++first_moved;
+  }
+  for (uint16_t j = first_moved; j < count; ++j) {
+    const size_t offset = Load16(p, kSlotsOffset + size_t{j} * kSlotSize);
+    const size_t cell_size = CellSize(p, offset, leaf);
+    // `right` is empty and as large as this page, so every cell fits.
+    std::byte* cell = AllocateCell(right->mpage_.data(), right->size(), cell_size);
+    assert(cell != nullptr);
+    std::memcpy(cell, p + offset, cell_size);
+  }
+  Store16(mpage_.data(), kSlotCountOffset, from);
+  CompactPage(mpage_.data());
+  return separator;
+}
+
+uint16_t Node::SplitPoint() const {
+  const std::byte* p = page_.data();
+  const bool leaf = is_leaf();
+  const uint16_t count = size();
+  // The smallest split each kind allows; below it any answer is degenerate.
+  if (count < (leaf ? 2 : 3)) {
+    return count / 2;
+  }
+  std::array<uint16_t, kMaxSlots> bytes{};  // cell + slot, per cell
+  size_t total = 0;
+  for (uint16_t j = 0; j < count; ++j) {
+    const size_t offset = Load16(p, kSlotsOffset + size_t{j} * kSlotSize);
+    bytes[j] = static_cast<uint16_t>(CellSize(p, offset, leaf) + kSlotSize);
+    total += bytes[j];
+  }
+  // Leaf: left = [0, from), right = [from, count). Inner: cell `from` goes
+  // up to the parent, so right = (from, count). Both stay non-empty.
+  const uint16_t last = leaf ? count - 1 : count - 2;
+  uint16_t best = 1;
+  size_t best_diff = SIZE_MAX;
+  size_t left = 0;
+  for (uint16_t from = 1; from <= last; ++from) {
+    left += bytes[from - 1];
+    const size_t right = total - left - (leaf ? 0 : bytes[from]);
+    const size_t diff = left > right ? left - right : right - left;
+    if (diff < best_diff) {
+      best_diff = diff;
+      best = from;
+    }
+  }
+  return best;
+}
+
+// ---- ValidateNode ----
+
+Status ValidateNode(std::span<const std::byte> page, PageId id) {
+  if (page.size() != kPageSize) {
+    return Corrupt(id, "node of " + std::to_string(page.size()) + " bytes", 0);
+  }
+  const std::byte* p = page.data();
+  const auto type = static_cast<uint8_t>(p[page_header::kTypeOffset]);
+  const bool leaf = type == static_cast<uint8_t>(PageType::kBTreeLeaf);
+  if (!leaf && type != static_cast<uint8_t>(PageType::kBTreeInner)) {
+    return Corrupt(id, "page type " + std::to_string(type) + " is not a B+tree node",
+                   page_header::kTypeOffset);
+  }
+  const size_t count = Load16(p, kSlotCountOffset);
+  const size_t start = Load16(p, kContentStartOffset);
+  const size_t fragmented = Load16(p, kFragmentedOffset);
+  const size_t slots_end = kSlotsOffset + count * kSlotSize;
+  if (slots_end > kPageSize || slots_end > start) {
+    return Corrupt(id, "slot count " + std::to_string(count) + " overlaps the cell area",
+                   kSlotCountOffset);
+  }
+  if (start > kPageSize) {
+    return Corrupt(id, "content start " + std::to_string(start) + " past the page end",
+                   kContentStartOffset);
+  }
+  if (fragmented > kPageSize - start) {
+    return Corrupt(id, "fragmented bytes " + std::to_string(fragmented) + " exceed the cell area",
+                   kFragmentedOffset);
+  }
+  if (leaf) {
+    if (Load64(p, kPrevLeafOffset) == id || Load64(p, kNextLeafOffset) == id) {
+      return Corrupt(id, "leaf linked to itself", kPrevLeafOffset);
+    }
+  } else if (!IsPlausibleLink(Load64(p, kLeftmostChildOffset), id)) {
+    return Corrupt(id, "bad leftmost child", kLeftmostChildOffset);
+  }
+
+  const size_t key_offset = KeyOffsetInCell(leaf);
+  std::array<uint32_t, kMaxSlots> extents{};  // offset << 16 | size, per cell
+  size_t cell_bytes = 0;
+  const std::byte* prev_key = nullptr;
+  size_t prev_key_len = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t slot = kSlotsOffset + i * kSlotSize;
+    const size_t offset = Load16(p, slot);
+    if (offset < start || offset + key_offset > kPageSize) {
+      return Corrupt(id, "slot " + std::to_string(i) + " points outside the cell area", slot);
+    }
+    const size_t key_len = Load16(p, offset + kCellKeyLenOffset);
+    if (key_len > kMaxKeySize) {
+      return Corrupt(id, CellName(i) + ": key of " + std::to_string(key_len) + " bytes", offset);
+    }
+    size_t size = key_offset + key_len;
+    if (leaf) {
+      const auto flags = static_cast<uint8_t>(p[offset + kLeafFlagsOffset]);
+      if ((flags & ~kLeafFlagOverflow) != 0) {
+        return Corrupt(id, CellName(i) + ": unknown flags", offset + kLeafFlagsOffset);
+      }
+      const bool overflow = (flags & kLeafFlagOverflow) != 0;
+      size += overflow ? kOverflowRefSize : size_t{Load32(p, offset + kLeafValueLenOffset)};
+      if (size + kSlotSize > kMaxInlineLeafCell) {
+        return Corrupt(id, CellName(i) + " larger than an inline cell may be", offset);
+      }
+      if (offset + size > kPageSize) {
+        return Corrupt(id, CellName(i) + " runs past the page end", offset);
+      }
+      if (overflow && Load32(p, offset + kLeafValueLenOffset) > kMaxValueSize) {
+        return Corrupt(id, CellName(i) + ": overflow value larger than any value may be",
+                       offset + kLeafValueLenOffset);
+      }
+      if (overflow && !IsPlausibleLink(Load64(p, offset + key_offset + key_len), id)) {
+        return Corrupt(id, CellName(i) + ": bad overflow page id", offset + key_offset + key_len);
+      }
+    } else {
+      if (offset + size > kPageSize) {
+        return Corrupt(id, CellName(i) + " runs past the page end", offset);
+      }
+      if (!IsPlausibleLink(Load64(p, offset + kInnerChildOffset), id)) {
+        return Corrupt(id, CellName(i) + ": bad child page id", offset + kInnerChildOffset);
+      }
+    }
+    const std::byte* key = p + offset + key_offset;
+    if (prev_key != nullptr &&
+        CompareKeys(prev_key, prev_key_len,
+                    std::string_view(reinterpret_cast<const char*>(key), key_len)) >= 0) {
+      return Corrupt(id, "key of slot " + std::to_string(i) + " not above the key before it",
+                     offset);
+    }
+    prev_key = key;
+    prev_key_len = key_len;
+    extents[i] = static_cast<uint32_t>((offset << 16) | size);
+    cell_bytes += size;
+  }
+
+  std::sort(extents.begin(), extents.begin() + count);
+  size_t end = start;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t offset = extents[i] >> 16;
+    if (offset < end) {
+      return Corrupt(id, "cells overlap", offset);
+    }
+    end = offset + (extents[i] & 0xffff);
+  }
+  if (cell_bytes + fragmented != kPageSize - start) {
+    return Corrupt(id,
+                   "cells (" + std::to_string(cell_bytes) + " bytes) and fragmented bytes (" +
+                       std::to_string(fragmented) + ") do not fill the cell area",
+                   kFragmentedOffset);
+  }
+  return Status::OK();
+}
+
+}  // namespace mvdb::btree
