@@ -10,7 +10,9 @@
 //
 // Threading: a FileSystem and the Files it opens may be used from many
 // threads at once; calls on one File at disjoint offsets may run
-// concurrently. A File must not outlive the FileSystem that opened it.
+// concurrently. A File must not outlive the FileSystem that opened it. A
+// child made by fork() must not use a FileSystem it inherited (io_uring
+// rings are memory shared with the parent); it opens its own.
 //
 // Errors: a failed system call is an IOError whose message names the file
 // and carries errno's text (ENOSPC reads "No space left on device"). A read
@@ -67,7 +69,9 @@ class File {
 };
 
 // Held while a database directory is open; releasing it (destruction)
-// unlocks. The lock is advisory (flock) and held by the process.
+// unlocks. The lock is advisory (flock) and belongs to the open file, not
+// the process: a second LockFile on the same path fails even in the process
+// that holds the first.
 class FileLock {
  public:
   virtual ~FileLock() = default;
@@ -95,9 +99,12 @@ class FileSystem {
   // "io_uring", "posix" or "fault(<base>)": which backend does the I/O.
   virtual std::string_view name() const = 0;
 
+  // NotFound if the file does not exist and options.create is false.
   virtual Result<std::unique_ptr<File>> Open(const std::string& path,
                                              const OpenOptions& options) = 0;
+  // Removes a file, or a directory if it is empty. NotFound if missing.
   virtual Status Remove(const std::string& path) = 0;
+  // Replaces `to` atomically if it exists. NotFound if `from` is missing.
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   virtual Result<bool> Exists(const std::string& path) = 0;
   // Creates the directory if missing (not its parents); OK if it exists.
@@ -106,8 +113,9 @@ class FileSystem {
   // Makes creations, renames and removals inside `dir` durable.
   virtual Status SyncDir(const std::string& dir) = 0;
   // Takes an exclusive lock on `path` (created if missing) without waiting.
-  // Busy if another process holds it; the message names the holder's pid
-  // when the lock file records one.
+  // Busy if it is held (by another process, or through another LockFile of
+  // this one); the message names the holder's pid when the lock file records
+  // one: "<path> is locked by process <pid>".
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
 
   virtual FileSystemStats stats() const = 0;

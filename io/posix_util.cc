@@ -1,0 +1,273 @@
+#include "io/posix_util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
+
+namespace mvdb::io_internal {
+namespace {
+
+// Linux moves at most 0x7ffff000 bytes per read or write call; asking for
+// less keeps every request inside ssize_t on any platform.
+constexpr size_t kMaxTransfer = size_t{1} << 30;
+
+// A flock(2) lock: released when the descriptor (the open file
+// description) closes.
+class FlockFileLock : public FileLock {
+ public:
+  explicit FlockFileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  ~FlockFileLock() override {
+    // Clearing the pid while still holding the lock means a later reader
+    // never sees a stale holder. A failure only leaves a stale pid, which
+    // the next holder overwrites, so it is ignored.
+    (void)::ftruncate(fd_.get(), 0);
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+// The pid recorded in a lock file, or "" when it holds none (the holder may
+// not have written it yet).
+std::string ReadLockHolder(int fd) {
+  char buf[32];
+  ssize_t n;
+  do {
+    n = ::pread(fd, buf, sizeof(buf), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return "";
+  int64_t pid = 0;
+  auto [end, ec] = std::from_chars(buf, buf + n, pid);
+  if (ec != std::errc() || end == buf || pid <= 0) return "";
+  return std::to_string(pid);
+}
+
+}  // namespace
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    fd_ = other.Release();
+  }
+  return *this;
+}
+
+int UniqueFd::Release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+void UniqueFd::Reset() {
+  // close(2) must not be retried on EINTR on Linux: the descriptor is
+  // already gone, and a retry could close one another thread just opened.
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void IoStatsCounters::AddRead(uint64_t bytes) {
+  reads_.fetch_add(1, std::memory_order_relaxed);
+  bytes_read_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void IoStatsCounters::AddWrite(uint64_t bytes) {
+  writes_.fetch_add(1, std::memory_order_relaxed);
+  bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void IoStatsCounters::AddSync() { syncs_.fetch_add(1, std::memory_order_relaxed); }
+void IoStatsCounters::AddBatch() { batches_.fetch_add(1, std::memory_order_relaxed); }
+
+FileSystemStats IoStatsCounters::Snapshot() const {
+  FileSystemStats s;
+  s.reads = reads_.load(std::memory_order_relaxed);
+  s.writes = writes_.load(std::memory_order_relaxed);
+  s.syncs = syncs_.load(std::memory_order_relaxed);
+  s.batches = batches_.load(std::memory_order_relaxed);
+  s.bytes_read = bytes_read_.load(std::memory_order_relaxed);
+  s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
+  return s;
+}
+
+Status ErrnoStatus(std::string_view context, int err) {
+  Status s = Status::FromErrno(context, err);
+  if (err == ENOENT) return Status::NotFound(s.message());
+  return s;
+}
+
+std::string IoContext(std::string_view op, const std::string& path, uint64_t offset) {
+  std::string out(op);
+  out += ' ';
+  out += path;
+  out += " at ";
+  out += std::to_string(offset);
+  return out;
+}
+
+Status ReadPastEof(const std::string& path, uint64_t offset, size_t wanted, size_t got) {
+  return Status::Corruption("read past end of file " + path + " at " + std::to_string(offset) +
+                            ": wanted " + std::to_string(wanted) + " bytes, got " +
+                            std::to_string(got));
+}
+
+Result<UniqueFd> OpenFd(const std::string& path, const OpenOptions& options) {
+  int flags = O_CLOEXEC | (options.read_only ? O_RDONLY : O_RDWR);
+  if (options.create) flags |= O_CREAT;
+  if (options.direct_io) flags |= O_DIRECT;
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus("open " + path, errno);
+  return UniqueFd(fd);
+}
+
+Status PreadFully(int fd, const std::string& path, uint64_t offset, std::span<std::byte> buf) {
+  size_t done = 0;
+  while (done < buf.size()) {
+    size_t want = std::min(buf.size() - done, kMaxTransfer);
+    ssize_t n = ::pread(fd, buf.data() + done, want, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(IoContext("pread", path, offset + done), errno);
+    }
+    if (n == 0) return ReadPastEof(path, offset, buf.size(), done);
+    done += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Status PwriteFully(int fd, const std::string& path, uint64_t offset,
+                   std::span<const std::byte> data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    size_t want = std::min(data.size() - done, kMaxTransfer);
+    ssize_t n = ::pwrite(fd, data.data() + done, want, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(IoContext("pwrite", path, offset + done), errno);
+    }
+    // pwrite returns 0 only when it cannot make progress; looping would spin.
+    if (n == 0) return Status::FromErrno(IoContext("pwrite", path, offset + done), EIO);
+    done += static_cast<size_t>(n);
+  }
+  return Status::OK();
+}
+
+Status FdatasyncFd(int fd, const std::string& path) {
+  int rc;
+  do {
+    rc = ::fdatasync(fd);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return Status::FromErrno("fdatasync " + path, errno);
+  return Status::OK();
+}
+
+Result<uint64_t> FdFile::Size() {
+  struct stat st {};
+  if (::fstat(fd(), &st) < 0) return Status::FromErrno("fstat " + path(), errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status FdFile::Truncate(uint64_t size) {
+  if (size > static_cast<uint64_t>(LLONG_MAX)) {
+    return Status::InvalidArgument("truncate " + path() + ": size " + std::to_string(size) +
+                                   " is too large");
+  }
+  int rc;
+  do {
+    rc = ::ftruncate(fd(), static_cast<off_t>(size));
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0)
+    return Status::FromErrno("ftruncate " + path() + " to " + std::to_string(size), errno);
+  return Status::OK();
+}
+
+Status PosixFileSystemBase::Remove(const std::string& path) {
+  if (::unlink(path.c_str()) == 0) return Status::OK();
+  // Linux reports EISDIR for a directory (POSIX allows EPERM).
+  if (errno != EISDIR && errno != EPERM) return ErrnoStatus("unlink " + path, errno);
+  if (::rmdir(path.c_str()) < 0) return ErrnoStatus("rmdir " + path, errno);
+  return Status::OK();
+}
+
+Status PosixFileSystemBase::Rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) < 0) {
+    return ErrnoStatus("rename " + from + " to " + to, errno);
+  }
+  return Status::OK();
+}
+
+Result<bool> PosixFileSystemBase::Exists(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  return Status::FromErrno("stat " + path, errno);
+}
+
+Status PosixFileSystemBase::CreateDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return Status::OK();
+  int err = errno;
+  struct stat st {};
+  if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::OK();
+  return ErrnoStatus("mkdir " + path, err);
+}
+
+Result<std::vector<std::string>> PosixFileSystemBase::ListDir(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
+  if (dir == nullptr) return ErrnoStatus("opendir " + path, errno);
+  std::vector<std::string> names;
+  while (true) {
+    errno = 0;
+    const dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) {
+      if (errno != 0) return Status::FromErrno("readdir " + path, errno);
+      break;
+    }
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    names.emplace_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status PosixFileSystemBase::SyncDir(const std::string& dir) {
+  MVDB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(dir, OpenOptions{.read_only = true}));
+  int rc;
+  do {
+    rc = ::fsync(fd.get());
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return Status::FromErrno("fsync directory " + dir, errno);
+  return Status::OK();
+}
+
+Result<std::unique_ptr<FileLock>> PosixFileSystemBase::LockFile(const std::string& path) {
+  MVDB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, OpenOptions{.create = true}));
+  int rc;
+  do {
+    rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (errno != EWOULDBLOCK) return Status::FromErrno("flock " + path, errno);
+    std::string holder = ReadLockHolder(fd.get());
+    if (holder.empty()) return Status::Busy(path + " is locked by another process");
+    return Status::Busy(path + " is locked by process " + holder);
+  }
+  // The pid only serves the message of a refused opener, but failing to
+  // record it is still reported: a directory we cannot write is unusable.
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) < 0) return Status::FromErrno("ftruncate " + path, errno);
+  MVDB_RETURN_IF_ERROR(PwriteFully(fd.get(), path, 0, std::as_bytes(std::span(pid))));
+  return std::unique_ptr<FileLock>(std::make_unique<FlockFileLock>(std::move(fd)));
+}
+
+}  // namespace mvdb::io_internal
