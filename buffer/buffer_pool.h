@@ -17,8 +17,8 @@
 //
 // Latch order (callers must follow it to stay free of deadlock): take
 // latches top-down (parent before child) and left-to-right (left sibling
-// before right sibling). Against that order only TryFetchWrite may be used,
-// which never waits.
+// before right sibling). Against that order only TryFetchWrite and
+// TryFetchRead may be used, which never wait for a latch.
 //
 // Threading: every method may be called from any thread. Guards are
 // move-only and must be released on the thread that took them (the latches
@@ -105,7 +105,9 @@ using PageValidator = Status (*)(std::span<const std::byte> page, PageId id);
 struct BufferPoolOptions {
   // Number of frames (kPageSize bytes each). At least 16.
   size_t capacity_pages = 1024;
-  // How many dirty victims eviction writes back in one batch.
+  // How many dirty victims eviction writes back in one batch (also the
+  // batch size of FlushAll). At least 1; capped at 256 and at a quarter of
+  // capacity_pages, so concurrent evictions leave frames for other threads.
   size_t writeback_batch = 32;
   PageValidator validator = nullptr;
 };
@@ -139,8 +141,12 @@ class BufferPool {
   Result<ReadPageGuard> FetchRead(PageId id);
   Result<WritePageGuard> FetchWrite(PageId id);
   // As FetchWrite, but never waits for the latch: Busy if another guard holds
-  // it. The one way to latch against the latch order.
+  // it. A way to latch against the latch order.
   Result<WritePageGuard> TryFetchWrite(PageId id);
+  // As FetchRead, but Busy instead of waiting while the page is latched
+  // exclusively (a write guard, or another thread's load): for moving
+  // against the latch order, e.g. a cursor stepping to the left sibling.
+  Result<ReadPageGuard> TryFetchRead(PageId id);
   // A write guard on page `id` whose bytes are formatted as an empty page of
   // `type` (PageView::Format) without reading the store: for pages just
   // allocated. REQUIRES: nobody else uses `id` (it was free).

@@ -17,6 +17,7 @@
 // Threading: all methods may be called concurrently.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +27,15 @@
 #include "mvdb/status.h"
 
 namespace mvdb {
+
+// The meta page body (page_format.md has the offset table).
+inline constexpr char kMetaMagic[8] = {'m', 'v', 'd', 'b', 'd', 'a', 't', 'a'};
+inline constexpr uint32_t kMetaFormatVersion = 1;
+
+// A free-list trunk body: next trunk u64 | count u32 | count ids u64.
+inline constexpr size_t kFreeListTrunkHeaderSize = 12;
+inline constexpr size_t kFreeListTrunkCapacity =
+    (kPageSize - kPageHeaderSize - kFreeListTrunkHeaderSize) / 8;
 
 // Fields of the meta page body, as decoded.
 struct MetaPage {
@@ -55,6 +65,7 @@ class PageAllocator {
   Result<MetaPage> ReadMeta();
   // Calls `fn` for every page id on the free list, trunks included.
   // Corruption if the chain is malformed (cycle, out-of-range id, bad trunk).
+  // The ids are collected first, so `fn` may call back into the allocator.
   Status ForEachFreePage(const std::function<Status(PageId)>& fn);
 
  private:

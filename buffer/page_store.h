@@ -59,6 +59,12 @@ class PageStore {
 
   // The path of the file behind the store, for messages.
   virtual const std::string& path() const = 0;
+
+  // Where page `id` lives, for messages: "<path>: page <id> at offset <n>".
+  // Only the store knows the location, so the pool asks it when it reports a
+  // page that failed a check of its own (the PageValidator). The default
+  // names no offset.
+  virtual std::string PageLocation(PageId id) const;
 };
 
 // The identity mapping: page id N lives at byte offset N * kPageSize of one

@@ -1,0 +1,764 @@
+// The buffer pool's concurrency protocol.
+//
+// Pieces: a fixed array of frames (each: a latch, an atomic pin count, a
+// reference bit, a dirty bit, a write-back claim, the id of the page it
+// holds, and kPageSize bytes); a page table of kShardCount shards, each a
+// shared_mutex over a hash map from page id to frame; a free-frame list; and
+// an atomic clock hand. Nothing else is global, so a hit touches one shard
+// and one frame.
+//
+// Invariants, and why they hold:
+//
+//  1. Pins are only taken while holding the shard lock of the page, and a
+//     frame leaves the table only under that shard lock held exclusively
+//     with its pin count checked to be zero (eviction), or by its own loader
+//     or Discard marking it a zombie (below). So an evictor that sees zero
+//     pins under the lock knows no thread can be about to use the frame.
+//
+//  2. A page is loaded by exactly one thread. The loader takes a frame it
+//     owns (free list or eviction), latches it exclusively while nobody else
+//     can see it, and only then publishes it in the table (re-checking under
+//     the exclusive shard lock that no other thread published the page
+//     first; the loser returns its frame). Other fetchers of the page find
+//     the frame, pin it, and block on its latch until the load is over.
+//
+//  3. A failed load (I/O error, checksum, validator) caches nothing: still
+//     holding the exclusive latch, the loader records the error in the frame,
+//     removes it from the table and marks it a zombie. Waiters then get the
+//     latch, see the error and return it; none ever sees the bytes. The
+//     thread whose unpin brings a zombie's count to zero (pin count and
+//     zombie flag share one atomic word, so exactly one thread does) puts
+//     the frame on the free list. Discard uses the same zombie path, so a
+//     frame is never reused while anything still holds a pin on it.
+//
+//  4. Eviction is CLOCK with second chance. The hand is an atomic counter;
+//     a hit sets the frame's reference bit (a relaxed store, skipped when it
+//     is already set); the sweep clears it and takes a frame whose bit is
+//     clear, whose pin count is zero and which is clean. After two full turns
+//     the bit is ignored, so a sweep ends; if a full turn finds every frame
+//     pinned, the fetch fails with Busy instead of waiting, since the caller
+//     may itself hold the pins that would have to go.
+//
+//  5. Dirty victims are never dropped: the sweep pins the dirty frames it
+//     would have evicted (up to writeback_batch) and claims each for
+//     write-back (the `writing` flag, set under the shard lock). Under
+//     writeback_mu it copies each one under its shared latch into a private
+//     aligned buffer, clears its dirty bit, and writes the batch with one
+//     PageStore::WritePages. It does so even when the sweep also found a
+//     clean victim, so cold dirty pages do not crowd out clean ones. A
+//     writer who latches the page afterwards sets the dirty bit again, so
+//     its change is written later. If the write fails the dirty bits are set
+//     again, and the error goes to the fetch that needed a frame.
+//
+//  6. At most one write of a page is in flight: the claim is taken under the
+//     shard lock before a page is copied and dropped after its write has
+//     completed, and nobody claims a claimed frame. Otherwise a late write of
+//     an older copy could land after a newer one. FlushAll waits for a claim
+//     an eviction holds; Discard waits for any claim on the frame it drops,
+//     so a page freed and reallocated cannot be overwritten by a stale copy.
+//
+//  7. Nobody waits for a latch while holding a claim on another frame:
+//     Discard's caller may hold latches while it waits for a claim, so such a
+//     wait could close a cycle. Eviction only try-locks latches (a latched
+//     page is skipped: it is hot anyway); FlushAll try-locks a batch, then
+//     waits for the pages it skipped one at a time, holding only that page's
+//     claim (a caller of Discard on that very page holds no guard on it).
+//
+//  8. Memory is fixed at Create: capacity frames plus two write-back areas of
+//     writeback_batch pages (one for eviction under writeback_mu, one for
+//     FlushAll under flush_mu), all 4096-aligned for O_DIRECT. FlushAll has
+//     its own because it may wait on a latch while filling it.
+
+#include "buffer/buffer_pool.h"
+
+#include "buffer/frame.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#if defined(__SANITIZE_THREAD__)
+#define MVDB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MVDB_TSAN 1
+#endif
+#endif
+#ifdef MVDB_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace mvdb {
+
+namespace {
+
+constexpr size_t kShardCount = 64;
+constexpr size_t kMaxWritebackBatch = 256;
+constexpr size_t kIoAlignment = 4096;
+
+struct AlignedFree {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<std::byte, AlignedFree>;
+
+AlignedBuffer AllocateAligned(size_t bytes) {
+  return AlignedBuffer(static_cast<std::byte*>(std::aligned_alloc(kIoAlignment, bytes)));
+}
+
+struct alignas(64) Shard {
+  std::shared_mutex mu;
+  std::unordered_map<PageId, Frame*> table;
+  std::atomic<uint64_t> hits{0};  // here, not global, so hits do not share a line
+};
+
+// Frames a sweep or FlushAll pinned and claimed for write-back.
+struct VictimBatch {
+  std::array<Frame*, kMaxWritebackBatch> frames{};
+  size_t size = 0;
+};
+
+enum class Claim { kClaimed, kGone, kBusy };
+enum class LatchMode { kShared, kExclusive, kTryShared, kTryExclusive };
+
+void MarkReferenced(Frame* frame) {
+  if (!frame->referenced.load(std::memory_order_relaxed)) {
+    frame->referenced.store(true, std::memory_order_relaxed);
+  }
+}
+
+// A latch orders the page a frame holds, not the frame: a frame holding a
+// parent now may hold a child later. ThreadSanitizer orders mutexes by
+// address, so across residencies it would see inversions the latch order
+// rules out. Telling it the latch is new for each residency keeps its
+// deadlock detector meaningful. REQUIRES: the caller owns the frame.
+void BeginResidency(Frame* frame) {
+#ifdef MVDB_TSAN
+  __tsan_mutex_destroy(&frame->latch, 0);
+#else
+  (void)frame;
+#endif
+}
+
+void Unlatch(Frame* frame, LatchMode mode) {
+  if (mode == LatchMode::kShared || mode == LatchMode::kTryShared) {
+    frame->latch.unlock_shared();
+  } else {
+    frame->latch.unlock();
+  }
+}
+
+}  // namespace
+
+struct BufferPool::Impl {
+  PageStore* store = nullptr;
+  size_t capacity = 0;
+  size_t writeback_batch = 0;
+  PageValidator validator = nullptr;
+
+  AlignedBuffer frame_memory;
+  std::unique_ptr<Frame[]> frames;
+  std::array<Shard, kShardCount> shards;
+
+  std::mutex free_mu;
+  std::vector<Frame*> free_frames;  // reserved to capacity at Create
+  std::atomic<size_t> free_count{0};
+
+  std::atomic<uint64_t> clock_hand{0};
+
+  std::mutex writeback_mu;  // guards writeback_area and writeback_writes
+  AlignedBuffer writeback_area;
+  std::vector<PageWrite> writeback_writes;
+  std::mutex flush_mu;  // guards flush_area and flush_writes
+  AlignedBuffer flush_area;
+  std::vector<PageWrite> flush_writes;
+
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> evictions{0};
+  std::atomic<uint64_t> pages_written{0};
+  std::atomic<uint64_t> write_batches{0};
+  std::atomic<uint64_t> checksum_failures{0};
+
+  Shard& ShardFor(PageId id) {
+    // Fibonacci hashing spreads sequential ids (a scan) over all shards.
+    return shards[(id * 0x9E3779B97F4A7C15ull) >> 58];
+  }
+
+  void PushFree(Frame* frame);
+  Frame* PopFree();
+  void Unpin(Frame* frame);
+  Frame* PinCached(PageId id);
+  void Unpublish(Frame* frame, PageId id);
+  Claim ClaimForWriteback(Frame* frame, bool require_unpinned);
+  Status WriteBack(const VictimBatch& batch, std::byte* area, std::vector<PageWrite>* writes,
+                   VictimBatch* skipped);
+  bool EvictPinnedByCaller(Frame* frame);
+  bool TryTakeVictim(Frame* frame, bool honour_reference, VictimBatch* batch);
+  Result<Frame*> AcquireFrame();
+  bool Publish(PageId id, Frame** frame);
+  void FinishLoad(Frame* frame, PageId id, Status result);
+  Result<Frame*> PinAndLatch(PageId id, LatchMode mode);
+};
+
+static_assert(kShardCount == 64, "ShardFor keeps the top 6 bits of the hash");
+
+void BufferPool::Impl::PushFree(Frame* frame) {
+  frame->dirty.store(false, std::memory_order_relaxed);
+  frame->referenced.store(false, std::memory_order_relaxed);
+  frame->pin_state.store(0, std::memory_order_release);
+  std::lock_guard lock(free_mu);
+  free_frames.push_back(frame);
+  free_count.fetch_add(1, std::memory_order_release);
+}
+
+Frame* BufferPool::Impl::PopFree() {
+  if (free_count.load(std::memory_order_acquire) == 0) return nullptr;
+  std::lock_guard lock(free_mu);
+  if (free_frames.empty()) return nullptr;
+  Frame* frame = free_frames.back();
+  free_frames.pop_back();
+  free_count.fetch_sub(1, std::memory_order_release);
+  return frame;
+}
+
+void BufferPool::Impl::Unpin(Frame* frame) {
+  const uint32_t before = frame->pin_state.fetch_sub(1, std::memory_order_acq_rel);
+  if (before == (Frame::kZombie | 1)) PushFree(frame);
+}
+
+// Pins the frame caching `id`, or returns nullptr. Invariant 1.
+Frame* BufferPool::Impl::PinCached(PageId id) {
+  Shard& shard = ShardFor(id);
+  std::shared_lock lock(shard.mu);
+  auto it = shard.table.find(id);
+  if (it == shard.table.end()) return nullptr;
+  Frame* frame = it->second;
+  frame->pin_state.fetch_add(1, std::memory_order_acq_rel);
+  shard.hits.fetch_add(1, std::memory_order_relaxed);
+  return frame;
+}
+
+// Removes `frame` (holding `id`, pinned by the caller) from the table and
+// makes it a zombie: the last unpin frees it. Invariant 3.
+void BufferPool::Impl::Unpublish(Frame* frame, PageId id) {
+  Shard& shard = ShardFor(id);
+  std::unique_lock lock(shard.mu);
+  auto it = shard.table.find(id);
+  if (it != shard.table.end() && it->second == frame) shard.table.erase(it);
+  frame->page_id.store(kInvalidPageId, std::memory_order_release);
+  frame->pin_state.fetch_or(Frame::kZombie, std::memory_order_acq_rel);
+}
+
+// Under the shard lock: pins `frame` and claims it for write-back if it
+// still holds its page and no other write-back has it. Invariant 6.
+Claim BufferPool::Impl::ClaimForWriteback(Frame* frame, bool require_unpinned) {
+  const PageId id = frame->page_id.load(std::memory_order_acquire);
+  if (id == kInvalidPageId) return Claim::kGone;
+  Shard& shard = ShardFor(id);
+  std::unique_lock lock(shard.mu);
+  auto it = shard.table.find(id);
+  if (it == shard.table.end() || it->second != frame) return Claim::kGone;
+  if (require_unpinned && frame->pins() != 0) return Claim::kBusy;
+  if (frame->writing.load(std::memory_order_acquire)) return Claim::kBusy;
+  frame->pin_state.fetch_add(1, std::memory_order_acq_rel);
+  frame->writing.store(true, std::memory_order_release);
+  return Claim::kClaimed;
+}
+
+// Copies each frame of `batch` that is still dirty into `area` and writes
+// them with one WritePages. Releases the claims, not the pins. With
+// `skipped` null it waits for each latch (only for a batch of one, see
+// invariant 7); otherwise it skips latched frames and lists them there.
+Status BufferPool::Impl::WriteBack(const VictimBatch& batch, std::byte* area,
+                                   std::vector<PageWrite>* writes, VictimBatch* skipped) {
+  writes->clear();
+  std::array<Frame*, kMaxWritebackBatch> copied{};
+  for (size_t i = 0; i < batch.size; ++i) {
+    Frame* frame = batch.frames[i];
+    if (skipped == nullptr) {
+      frame->latch.lock_shared();
+    } else if (!frame->latch.try_lock_shared()) {
+      skipped->frames[skipped->size++] = frame;
+      continue;
+    }
+    if (frame->dirty.load(std::memory_order_acquire)) {
+      std::byte* copy = area + writes->size() * kPageSize;
+      std::memcpy(copy, frame->data, kPageSize);
+      frame->dirty.store(false, std::memory_order_release);
+      copied[writes->size()] = frame;
+      writes->push_back(PageWrite{frame->page_id.load(std::memory_order_relaxed),
+                                  std::span<std::byte>(copy, kPageSize)});
+    }
+    frame->latch.unlock_shared();
+  }
+  Status status;
+  if (!writes->empty()) {
+    status = store->WritePages(*writes);
+    write_batches.fetch_add(1, std::memory_order_relaxed);
+    if (status.ok()) {
+      pages_written.fetch_add(writes->size(), std::memory_order_relaxed);
+    } else {
+      // Keep the data: the pages stay dirty and are written again later.
+      for (size_t i = 0; i < writes->size(); ++i) {
+        copied[i]->dirty.store(true, std::memory_order_release);
+      }
+      status = status.WithContext("buffer pool write-back");
+    }
+  }
+  for (size_t i = 0; i < batch.size; ++i) {
+    batch.frames[i]->writing.store(false, std::memory_order_release);
+  }
+  return status;
+}
+
+// Takes `frame` out of the table if it is clean and the caller's pin is the
+// only one; the caller then owns it. Otherwise just drops the caller's pin.
+bool BufferPool::Impl::EvictPinnedByCaller(Frame* frame) {
+  const PageId id = frame->page_id.load(std::memory_order_acquire);
+  if (id != kInvalidPageId) {
+    Shard& shard = ShardFor(id);
+    std::unique_lock lock(shard.mu);
+    auto it = shard.table.find(id);
+    if (it != shard.table.end() && it->second == frame &&
+        frame->pin_state.load(std::memory_order_acquire) == 1 &&
+        !frame->dirty.load(std::memory_order_acquire)) {
+      shard.table.erase(it);
+      frame->page_id.store(kInvalidPageId, std::memory_order_release);
+      frame->pin_state.store(0, std::memory_order_release);
+      evictions.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  Unpin(frame);
+  return false;
+}
+
+// One step of the clock sweep. Returns true when the caller now owns
+// `frame` (it was clean and unpinned and has left the table); may instead
+// pin and claim a dirty frame into `batch`.
+bool BufferPool::Impl::TryTakeVictim(Frame* frame, bool honour_reference, VictimBatch* batch) {
+  if (frame->pins() != 0) return false;
+  if (honour_reference && frame->referenced.load(std::memory_order_relaxed)) {
+    frame->referenced.store(false, std::memory_order_relaxed);
+    return false;
+  }
+  if (frame->dirty.load(std::memory_order_acquire)) {
+    if (batch->size < writeback_batch &&
+        ClaimForWriteback(frame, /*require_unpinned=*/true) == Claim::kClaimed) {
+      batch->frames[batch->size++] = frame;
+    }
+    return false;
+  }
+  const PageId id = frame->page_id.load(std::memory_order_acquire);
+  if (id == kInvalidPageId) return false;  // free, in transit, or a zombie
+  Shard& shard = ShardFor(id);
+  std::unique_lock lock(shard.mu);
+  auto it = shard.table.find(id);
+  if (it == shard.table.end() || it->second != frame || frame->pins() != 0 ||
+      frame->dirty.load(std::memory_order_acquire)) {
+    return false;
+  }
+  shard.table.erase(it);
+  frame->page_id.store(kInvalidPageId, std::memory_order_release);
+  evictions.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+// A frame owned by the caller: not in the table, unpinned, unlatched.
+// Invariants 4 and 5.
+Result<Frame*> BufferPool::Impl::AcquireFrame() {
+  const size_t n = capacity;
+  for (;;) {
+    if (Frame* frame = PopFree()) return frame;
+    VictimBatch batch;
+    Frame* victim = nullptr;
+    bool saw_unpinned = false;
+    for (size_t step = 0; step < 3 * n && batch.size < writeback_batch; ++step) {
+      if (step % n == 0 && step > 0 && (victim = PopFree()) != nullptr) break;
+      Frame* frame = &frames[clock_hand.fetch_add(1, std::memory_order_relaxed) % n];
+      // A frame pinned only by another thread's write-back frees up soon.
+      if (frame->pins() == 0 || frame->writing.load(std::memory_order_relaxed)) {
+        saw_unpinned = true;
+      }
+      if (TryTakeVictim(frame, /*honour_reference=*/step < 2 * n, &batch)) {
+        victim = frame;
+        break;
+      }
+    }
+    if (batch.size > 0) {
+      // Dirty frames the hand passed are victims too: write them now, or a
+      // cold dirty page would outstay clean ones for ever.
+      Status status;
+      {
+        VictimBatch skipped;  // latched by a writer: hot, and written later
+        std::lock_guard lock(writeback_mu);
+        status = WriteBack(batch, writeback_area.get(), &writeback_writes, &skipped);
+      }
+      if (!status.ok()) {
+        for (size_t i = 0; i < batch.size; ++i) Unpin(batch.frames[i]);
+        if (victim != nullptr) PushFree(victim);
+        return status;
+      }
+      for (size_t i = 0; i < batch.size; ++i) {
+        Frame* frame = batch.frames[i];
+        if (victim == nullptr) {
+          if (EvictPinnedByCaller(frame)) victim = frame;
+        } else {
+          Unpin(frame);  // clean now: the next miss finds it at once
+        }
+      }
+    }
+    if (victim != nullptr) return victim;
+    if (batch.size > 0) continue;
+    if (!saw_unpinned) {
+      return Status::Busy("buffer pool exhausted: all " + std::to_string(n) + " frames pinned");
+    }
+    // Frames are in transit (another thread's load or write-back): let that
+    // thread finish, then sweep again.
+    std::this_thread::yield();
+  }
+}
+
+// Latches `*frame` (owned by the caller) exclusively and publishes it as
+// the frame of `id`, pinned once (invariant 2). Returns false when another
+// frame holds `id` already: `*frame` goes back to the free list and is
+// replaced by that frame, pinned but not latched.
+bool BufferPool::Impl::Publish(PageId id, Frame** frame) {
+  Frame* mine = *frame;
+  BeginResidency(mine);
+  // Nobody else can see the frame, so this cannot fail; a try-lock also
+  // tells ThreadSanitizer that it cannot wait, so the locks the caller holds
+  // (say the allocator's mutex) are not ordered before this latch.
+  const bool latched = mine->latch.try_lock();
+  assert(latched);
+  (void)latched;
+  Shard& shard = ShardFor(id);
+  std::unique_lock lock(shard.mu);
+  auto [it, inserted] = shard.table.try_emplace(id, mine);
+  if (!inserted) {
+    Frame* winner = it->second;
+    winner->pin_state.fetch_add(1, std::memory_order_acq_rel);
+    lock.unlock();
+    mine->latch.unlock();
+    PushFree(mine);
+    *frame = winner;
+    return false;
+  }
+  mine->pin_state.store(1, std::memory_order_release);
+  mine->page_id.store(id, std::memory_order_release);
+  mine->dirty.store(false, std::memory_order_relaxed);
+  mine->referenced.store(true, std::memory_order_relaxed);
+  return true;
+}
+
+// Runs the validator on a page the store returned and records the outcome
+// in the frame, whose exclusive latch the caller holds. A failure leaves
+// the table (invariant 3); the caller still unlatches and unpins.
+void BufferPool::Impl::FinishLoad(Frame* frame, PageId id, Status result) {
+  if (result.ok() && validator != nullptr) {
+    Status valid = validator(frame->bytes(), id);
+    if (!valid.ok()) {
+      result = Status::Corruption(store->PageLocation(id) + ": " + std::string(valid.message()));
+    }
+  }
+  if (result.ok()) {
+    misses.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    if (result.IsCorruption()) checksum_failures.fetch_add(1, std::memory_order_relaxed);
+    Unpublish(frame, id);
+  }
+  frame->load_status = std::move(result);
+}
+
+// Pins the frame of `id`, loading the page on a miss, and latches it as
+// `mode` asks (kTryExclusive: Busy rather than wait).
+Result<Frame*> BufferPool::Impl::PinAndLatch(PageId id, LatchMode mode) {
+  if (id == kInvalidPageId) return Status::InvalidArgument("buffer pool: invalid page id");
+  Frame* frame = PinCached(id);
+  if (frame == nullptr) {
+    MVDB_ASSIGN_OR_RETURN(frame, AcquireFrame());
+    if (Publish(id, &frame)) {
+      PageRead read{id, frame->bytes(), Status::OK()};
+      (void)store->ReadPages(std::span<PageRead>(&read, 1));  // read.result says it all
+      FinishLoad(frame, id, std::move(read.result));
+      if (!frame->load_status.ok()) {
+        Status error = frame->load_status;
+        frame->latch.unlock();
+        Unpin(frame);
+        return error;
+      }
+      if (mode == LatchMode::kShared || mode == LatchMode::kTryShared) {
+        // std::shared_mutex cannot downgrade; a writer slipping in between
+        // finds a fully loaded page, which is all a fetch promises.
+        frame->latch.unlock();
+        frame->latch.lock_shared();
+      }
+      return frame;
+    }
+    // Another thread published the page first: wait for it like a hit.
+  }
+  switch (mode) {
+    case LatchMode::kShared:
+      frame->latch.lock_shared();
+      break;
+    case LatchMode::kExclusive:
+      frame->latch.lock();
+      break;
+    case LatchMode::kTryShared:
+    case LatchMode::kTryExclusive: {
+      const bool latched =
+          mode == LatchMode::kTryShared ? frame->latch.try_lock_shared() : frame->latch.try_lock();
+      if (!latched) {
+        Unpin(frame);
+        return Status::Busy("buffer pool: page " + std::to_string(id) + " is latched");
+      }
+      break;
+    }
+  }
+  if (!frame->load_status.ok()) {
+    // The load this fetch waited for failed (invariant 3).
+    Status error = frame->load_status;
+    Unlatch(frame, mode);
+    Unpin(frame);
+    return error;
+  }
+  MarkReferenced(frame);
+  return frame;
+}
+
+Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
+                                                       const BufferPoolOptions& options) {
+  if (store == nullptr) return Status::InvalidArgument("buffer pool: no page store");
+  if (options.capacity_pages < 16) {
+    return Status::InvalidArgument("buffer pool: capacity_pages must be at least 16, got " +
+                                   std::to_string(options.capacity_pages));
+  }
+  if (options.writeback_batch == 0) {
+    return Status::InvalidArgument("buffer pool: writeback_batch must be at least 1");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->store = store;
+  impl->capacity = options.capacity_pages;
+  // At most a quarter of the frames, so evictions running at once leave
+  // frames to the threads that need them.
+  impl->writeback_batch =
+      std::min({options.writeback_batch, kMaxWritebackBatch, options.capacity_pages / 4});
+  impl->validator = options.validator;
+
+  impl->frame_memory = AllocateAligned(impl->capacity * kPageSize);
+  impl->writeback_area = AllocateAligned(impl->writeback_batch * kPageSize);
+  impl->flush_area = AllocateAligned(impl->writeback_batch * kPageSize);
+  if (!impl->frame_memory || !impl->writeback_area || !impl->flush_area) {
+    return Status::InvalidArgument("buffer pool: cannot allocate " +
+                                   std::to_string(impl->capacity) + " frames");
+  }
+  impl->writeback_writes.reserve(impl->writeback_batch);
+  impl->flush_writes.reserve(impl->writeback_batch);
+  impl->frames = std::make_unique<Frame[]>(impl->capacity);
+  impl->free_frames.reserve(impl->capacity);
+  for (Shard& shard : impl->shards) shard.table.reserve(2 * impl->capacity / kShardCount + 8);
+  // Pushed in reverse so that frame 0 is handed out first.
+  for (size_t i = impl->capacity; i-- > 0;) {
+    Frame& frame = impl->frames[i];
+    frame.data = impl->frame_memory.get() + i * kPageSize;
+    impl->free_frames.push_back(&frame);
+  }
+  impl->free_count.store(impl->capacity);
+  return std::unique_ptr<BufferPool>(new BufferPool(store, std::move(impl)));
+}
+
+BufferPool::BufferPool(PageStore* store, std::unique_ptr<Impl> impl)
+    : store_(store), impl_(std::move(impl)) {}
+
+BufferPool::~BufferPool() = default;
+
+size_t BufferPool::capacity() const { return impl_->capacity; }
+
+void BufferPool::ReleaseRead(Frame* frame) {
+  frame->latch.unlock_shared();
+  impl_->Unpin(frame);
+}
+
+void BufferPool::ReleaseWrite(Frame* frame) {
+  frame->latch.unlock();
+  impl_->Unpin(frame);
+}
+
+Result<ReadPageGuard> BufferPool::FetchRead(PageId id) {
+  MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kShared));
+  return ReadPageGuard(this, frame, id);
+}
+
+Result<WritePageGuard> BufferPool::FetchWrite(PageId id) {
+  MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kExclusive));
+  frame->dirty.store(true, std::memory_order_release);
+  return WritePageGuard(this, frame, id);
+}
+
+Result<ReadPageGuard> BufferPool::TryFetchRead(PageId id) {
+  MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kTryShared));
+  return ReadPageGuard(this, frame, id);
+}
+
+Result<WritePageGuard> BufferPool::TryFetchWrite(PageId id) {
+  MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kTryExclusive));
+  frame->dirty.store(true, std::memory_order_release);
+  return WritePageGuard(this, frame, id);
+}
+
+Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
+  Impl* impl = impl_.get();
+  if (id == kInvalidPageId) return Status::InvalidArgument("buffer pool: invalid page id");
+  for (;;) {
+    Frame* frame = impl->PinCached(id);
+    if (frame == nullptr) {
+      MVDB_ASSIGN_OR_RETURN(frame, impl->AcquireFrame());
+      if (!impl->Publish(id, &frame)) {
+        impl->Unpin(frame);  // somebody cached it after all: start over
+        continue;
+      }
+      frame->load_status = Status::OK();
+    } else {
+      frame->latch.lock();
+      if (!frame->load_status.ok()) {
+        // A failed load of the old content; that frame is leaving the table.
+        frame->latch.unlock();
+        impl->Unpin(frame);
+        continue;
+      }
+    }
+    PageView(frame->bytes()).Format(id, type);
+    frame->dirty.store(true, std::memory_order_release);
+    MarkReferenced(frame);
+    return WritePageGuard(this, frame, id);
+  }
+}
+
+Status BufferPool::Prefetch(std::span<const PageId> ids) {
+  Impl* impl = impl_.get();
+  // Leave most frames to other threads: a prefetch is only a hint.
+  const size_t limit = std::min(ids.size(), std::max<size_t>(1, impl->capacity / 4));
+  std::vector<Frame*> loading;
+  std::vector<PageRead> reads;
+  loading.reserve(limit);
+  reads.reserve(limit);
+  Status first_error;
+  for (PageId id : ids) {
+    if (loading.size() >= limit) break;
+    if (id == kInvalidPageId) continue;
+    {
+      Shard& shard = impl->ShardFor(id);
+      std::shared_lock lock(shard.mu);
+      if (shard.table.contains(id)) continue;
+    }
+    auto frame_or = impl->AcquireFrame();
+    if (!frame_or.ok()) {
+      if (!frame_or.status().IsBusy()) first_error = frame_or.status();
+      break;
+    }
+    Frame* frame = *frame_or;
+    if (!impl->Publish(id, &frame)) {
+      impl->Unpin(frame);  // cached meanwhile
+      continue;
+    }
+    loading.push_back(frame);
+    reads.push_back(PageRead{id, frame->bytes(), Status::OK()});
+  }
+  if (!reads.empty()) (void)store_->ReadPages(reads);  // per-page results below
+  for (size_t i = 0; i < loading.size(); ++i) {
+    Frame* frame = loading[i];
+    impl->FinishLoad(frame, reads[i].id, std::move(reads[i].result));
+    if (!frame->load_status.ok() && first_error.ok()) first_error = frame->load_status;
+    frame->latch.unlock();
+    impl->Unpin(frame);
+  }
+  return first_error;
+}
+
+void BufferPool::Discard(PageId id) {
+  Impl* impl = impl_.get();
+  Shard& shard = impl->ShardFor(id);
+  Frame* frame = nullptr;
+  {
+    std::unique_lock lock(shard.mu);
+    auto it = shard.table.find(id);
+    if (it == shard.table.end()) return;
+    frame = it->second;
+    shard.table.erase(it);
+    frame->page_id.store(kInvalidPageId, std::memory_order_release);
+    frame->dirty.store(false, std::memory_order_release);
+    const uint32_t before = frame->pin_state.fetch_or(Frame::kZombie, std::memory_order_acq_rel);
+    if ((before & Frame::kPinMask) == 0) {
+      impl->PushFree(frame);
+      return;
+    }
+  }
+  // A write-back still holds it (invariant 6): wait until its copy of the
+  // old content has landed, so it cannot overwrite a later owner's write.
+  while (frame->writing.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+Status BufferPool::FlushAll() {
+  Impl* impl = impl_.get();
+  std::lock_guard flush_lock(impl->flush_mu);
+  size_t next = 0;
+  while (next < impl->capacity) {
+    VictimBatch batch;
+    for (; next < impl->capacity && batch.size < impl->writeback_batch; ++next) {
+      Frame* frame = &impl->frames[next];
+      if (!frame->dirty.load(std::memory_order_acquire)) continue;
+      Claim claim;
+      while ((claim = impl->ClaimForWriteback(frame, /*require_unpinned=*/false)) == Claim::kBusy) {
+        std::this_thread::yield();  // an eviction is writing it: let that land first
+      }
+      if (claim == Claim::kClaimed) batch.frames[batch.size++] = frame;
+    }
+    VictimBatch skipped;
+    Status status = impl->WriteBack(batch, impl->flush_area.get(), &impl->flush_writes, &skipped);
+    for (size_t i = 0; i < batch.size; ++i) impl->Unpin(batch.frames[i]);
+    MVDB_RETURN_IF_ERROR(status);
+    // The pages a guard held: wait for each alone (invariant 7).
+    for (size_t i = 0; i < skipped.size; ++i) {
+      Frame* frame = skipped.frames[i];
+      VictimBatch single;
+      Claim claim;
+      while ((claim = impl->ClaimForWriteback(frame, /*require_unpinned=*/false)) == Claim::kBusy) {
+        std::this_thread::yield();
+      }
+      if (claim != Claim::kClaimed) continue;  // discarded or evicted meanwhile
+      single.frames[single.size++] = frame;
+      status = impl->WriteBack(single, impl->flush_area.get(), &impl->flush_writes, nullptr);
+      impl->Unpin(frame);
+      MVDB_RETURN_IF_ERROR(status);
+    }
+  }
+  return store_->Sync();
+}
+
+BufferPoolStats BufferPool::stats() const {
+  const Impl* impl = impl_.get();
+  BufferPoolStats stats;
+  for (const Shard& shard : impl->shards) stats.hits += shard.hits.load(std::memory_order_relaxed);
+  stats.misses = impl->misses.load(std::memory_order_relaxed);
+  stats.evictions = impl->evictions.load(std::memory_order_relaxed);
+  stats.pages_written = impl->pages_written.load(std::memory_order_relaxed);
+  stats.write_batches = impl->write_batches.load(std::memory_order_relaxed);
+  stats.checksum_failures = impl->checksum_failures.load(std::memory_order_relaxed);
+  stats.capacity_pages = impl->capacity;
+  for (size_t i = 0; i < impl->capacity; ++i) {
+    const Frame& frame = impl->frames[i];
+    if (frame.dirty.load(std::memory_order_relaxed) &&
+        frame.page_id.load(std::memory_order_relaxed) != kInvalidPageId) {
+      ++stats.dirty_pages;
+    }
+  }
+  return stats;
+}
+
+}  // namespace mvdb
