@@ -83,9 +83,17 @@ class BTree {
   // Frees every page including the root. REQUIRES: no concurrent use.
   Status Destroy();
 
+  // Frees the pages that left the tree while a cursor was about to look at
+  // them (their release is deferred until it has moved on). Deletes retry
+  // this on their own; TreeStore::Close calls it so no page stays unfreed.
+  Status ReleaseDeferredPages();
+
+  // The implementation, in btree_internal.h; named here only so the files
+  // of the tree (cursor.cc, check.cc) can reach it.
+  struct Impl;
+
  private:
   friend class BTreeCursor;
-  struct Impl;
   std::unique_ptr<Impl> impl_;
   PageId root_;
   std::string name_;

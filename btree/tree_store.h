@@ -74,6 +74,9 @@ class TreeStore {
 
  private:
   TreeStore() = default;
+  // The root page id the directory records for `name`, checked against the
+  // file's size. REQUIRES: mu_ held.
+  Result<PageId> RootOf(std::string_view name);
 
   std::unique_ptr<File> file_;
   std::unique_ptr<PageStore> page_store_;

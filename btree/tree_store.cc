@@ -1,0 +1,352 @@
+// TreeStore: one data file, its buffer pool and allocator, and the tree
+// directory (a B+tree at page 1 mapping names to 8-byte little-endian root
+// page ids).
+//
+// Fixed pages: 0 is the meta page (PageAllocator), 1 the directory's root.
+// Every other page below page_count is a page of exactly one tree (a node
+// or an overflow page) or on the free list; Check verifies that.
+#include "btree/tree_store.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "btree/node.h"
+#include "btree/validate.h"
+#include "common/coding.h"
+#include "common/logging.h"
+
+namespace mvdb {
+
+namespace {
+
+constexpr PageId kDirectoryRootPageId = 1;
+constexpr uint64_t kReservedPages = 2;  // meta page and directory root
+constexpr size_t kRootIdSize = 8;
+
+Status CheckTreeName(std::string_view name) {
+  if (name.empty()) {
+    return Status::InvalidArgument("empty tree name");
+  }
+  if (name.size() > kMaxKeySize) {
+    return Status::InvalidArgument("tree name longer than " + std::to_string(kMaxKeySize) +
+                                   " bytes");
+  }
+  return Status::OK();
+}
+
+std::string EncodeRootId(PageId root) {
+  std::string out(kRootIdSize, '\0');
+  EncodeFixed64(reinterpret_cast<std::byte*>(out.data()), root);
+  return out;
+}
+
+Result<PageId> DecodeRootId(std::string_view name, std::string_view value) {
+  if (value.size() != kRootIdSize) {
+    return Status::Corruption("directory entry for tree '" + std::string(name) + "' holds " +
+                              std::to_string(value.size()) + " bytes, not a page id");
+  }
+  return DecodeFixed64(reinterpret_cast<const std::byte*>(value.data()));
+}
+
+Status Closed() { return Status::InvalidArgument("the tree store is closed"); }
+
+}  // namespace
+
+Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::string& path,
+                                                   const TreeStoreOptions& options) {
+  MVDB_ASSIGN_OR_RETURN(const bool exists, fs->Exists(path));
+  if (!exists && !options.create_if_missing) {
+    return Status::NotFound(path + ": no such data file");
+  }
+  std::unique_ptr<TreeStore> store(new TreeStore());
+  OpenOptions open_options;
+  open_options.create = options.create_if_missing;
+  MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, open_options));
+  MVDB_ASSIGN_OR_RETURN(const uint64_t size, store->file_->Size());
+  store->page_store_ = NewDirectPageStore(store->file_.get());
+  BufferPoolOptions pool_options;
+  pool_options.capacity_pages = std::max<size_t>(options.cache_pages, 16);
+  pool_options.writeback_batch = options.writeback_batch;
+  pool_options.validator = &btree::ValidatePage;
+  MVDB_ASSIGN_OR_RETURN(store->pool_, BufferPool::Create(store->page_store_.get(), pool_options));
+  BufferPool* pool = store->pool_.get();
+  PageId directory_root = kDirectoryRootPageId;
+  if (size == 0) {
+    MVDB_ASSIGN_OR_RETURN(store->allocator_,
+                          PageAllocator::Create(pool, kReservedPages, kDirectoryRootPageId));
+    MVDB_RETURN_IF_ERROR(BTree::FormatRoot(pool, kDirectoryRootPageId));
+    MVDB_RETURN_IF_ERROR(pool->FlushAll());
+  } else {
+    MVDB_ASSIGN_OR_RETURN(store->allocator_, PageAllocator::Open(pool));
+    MVDB_ASSIGN_OR_RETURN(const MetaPage meta, store->allocator_->ReadMeta());
+    if (meta.directory_root == kMetaPageId || meta.directory_root >= meta.page_count) {
+      return Status::Corruption(path + ": meta page names directory root " +
+                                std::to_string(meta.directory_root) + " outside the file's " +
+                                std::to_string(meta.page_count) + " pages");
+    }
+    directory_root = meta.directory_root;
+  }
+  store->directory_ =
+      std::make_unique<BTree>(pool, store->allocator_.get(), directory_root, "(directory)");
+  return store;
+}
+
+TreeStore::~TreeStore() {
+  if (closed_ || directory_ == nullptr) {
+    return;  // closed, or Open failed
+  }
+  const Status status = Close();
+  if (!status.ok()) {
+    Log(LogLevel::kError, "closing the tree store: " + status.ToString());
+  }
+}
+
+Result<BTree*> TreeStore::CreateTree(std::string_view name) {
+  MVDB_RETURN_IF_ERROR(CheckTreeName(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  std::string existing;
+  const Status found = directory_->Get(name, &existing);
+  if (found.ok()) {
+    return Status::InvalidArgument("tree '" + std::string(name) + "' exists already");
+  }
+  if (!found.IsNotFound()) {
+    return found;
+  }
+  PageId root = kInvalidPageId;
+  {
+    MVDB_ASSIGN_OR_RETURN(WritePageGuard guard, allocator_->Allocate(PageType::kBTreeLeaf));
+    btree::Node(guard.mutable_data()).InitLeaf();
+    root = guard.id();
+  }
+  const Status put = directory_->Put(name, EncodeRootId(root));
+  if (!put.ok()) {
+    // Nothing refers to the page yet; the Put's error is the one to report.
+    (void)allocator_->Free(root);
+    return put;
+  }
+  auto tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+  BTree* raw = tree.get();
+  trees_.insert_or_assign(std::string(name), std::move(tree));
+  return raw;
+}
+
+Result<PageId> TreeStore::RootOf(std::string_view name) {
+  std::string value;
+  const Status found = directory_->Get(name, &value);
+  if (found.IsNotFound()) {
+    return Status::NotFound("no tree named '" + std::string(name) + "'");
+  }
+  MVDB_RETURN_IF_ERROR(found);
+  MVDB_ASSIGN_OR_RETURN(const PageId root, DecodeRootId(name, value));
+  MVDB_ASSIGN_OR_RETURN(const MetaPage meta, allocator_->ReadMeta());
+  if (root < kReservedPages || root >= meta.page_count) {
+    return Status::Corruption(file_->path() + ": directory entry for tree '" + std::string(name) +
+                              "' names root page " + std::to_string(root) + ", outside [" +
+                              std::to_string(kReservedPages) + ", " +
+                              std::to_string(meta.page_count) + ")");
+  }
+  return root;
+}
+
+Result<BTree*> TreeStore::OpenTree(std::string_view name) {
+  MVDB_RETURN_IF_ERROR(CheckTreeName(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  if (auto it = trees_.find(name); it != trees_.end()) {
+    return it->second.get();
+  }
+  MVDB_ASSIGN_OR_RETURN(const PageId root, RootOf(name));
+  auto tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+  BTree* raw = tree.get();
+  trees_.emplace(std::string(name), std::move(tree));
+  return raw;
+}
+
+Status TreeStore::DropTree(std::string_view name) {
+  MVDB_RETURN_IF_ERROR(CheckTreeName(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  MVDB_ASSIGN_OR_RETURN(const PageId root, RootOf(name));
+  std::unique_ptr<BTree> tree;
+  if (auto it = trees_.find(name); it != trees_.end()) {
+    tree = std::move(it->second);
+    trees_.erase(it);
+  } else {
+    tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+  }
+  // The entry goes first: if freeing fails halfway the pages leak (Check
+  // reports them) rather than a directory entry naming freed pages.
+  MVDB_RETURN_IF_ERROR(directory_->Delete(name));
+  return tree->Destroy();
+}
+
+Result<std::vector<std::string>> TreeStore::ListTrees() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  std::vector<std::string> names;
+  std::unique_ptr<BTreeCursor> cursor = directory_->NewCursor();
+  for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+    names.emplace_back(cursor->key());
+  }
+  MVDB_RETURN_IF_ERROR(cursor->status());
+  return names;
+}
+
+Status TreeStore::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  return pool_->FlushAll();
+}
+
+Status TreeStore::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Status::OK();
+  }
+  Status status;
+  for (auto& [name, tree] : trees_) {
+    const Status released = tree->ReleaseDeferredPages();
+    if (status.ok()) {
+      status = released;
+    }
+  }
+  const Status released = directory_->ReleaseDeferredPages();
+  if (status.ok()) {
+    status = released;
+  }
+  const Status flushed = pool_->FlushAll();
+  if (status.ok()) {
+    status = flushed;
+  }
+  closed_ = true;
+  trees_.clear();
+  directory_.reset();
+  allocator_.reset();
+  pool_.reset();
+  page_store_.reset();
+  file_.reset();
+  return status;
+}
+
+namespace {
+
+// Who uses each page, for Check's "exactly once" rule.
+class PageOwners {
+ public:
+  PageOwners(std::string path, uint64_t page_count)
+      : path_(std::move(path)), owner_of_(page_count, -1) {}
+
+  int AddOwner(std::string name) {
+    names_.push_back(std::move(name));
+    return static_cast<int>(names_.size()) - 1;
+  }
+
+  Status Claim(PageId id, int owner) {
+    if (id >= owner_of_.size()) {
+      return Status::Corruption(path_ + ": page " + std::to_string(id) + " of " + names_[owner] +
+                                " lies beyond the file's " + std::to_string(owner_of_.size()) +
+                                " pages");
+    }
+    if (owner_of_[id] >= 0) {
+      return Status::Corruption(path_ + ": page " + std::to_string(id) + " at offset " +
+                                std::to_string(id * kPageSize) + " is used twice: by " +
+                                names_[owner_of_[id]] + " and by " + names_[owner]);
+    }
+    owner_of_[id] = owner;
+    return Status::OK();
+  }
+
+  Status CheckNoneLeaked() const {
+    for (PageId id = 0; id < owner_of_.size(); ++id) {
+      if (owner_of_[id] < 0) {
+        return Status::Corruption(path_ + ": page " + std::to_string(id) + " at offset " +
+                                  std::to_string(id * kPageSize) +
+                                  " is leaked: in no tree and not on the free list");
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> names_;
+  std::vector<int> owner_of_;
+};
+
+}  // namespace
+
+Result<StoreCheckReport> TreeStore::Check() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) {
+    return Closed();
+  }
+  StoreCheckReport report;
+  MVDB_ASSIGN_OR_RETURN(const MetaPage meta, allocator_->ReadMeta());
+  report.page_count = meta.page_count;
+  PageOwners owners(file_->path(), meta.page_count);
+  MVDB_RETURN_IF_ERROR(owners.Claim(kMetaPageId, owners.AddOwner("the meta page")));
+
+  std::vector<PageId> pages;
+  TreeCheckReport directory_report;
+  MVDB_RETURN_IF_ERROR(directory_->Check(&directory_report, &pages).WithContext("tree directory"));
+  const int directory_owner = owners.AddOwner("the tree directory");
+  for (const PageId id : pages) {
+    MVDB_RETURN_IF_ERROR(owners.Claim(id, directory_owner));
+  }
+
+  std::vector<std::pair<std::string, PageId>> entries;
+  {
+    std::unique_ptr<BTreeCursor> cursor = directory_->NewCursor();
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) {
+      MVDB_ASSIGN_OR_RETURN(const PageId root, DecodeRootId(cursor->key(), cursor->value()));
+      entries.emplace_back(std::string(cursor->key()), root);
+    }
+    MVDB_RETURN_IF_ERROR(cursor->status());
+  }
+  for (const auto& [name, root] : entries) {
+    const std::string owner_name = "tree '" + name + "'";
+    const int owner = owners.AddOwner(owner_name);
+    MVDB_RETURN_IF_ERROR(owners.Claim(root, owner));  // a root out of range stops here
+    auto it = trees_.find(name);
+    if (it == trees_.end()) {
+      it = trees_.emplace(name, std::make_unique<BTree>(pool_.get(), allocator_.get(), root, name))
+               .first;
+    }
+    pages.clear();
+    TreeCheckReport tree_report;
+    MVDB_RETURN_IF_ERROR(it->second->Check(&tree_report, &pages).WithContext(owner_name));
+    for (const PageId id : pages) {
+      if (id != root) {
+        MVDB_RETURN_IF_ERROR(owners.Claim(id, owner));
+      }
+    }
+    report.trees.emplace_back(name, tree_report);
+  }
+
+  const int free_owner = owners.AddOwner("the free list");
+  MVDB_RETURN_IF_ERROR(allocator_->ForEachFreePage([&](PageId id) {
+    ++report.free_pages;
+    return owners.Claim(id, free_owner);
+  }));
+  if (report.free_pages != meta.free_pages) {
+    return Status::Corruption(
+        file_->path() + ": the meta page counts " + std::to_string(meta.free_pages) +
+        " free pages, the free list holds " + std::to_string(report.free_pages));
+  }
+  MVDB_RETURN_IF_ERROR(owners.CheckNoneLeaked());
+  return report;
+}
+
+}  // namespace mvdb
