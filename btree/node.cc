@@ -2,7 +2,7 @@
 // keeps them. The invariants every node this code builds keeps, and that
 // ValidateNode checks on every node read from disk:
 //
-//   1. The slot array [64, 64 + 2 * slot_count) lies below content_start,
+//   1. The slot array [64, 64 + 6 * slot_count) lies below content_start,
 //      and content_start <= kPageSize: slots grow up, cells grow down, and
 //      the gap between them is free.
 //   2. Every slot points at a cell wholly inside [content_start, kPageSize),
@@ -19,16 +19,28 @@
 //      take a new cell therefore holds at least four cells, and a
 //      byte-balanced split leaves room for any cell in either half (the
 //      argument is in node_format.md).
+//   6. Every key is at least prefix_size bytes long and starts with the same
+//      prefix_size bytes (0 in an empty node), and every slot's hint is
+//      KeyHint(key, prefix_size). Hints are then ordered like the keys
+//      (non-decreasing with the slot index), so for a target that starts
+//      with the prefix, hint(target) < hint(key) implies target < key and
+//      the reverse; only equal hints need the keys themselves. The prefix
+//      may be shorter than the keys' longest common one (a Remove does not
+//      lengthen it); an insert of a key outside it shortens it and rewrites
+//      the hints, and compaction and splits lengthen it again.
 //
 // The accessors trust these invariants (they were checked once, when the
 // page entered the buffer pool); only ValidateNode reads bytes it has not
 // checked, and it reads nothing before checking its bounds.
 #include "btree/node.h"
 
+#include <boost/endian/conversion.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <string_view>
 
 #include "btree/btree.h"
 #include "common/coding.h"
@@ -42,8 +54,17 @@ constexpr size_t kContentStartOffset = kPageHeaderSize + 2;
 constexpr size_t kFragmentedOffset = kPageHeaderSize + 4;
 constexpr size_t kPrevLeafOffset = kPageHeaderSize + 8;
 constexpr size_t kNextLeafOffset = kPageHeaderSize + 16;
+constexpr size_t kPrefixSizeOffset = kPageHeaderSize + 6;
 constexpr size_t kLeftmostChildOffset = kPageHeaderSize + 24;
 constexpr size_t kSlotsOffset = kPageHeaderSize + kNodeHeaderSize;
+// Slot fields, offsets from the start of the slot.
+constexpr size_t kSlotCellOffset = 0;
+constexpr size_t kSlotHintOffset = 2;
+constexpr size_t kHintSize = 4;
+constexpr size_t kCacheLine = 64;
+// LowerBound prefetches slot arrays up to this size: a full leaf of small
+// entries and a typical inner node.
+constexpr size_t kPrefetchedSlotBytes = 1024;
 // The most slots a page can hold, empty cells aside; bounds ValidateNode's
 // scratch array.
 constexpr size_t kMaxSlots = (kPageSize - kSlotsOffset) / kSlotSize;
@@ -64,6 +85,47 @@ void Store16(std::byte* base, size_t offset, size_t v) {
 }
 
 size_t KeyOffsetInCell(bool leaf) { return leaf ? kLeafCellOverhead : kInnerCellOverhead; }
+
+size_t SlotPosition(size_t i) { return kSlotsOffset + i * kSlotSize; }
+size_t CellOffsetAt(const std::byte* page, size_t i) {
+  return Load16(page, SlotPosition(i) + kSlotCellOffset);
+}
+uint32_t HintAt(const std::byte* page, size_t i) {
+  return Load32(page, SlotPosition(i) + kSlotHintOffset);
+}
+
+// The key's bytes [prefix, prefix + 4) as a big-endian number, bytes past
+// its end read as zero: so hints order like the keys' suffixes, except that
+// a key and its extension by zero bytes tie (the full comparison decides).
+uint32_t KeyHint(const char* key, size_t len, size_t prefix) {
+  if (len >= prefix + kHintSize) {
+    return boost::endian::load_big_u32(reinterpret_cast<const unsigned char*>(key + prefix));
+  }
+  uint32_t hint = 0;
+  for (size_t j = 0; j < kHintSize; ++j) {
+    hint <<= 8;
+    if (prefix + j < len) {
+      hint |= static_cast<uint8_t>(key[prefix + j]);
+    }
+  }
+  return hint;
+}
+
+size_t CommonPrefixSize(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  while (i < n && a[i] == b[i]) {
+    ++i;
+  }
+  return i;
+}
+
+// Key of slot i. Trusts the page.
+std::string_view KeyAt(const std::byte* page, size_t i, bool leaf) {
+  const size_t offset = CellOffsetAt(page, i);
+  return {reinterpret_cast<const char*>(page + offset + KeyOffsetInCell(leaf)),
+          Load16(page, offset + kCellKeyLenOffset)};
+}
 
 // memcmp order, a proper prefix first.
 int CompareKeys(const std::byte* a, size_t a_len, std::string_view b) {
@@ -94,6 +156,31 @@ bool PageIsLeaf(const std::byte* page) {
   return page[page_header::kTypeOffset] == static_cast<std::byte>(PageType::kBTreeLeaf);
 }
 
+// Sets the node's prefix size and recomputes every slot's hint for it.
+// REQUIRES: every key starts with the same `prefix` bytes (invariant 6).
+void Rehint(std::byte* page, size_t prefix) {
+  const bool leaf = PageIsLeaf(page);
+  const size_t count = Load16(page, kSlotCountOffset);
+  Store16(page, kPrefixSizeOffset, prefix);
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view key = KeyAt(page, i, leaf);
+    EncodeFixed32(page + SlotPosition(i) + kSlotHintOffset,
+                  KeyHint(key.data(), key.size(), prefix));
+  }
+}
+
+// Lengthens the prefix to all the keys share: the first and the last key's
+// common prefix, which every key between them starts with too.
+void RefreshPrefix(std::byte* page) {
+  const bool leaf = PageIsLeaf(page);
+  const size_t count = Load16(page, kSlotCountOffset);
+  const size_t prefix =
+      count == 0 ? 0 : CommonPrefixSize(KeyAt(page, 0, leaf), KeyAt(page, count - 1, leaf));
+  if (prefix != Load16(page, kPrefixSizeOffset)) {
+    Rehint(page, prefix);
+  }
+}
+
 // Rewrites the cells of `page` contiguously at the end of the page in slot
 // order, so the gap holds all free space. Keeps slot order and contents.
 void CompactPage(std::byte* page) {
@@ -104,7 +191,7 @@ void CompactPage(std::byte* page) {
   std::memcpy(copy.data() + old_start, page + old_start, kPageSize - old_start);
   size_t start = kPageSize;
   for (size_t i = 0; i < count; ++i) {
-    const size_t slot = kSlotsOffset + i * kSlotSize;
+    const size_t slot = SlotPosition(i) + kSlotCellOffset;
     const size_t offset = Load16(page, slot);
     const size_t size = CellSize(copy.data(), offset, leaf);
     start -= size;
@@ -113,12 +200,14 @@ void CompactPage(std::byte* page) {
   }
   Store16(page, kContentStartOffset, start);
   Store16(page, kFragmentedOffset, 0);
+  RefreshPrefix(page);
 }
 
-// Makes room for a cell of `cell_size` bytes at slot `index`, compacting
-// when the gap is too small, and returns where its bytes go; nullptr, with
-// nothing changed, when it does not fit.
-std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size) {
+// Makes room for a cell of `cell_size` bytes holding `key` at slot `index`,
+// compacting when the gap is too small, and returns where its bytes go;
+// nullptr, with nothing changed, when it does not fit. The slot gets its
+// hint; a key outside the node's prefix shortens the prefix first.
+std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size, std::string_view key) {
   const size_t count = Load16(page, kSlotCountOffset);
   assert(index <= count);
   const size_t slots_end = kSlotsOffset + count * kSlotSize;
@@ -131,10 +220,20 @@ std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size) {
     CompactPage(page);
     start = Load16(page, kContentStartOffset);
   }
+  size_t prefix = Load16(page, kPrefixSizeOffset);
+  if (prefix > 0 && count > 0) {
+    const std::string_view shared = KeyAt(page, 0, PageIsLeaf(page)).substr(0, prefix);
+    const size_t common = CommonPrefixSize(key, shared);
+    if (common < prefix) {
+      prefix = common;
+      Rehint(page, prefix);
+    }
+  }
   start -= cell_size;
-  std::byte* slot = page + kSlotsOffset + size_t{index} * kSlotSize;
+  std::byte* slot = page + SlotPosition(index);
   std::memmove(slot + kSlotSize, slot, (count - index) * kSlotSize);
-  Store16(slot, 0, start);
+  Store16(slot, kSlotCellOffset, start);
+  EncodeFixed32(slot + kSlotHintOffset, KeyHint(key.data(), key.size(), prefix));
   Store16(page, kSlotCountOffset, count + 1);
   Store16(page, kContentStartOffset, start);
   return page + start;
@@ -194,19 +293,34 @@ std::string_view ConstNode::key(uint16_t i) const {
 uint16_t ConstNode::LowerBound(std::string_view target, bool* exact) const {
   const std::byte* p = page_.data();
   const size_t key_offset = KeyOffsetInCell(is_leaf());
-  const std::byte* slots = p + kSlotsOffset;
-  uint32_t lo = 0;
-  uint32_t hi = Load16(p, kSlotCountOffset);
+  const size_t count = Load16(p, kSlotCountOffset);
+  const size_t prefix = Load16(p, kPrefixSizeOffset);
+  const uint32_t target_hint = KeyHint(target.data(), target.size(), prefix);
+  // A binary search's probes depend on each other, so in a cold page each
+  // would wait for its own cache miss; asking for the whole slot array up
+  // front (a few lines in a leaf) lets the misses overlap.
+  const size_t slot_bytes = count * kSlotSize;
+  if (slot_bytes <= kPrefetchedSlotBytes) {
+    for (size_t line = 0; line < slot_bytes; line += kCacheLine) {
+      __builtin_prefetch(p + kSlotsOffset + line);
+    }
+  }
+  size_t lo = 0;
+  size_t hi = count;
   while (lo < hi) {
-    const uint32_t mid = (lo + hi) / 2;
-    const std::byte* cell = p + DecodeFixed16(slots + mid * kSlotSize);
-    const int c = CompareKeys(cell + key_offset, DecodeFixed16(cell), target);
+    const size_t mid = (lo + hi) / 2;
+    const uint32_t hint = HintAt(p, mid);
+    int c = hint < target_hint ? -1 : (hint > target_hint ? 1 : 0);
     if (c == 0) {
-      // Keys are unique, so the first equal key is the lower bound.
-      if (exact != nullptr) {
-        *exact = true;
+      const std::byte* cell = p + CellOffsetAt(p, mid);
+      c = CompareKeys(cell + key_offset, Load16(cell, kCellKeyLenOffset), target);
+      if (c == 0) {
+        // Keys are unique, so the first equal key is the lower bound.
+        if (exact != nullptr) {
+          *exact = true;
+        }
+        return static_cast<uint16_t>(mid);
       }
-      return static_cast<uint16_t>(mid);
     }
     if (c < 0) {
       lo = mid + 1;
@@ -216,6 +330,18 @@ uint16_t ConstNode::LowerBound(std::string_view target, bool* exact) const {
   }
   if (exact != nullptr) {
     *exact = false;
+  }
+  if (prefix > 0 && count > 0) {
+    // The hints compared the target's bytes after the prefix, which says
+    // nothing unless the target starts with it (invariant 6); otherwise it
+    // sorts before or after every key. Any key holds the prefix: take the
+    // one ChildIndexFor reads next, so its cell is fetched once.
+    const std::string_view shared = KeyAt(p, lo > 0 ? lo - 1 : 0, is_leaf()).substr(0, prefix);
+    const int c = CompareKeys(reinterpret_cast<const std::byte*>(shared.data()), shared.size(),
+                              target.substr(0, prefix));
+    if (c != 0) {
+      return static_cast<uint16_t>(c > 0 ? 0 : count);
+    }
   }
   return static_cast<uint16_t>(lo);
 }
@@ -227,6 +353,8 @@ size_t ConstNode::FreeSpace() const {
 }
 
 size_t ConstNode::UsedSpace() const { return kPageSize - kSlotsOffset - FreeSpace(); }
+
+uint16_t ConstNode::prefix_size() const { return Load16(page_.data(), kPrefixSizeOffset); }
 
 PageId ConstNode::next_leaf() const { return Load64(page_.data(), kNextLeafOffset); }
 PageId ConstNode::prev_leaf() const { return Load64(page_.data(), kPrevLeafOffset); }
@@ -300,7 +428,8 @@ void Node::set_child(uint16_t i, PageId id) {
 
 bool Node::InsertLeaf(uint16_t i, std::string_view key, std::string_view value) {
   assert(is_leaf() && !NeedsOverflow(key.size(), value.size()));
-  std::byte* cell = AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + value.size());
+  std::byte* cell =
+      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + value.size(), key);
   if (cell == nullptr) {
     return false;
   }
@@ -320,7 +449,7 @@ bool Node::InsertLeafOverflow(uint16_t i, std::string_view key, uint32_t value_s
                               PageId first_overflow) {
   assert(is_leaf());
   std::byte* cell =
-      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + kOverflowRefSize);
+      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + kOverflowRefSize, key);
   if (cell == nullptr) {
     return false;
   }
@@ -336,7 +465,7 @@ bool Node::InsertLeafOverflow(uint16_t i, std::string_view key, uint32_t value_s
 
 bool Node::InsertInner(uint16_t i, std::string_view key, PageId child) {
   assert(!is_leaf());
-  std::byte* cell = AllocateCell(mpage_.data(), i, kInnerCellOverhead + key.size());
+  std::byte* cell = AllocateCell(mpage_.data(), i, kInnerCellOverhead + key.size(), key);
   if (cell == nullptr) {
     return false;
   }
@@ -358,9 +487,11 @@ void Node::Remove(uint16_t i) {
   std::memmove(slot, slot + kSlotSize, (count - i - 1) * kSlotSize);
   Store16(p, kSlotCountOffset, count - 1);
   if (count == 1) {
-    // Empty again: the whole cell area is gap, nothing is fragmented.
+    // Empty again: the whole cell area is gap, nothing is fragmented, and
+    // no key holds a prefix any more (invariant 6).
     Store16(p, kContentStartOffset, kPageSize);
     Store16(p, kFragmentedOffset, 0);
+    Store16(p, kPrefixSizeOffset, 0);
   } else if (offset == Load16(p, kContentStartOffset)) {
     // The lowest cell borders the gap: give its bytes to the gap directly.
     Store16(p, kContentStartOffset, offset + cell_size);
@@ -386,12 +517,13 @@ std::string Node::MoveUpperHalfTo(uint16_t from, Node* right) {
     const size_t offset = Load16(p, kSlotsOffset + size_t{j} * kSlotSize);
     const size_t cell_size = CellSize(p, offset, leaf);
     // `right` is empty and as large as this page, so every cell fits.
-    std::byte* cell = AllocateCell(right->mpage_.data(), right->size(), cell_size);
+    std::byte* cell = AllocateCell(right->mpage_.data(), right->size(), cell_size, key(j));
     assert(cell != nullptr);
     std::memcpy(cell, p + offset, cell_size);
   }
+  RefreshPrefix(right->mpage_.data());
   Store16(mpage_.data(), kSlotCountOffset, from);
-  CompactPage(mpage_.data());
+  CompactPage(mpage_.data());  // also lengthens this node's prefix
   return separator;
 }
 
@@ -457,6 +589,10 @@ Status ValidateNode(std::span<const std::byte> page, PageId id) {
     return Corrupt(id, "fragmented bytes " + std::to_string(fragmented) + " exceed the cell area",
                    kFragmentedOffset);
   }
+  const size_t prefix = Load16(p, kPrefixSizeOffset);
+  if (prefix > (count == 0 ? 0 : kMaxKeySize)) {
+    return Corrupt(id, "prefix of " + std::to_string(prefix) + " bytes", kPrefixSizeOffset);
+  }
   if (leaf) {
     if (Load64(p, kPrevLeafOffset) == id || Load64(p, kNextLeafOffset) == id) {
       return Corrupt(id, "leaf linked to itself", kPrevLeafOffset);
@@ -470,9 +606,10 @@ Status ValidateNode(std::span<const std::byte> page, PageId id) {
   size_t cell_bytes = 0;
   const std::byte* prev_key = nullptr;
   size_t prev_key_len = 0;
+  std::string_view shared;  // the prefix, as key 0 holds it
   for (size_t i = 0; i < count; ++i) {
-    const size_t slot = kSlotsOffset + i * kSlotSize;
-    const size_t offset = Load16(p, slot);
+    const size_t slot = SlotPosition(i);
+    const size_t offset = Load16(p, slot + kSlotCellOffset);
     if (offset < start || offset + key_offset > kPageSize) {
       return Corrupt(id, "slot " + std::to_string(i) + " points outside the cell area", slot);
     }
@@ -510,9 +647,18 @@ Status ValidateNode(std::span<const std::byte> page, PageId id) {
       }
     }
     const std::byte* key = p + offset + key_offset;
-    if (prev_key != nullptr &&
-        CompareKeys(prev_key, prev_key_len,
-                    std::string_view(reinterpret_cast<const char*>(key), key_len)) >= 0) {
+    const std::string_view key_view(reinterpret_cast<const char*>(key), key_len);
+    if (i == 0) {
+      shared = key_view.substr(0, prefix);
+    }
+    if (key_len < prefix || key_view.substr(0, prefix) != shared) {
+      return Corrupt(id, "key of slot " + std::to_string(i) + " lacks the node's prefix", offset);
+    }
+    if (HintAt(p, i) != KeyHint(key_view.data(), key_len, prefix)) {
+      return Corrupt(id, "hint of slot " + std::to_string(i) + " does not match its key",
+                     slot + kSlotHintOffset);
+    }
+    if (prev_key != nullptr && CompareKeys(prev_key, prev_key_len, key_view) >= 0) {
       return Corrupt(id, "key of slot " + std::to_string(i) + " not above the key before it",
                      offset);
     }

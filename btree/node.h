@@ -1,10 +1,14 @@
 // B+tree nodes: slotted pages, as views over a page's bytes.
 //
 // btree/node_format.md documents the bytes with an offset table; in short:
-// after the 32-byte page header comes a node header, then an array of 2-byte
-// slots (cell offsets) growing up, sorted by key, and cells growing down
-// from the end of the page. Deleting a cell leaves a hole that is counted
-// (fragmented bytes) and reclaimed by compaction when an insert needs it.
+// after the 32-byte page header comes a node header, then an array of 6-byte
+// slots growing up, sorted by key, and cells growing down from the end of
+// the page. A slot holds the cell's offset and a 4-byte hint: the key's
+// bytes just after the prefix all keys of the node share, as a big-endian
+// number, so a binary search compares hints in the contiguous slot array
+// and reads a cell only when two hints tie. Deleting a cell leaves a hole
+// that is counted (fragmented bytes) and reclaimed by compaction when an
+// insert needs it.
 //
 //   leaf cell:  key_len u16 | flags u8 | value_len u32 | key | value bytes
 //               (flags bit 0 set: instead of the value, the id u64 of the
@@ -31,13 +35,13 @@
 namespace mvdb::btree {
 
 inline constexpr size_t kNodeHeaderSize = 32;  // after the page header
-inline constexpr size_t kSlotSize = 2;
+inline constexpr size_t kSlotSize = 6;         // cell offset u16, key hint u32
 // A leaf cell larger than this stores its value in overflow pages, so a
 // leaf always holds at least four cells and a split always succeeds.
-inline constexpr size_t kMaxInlineLeafCell = (kPageSize - kPageHeaderSize - kNodeHeaderSize) / 4 -
-                                             kSlotSize;
-inline constexpr size_t kLeafCellOverhead = 7;   // key_len + flags + value_len
-inline constexpr size_t kInnerCellOverhead = 10; // key_len + child
+inline constexpr size_t kMaxInlineLeafCell =
+    (kPageSize - kPageHeaderSize - kNodeHeaderSize) / 4 - kSlotSize;
+inline constexpr size_t kLeafCellOverhead = 7;    // key_len + flags + value_len
+inline constexpr size_t kInnerCellOverhead = 10;  // key_len + child
 
 // Bytes a leaf cell for (key, value) takes, slot included, when the value is
 // stored inline; and whether it must go to overflow pages instead.
@@ -62,12 +66,16 @@ class ConstNode {
   uint16_t size() const;  // number of cells
   std::string_view key(uint16_t i) const;
   // First slot whose key is >= target (size() if none); *exact tells
-  // whether that key equals target.
+  // whether that key equals target. Reads cells only where hints tie, and
+  // one more when the node's keys share a prefix and target is not in it.
   uint16_t LowerBound(std::string_view target, bool* exact) const;
   // Bytes still usable for new cells (contiguous gap plus fragmented).
   size_t FreeSpace() const;
   // Bytes of the body in use by slots and cells.
   size_t UsedSpace() const;
+  // Bytes every key of the node starts with, as far as the hints know: the
+  // hints are of the bytes after them (0 in an empty node).
+  uint16_t prefix_size() const;
 
   // Leaf only.
   PageId next_leaf() const;  // kInvalidPageId at the right end

@@ -165,6 +165,145 @@ TEST(NodeTest, LowerBoundMatchesStdSet) {
   }
 }
 
+// Keys built to make the slot hints tie or mislead: shorter than the
+// 4-byte hint, equal in their first 4 bytes (or in the 4 after the node's
+// prefix) and different later, extensions by 0x00 (whose zero-padded hints
+// tie with the shorter key's) and runs of 0xff.
+std::vector<std::string> HintEdgeKeys() {
+  std::vector<std::string> keys = {"",
+                                   std::string(1, '\0'),
+                                   std::string(2, '\0'),
+                                   std::string(5, '\0'),
+                                   "a",
+                                   std::string("a\0", 2),
+                                   std::string("a\0\0\0", 4),
+                                   std::string("a\0\0\0\0", 5),
+                                   "ab",
+                                   "abc",
+                                   "abcd",
+                                   "abcd\x01",
+                                   "abcdX",
+                                   "abcdY",
+                                   "abcdY\xff",
+                                   "abce",
+                                   "\xff",
+                                   "\xff\xff\xff",
+                                   "\xff\xff\xff\xff",
+                                   "\xff\xff\xff\xff\xff"};
+  for (int i = 0; i < 20; ++i) {
+    keys.push_back("same-prefix-" + std::to_string(1000 + i));  // ties past byte 4
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+// LowerBound against std::set for every stored key, every key's neighbours
+// (a byte more or less) and a few outsiders.
+void ExpectLowerBoundsMatch(const ConstNode& node, const std::vector<std::string>& sorted) {
+  const std::set<std::string> keys(sorted.begin(), sorted.end());
+  std::vector<std::string> targets = {"", std::string(1, '\0'), "0", "zzzz",
+                                      "\xff\xff\xff\xff\xff\xff"};
+  for (const std::string& key : sorted) {
+    targets.push_back(key);
+    targets.push_back(key + '\0');
+    targets.push_back(key + '\xff');
+    if (!key.empty()) {
+      targets.push_back(key.substr(0, key.size() - 1));
+      std::string bumped = key;
+      bumped.back() = static_cast<char>(bumped.back() + 1);
+      targets.push_back(bumped);
+    }
+  }
+  for (const std::string& target : targets) {
+    const auto it = keys.lower_bound(target);
+    bool exact = false;
+    ASSERT_EQ(node.LowerBound(target, &exact), std::distance(keys.begin(), it))
+        << "target of " << target.size() << " bytes";
+    ASSERT_EQ(exact, it != keys.end() && *it == target);
+  }
+}
+
+TEST(NodeTest, HintsKeepTheOrderAtTheirEdges) {
+  const std::vector<std::string> sorted = HintEdgeKeys();
+  for (bool inner : {false, true}) {
+    SCOPED_TRACE(inner ? "inner" : "leaf");
+    // Inserted in a scrambled order, so slots and hints move around.
+    std::vector<std::string> order = sorted;
+    std::mt19937_64 rng(TestSeed());
+    std::shuffle(order.begin(), order.end(), rng);
+    PageImage page;
+    Node node = page.node();
+    inner ? node.InitInner(2) : node.InitLeaf();
+    for (const std::string& key : order) {
+      bool exact = false;
+      const uint16_t i = node.LowerBound(key, &exact);
+      ASSERT_FALSE(exact);
+      ASSERT_TRUE(inner ? node.InsertInner(i, key, 3) : node.InsertLeaf(i, key, "v"));
+    }
+    ASSERT_TRUE(page.Validate().ok()) << page.Validate().ToString();
+    ASSERT_EQ(Keys(node), sorted);
+    ExpectLowerBoundsMatch(node, sorted);
+  }
+}
+
+// A node whose keys share a long prefix gets hints of the bytes after it
+// (after compaction or a split); a key outside it shortens it again.
+TEST(NodeTest, SharedPrefixLengthensAndShortens) {
+  PageImage page;
+  Node leaf = page.node();
+  leaf.InitLeaf();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 30; ++i) {
+    keys.push_back("user/0000" + std::to_string(100 + 7 * i));
+    ASSERT_TRUE(Put(leaf, keys.back(), "v"));
+  }
+  EXPECT_EQ(leaf.prefix_size(), 0);
+  leaf.Compact();
+  EXPECT_EQ(leaf.prefix_size(), 9);  // "user/0000", then 1, 2 or 3
+  ASSERT_TRUE(page.Validate().ok()) << page.Validate().ToString();
+  std::sort(keys.begin(), keys.end());
+  ExpectLowerBoundsMatch(leaf, keys);
+
+  // Targets outside the prefix sort before or after every key.
+  bool exact = true;
+  EXPECT_EQ(leaf.LowerBound("user/", &exact), 0);
+  EXPECT_FALSE(exact);
+  EXPECT_EQ(leaf.LowerBound("user/0001", &exact), leaf.size());
+  EXPECT_EQ(leaf.LowerBound("a", &exact), 0);
+  EXPECT_EQ(leaf.LowerBound("v", &exact), leaf.size());
+
+  // A key that leaves the prefix after 5 bytes shortens it to 5, and one
+  // that shares nothing to 0; the order holds throughout.
+  for (const char* key : {"user/1", "apple"}) {
+    keys.push_back(key);
+    ASSERT_TRUE(Put(leaf, key, "v"));
+    std::sort(keys.begin(), keys.end());
+    ASSERT_TRUE(page.Validate().ok()) << page.Validate().ToString();
+    ExpectLowerBoundsMatch(leaf, keys);
+  }
+  EXPECT_EQ(leaf.prefix_size(), 0);
+
+  // A split gives each half the prefix of its own keys.
+  PageImage right_page;
+  Node right = right_page.node();
+  right.InitLeaf();
+  leaf.Remove(0);  // "apple"
+  keys.erase(keys.begin());
+  const uint16_t from = 10;
+  leaf.MoveUpperHalfTo(from, &right);
+  EXPECT_EQ(leaf.prefix_size(), 10);  // "user/0000100" to "user/0000163"
+  EXPECT_EQ(right.prefix_size(), 5);  // "user/0000..." up to "user/1"
+  ASSERT_TRUE(page.Validate().ok()) << page.Validate().ToString();
+  ASSERT_TRUE(right_page.Validate().ok()) << right_page.Validate().ToString();
+  ExpectLowerBoundsMatch(leaf, std::vector<std::string>(keys.begin(), keys.begin() + from));
+  ExpectLowerBoundsMatch(right, std::vector<std::string>(keys.begin() + from, keys.end()));
+
+  // Emptied, a node forgets its prefix.
+  while (right.size() > 0) right.Remove(0);
+  EXPECT_EQ(right.prefix_size(), 0);
+  ASSERT_TRUE(right_page.Validate().ok());
+}
+
 TEST(NodeTest, FullLeafRejectsInsertUnchanged) {
   PageImage page;
   Node leaf = page.node();
@@ -401,6 +540,7 @@ TEST(NodeValidateTest, RejectsHandCraftedDamage) {
   const size_t slot_count = kPageHeaderSize;
   const size_t content_start = kPageHeaderSize + 2;
   const size_t fragmented = kPageHeaderSize + 4;
+  const size_t prefix_size = kPageHeaderSize + 6;
   {
     PageImage page = SmallLeaf();
     page.Set16(slot_count, 5000);
@@ -442,6 +582,24 @@ TEST(NodeValidateTest, RejectsHandCraftedDamage) {
     PageImage page = SmallLeaf();
     page.Set16(fragmented, 1);
     ExpectCorrupt(page, "fragment count off by one");
+  }
+  {
+    // A hint that disagrees with its key would misroute the search.
+    PageImage page = SmallLeaf();
+    const size_t hint = SlotOffset(2) + 2;
+    EncodeFixed32(page.bytes.data() + hint, DecodeFixed32(page.bytes.data() + hint) + 1);
+    ExpectCorrupt(page, "hint off by one");
+  }
+  {
+    // SmallLeaf's keys share no prefix: claiming one is corrupt, and so is
+    // a prefix longer than a key or present in an empty node.
+    PageImage page = SmallLeaf();
+    page.Set16(prefix_size, 1);
+    ExpectCorrupt(page, "prefix the keys do not share");
+    PageImage empty;
+    empty.node().InitLeaf();
+    empty.Set16(prefix_size, 1);
+    ExpectCorrupt(empty, "prefix in an empty node");
   }
   {
     PageImage page = SmallLeaf();
