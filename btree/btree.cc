@@ -104,6 +104,7 @@
 #include <utility>
 
 #include "btree/btree_internal.h"
+#include "buffer/checkpoint_gate.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
 
@@ -604,10 +605,12 @@ Status BTree::Impl::Put(std::string_view key, std::string_view value) {
 
 // ---- BTree ----
 
-BTree::BTree(BufferPool* pool, PageAllocator* allocator, PageId root, std::string name)
+BTree::BTree(BufferPool* pool, PageAllocator* allocator, PageId root, std::string name,
+             CheckpointGate* gate)
     : impl_(std::make_unique<Impl>(pool, allocator, root, name)),
       root_(root),
-      name_(std::move(name)) {}
+      name_(std::move(name)),
+      gate_(gate) {}
 
 BTree::~BTree() = default;
 
@@ -640,6 +643,7 @@ Status BTree::Put(std::string_view key, std::string_view value) {
                                    " bytes is longer than the limit of " +
                                    std::to_string(kMaxValueSize));
   }
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
   return impl_->Put(key, value);
 }
 
@@ -650,6 +654,7 @@ Status BTree::Get(std::string_view key, std::string* value) {
 
 Status BTree::Delete(std::string_view key) {
   MVDB_RETURN_IF_ERROR(CheckKey(key));
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
   return impl_->Delete(key);
 }
 

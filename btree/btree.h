@@ -26,6 +26,7 @@
 namespace mvdb {
 
 class BufferPool;
+class CheckpointGate;
 class PageAllocator;
 class BTreeCursor;
 
@@ -46,8 +47,12 @@ struct TreeCheckReport {
 
 class BTree {
  public:
-  // Opens the tree whose (never moving) root page is `root`.
-  BTree(BufferPool* pool, PageAllocator* allocator, PageId root, std::string name);
+  // Opens the tree whose (never moving) root page is `root`. When `gate` is
+  // not null, every modification (Put, Delete, Clear, Destroy,
+  // ReleaseDeferredPages) holds it shared, so a checkpoint never sees one
+  // half done (buffer/checkpoint_gate.h); it must outlive the tree.
+  BTree(BufferPool* pool, PageAllocator* allocator, PageId root, std::string name,
+        CheckpointGate* gate = nullptr);
   ~BTree();
 
   // Formats `root` (a freshly allocated page) as an empty tree's root.
@@ -97,6 +102,7 @@ class BTree {
   std::unique_ptr<Impl> impl_;
   PageId root_;
   std::string name_;
+  CheckpointGate* gate_;
 };
 
 // A position in a BTree, moving in key order in both directions.

@@ -18,6 +18,7 @@
 
 #include "btree/btree.h"
 #include "btree/btree_internal.h"
+#include "buffer/checkpoint_gate.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
 
@@ -252,10 +253,19 @@ Status BTree::Check(TreeCheckReport* report, std::vector<PageId>* pages_seen) {
   return Status::OK();
 }
 
-Status BTree::Clear() { return FreeAll(impl_.get(), /*keep_root=*/true); }
+Status BTree::Clear() {
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
+  return FreeAll(impl_.get(), /*keep_root=*/true);
+}
 
-Status BTree::Destroy() { return FreeAll(impl_.get(), /*keep_root=*/false); }
+Status BTree::Destroy() {
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
+  return FreeAll(impl_.get(), /*keep_root=*/false);
+}
 
-Status BTree::ReleaseDeferredPages() { return impl_->ReleaseDeferred(); }
+Status BTree::ReleaseDeferredPages() {
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
+  return impl_->ReleaseDeferred();
+}
 
 }  // namespace mvdb

@@ -4,7 +4,13 @@
 //
 // Fixed pages: 0 is the meta page (PageAllocator), 1 the directory's root.
 // Every other page below page_count is a page of exactly one tree (a node
-// or an overflow page) or on the free list; Check verifies that.
+// or an overflow page) or on the free list; Check verifies that. These are
+// logical page ids: the CowPageStore maps them to file locations, and its
+// checkpoints capture the allocator's meta page with the trees.
+//
+// A checkpoint whose map is empty is a new data file (CowPageStore::
+// CreateFile writes checkpoint 0 that way): Open formats it and takes
+// checkpoint 1 at once, so a crash before that just leaves a new file.
 #include "btree/tree_store.h"
 
 #include <algorithm>
@@ -56,27 +62,30 @@ Status Closed() { return Status::InvalidArgument("the tree store is closed"); }
 Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::string& path,
                                                    const TreeStoreOptions& options) {
   MVDB_ASSIGN_OR_RETURN(const bool exists, fs->Exists(path));
-  if (!exists && !options.create_if_missing) {
-    return Status::NotFound(path + ": no such data file");
+  if (!exists) {
+    if (!options.create_if_missing) {
+      return Status::NotFound(path + ": no such data file");
+    }
+    MVDB_RETURN_IF_ERROR(CowPageStore::CreateFile(fs, path));
   }
   std::unique_ptr<TreeStore> store(new TreeStore());
-  OpenOptions open_options;
-  open_options.create = options.create_if_missing;
-  MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, open_options));
-  MVDB_ASSIGN_OR_RETURN(const uint64_t size, store->file_->Size());
-  store->page_store_ = NewDirectPageStore(store->file_.get());
+  MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, OpenOptions{}));
+  MVDB_ASSIGN_OR_RETURN(store->page_store_, CowPageStore::Open(store->file_.get()));
   BufferPoolOptions pool_options;
   pool_options.capacity_pages = std::max<size_t>(options.cache_pages, 16);
   pool_options.writeback_batch = options.writeback_batch;
   pool_options.validator = &btree::ValidatePage;
+  pool_options.epoch = store->page_store_->write_epoch();
   MVDB_ASSIGN_OR_RETURN(store->pool_, BufferPool::Create(store->page_store_.get(), pool_options));
   BufferPool* pool = store->pool_.get();
   PageId directory_root = kDirectoryRootPageId;
-  if (size == 0) {
+  if (store->page_store_->checkpoint_logical_pages() == 0) {
     MVDB_ASSIGN_OR_RETURN(store->allocator_,
                           PageAllocator::Create(pool, kReservedPages, kDirectoryRootPageId));
     MVDB_RETURN_IF_ERROR(BTree::FormatRoot(pool, kDirectoryRootPageId));
-    MVDB_RETURN_IF_ERROR(pool->FlushAll());
+    MVDB_RETURN_IF_ERROR(
+        store->page_store_->Checkpoint(pool, nullptr, store->page_store_->checkpoint_lsn())
+            .status());
   } else {
     MVDB_ASSIGN_OR_RETURN(store->allocator_, PageAllocator::Open(pool));
     MVDB_ASSIGN_OR_RETURN(const MetaPage meta, store->allocator_->ReadMeta());
@@ -87,8 +96,8 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
     }
     directory_root = meta.directory_root;
   }
-  store->directory_ =
-      std::make_unique<BTree>(pool, store->allocator_.get(), directory_root, "(directory)");
+  store->directory_ = std::make_unique<BTree>(pool, store->allocator_.get(), directory_root,
+                                              "(directory)", &store->gate_);
   return store;
 }
 
@@ -104,6 +113,7 @@ TreeStore::~TreeStore() {
 
 Result<BTree*> TreeStore::CreateTree(std::string_view name) {
   MVDB_RETURN_IF_ERROR(CheckTreeName(name));
+  const CheckpointGate::SharedHold hold(&gate_);  // the root and its entry together
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) {
     return Closed();
@@ -128,7 +138,8 @@ Result<BTree*> TreeStore::CreateTree(std::string_view name) {
     (void)allocator_->Free(root);
     return put;
   }
-  auto tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+  auto tree =
+      std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name), &gate_);
   BTree* raw = tree.get();
   trees_.insert_or_assign(std::string(name), std::move(tree));
   return raw;
@@ -162,7 +173,8 @@ Result<BTree*> TreeStore::OpenTree(std::string_view name) {
     return it->second.get();
   }
   MVDB_ASSIGN_OR_RETURN(const PageId root, RootOf(name));
-  auto tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+  auto tree =
+      std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name), &gate_);
   BTree* raw = tree.get();
   trees_.emplace(std::string(name), std::move(tree));
   return raw;
@@ -170,6 +182,7 @@ Result<BTree*> TreeStore::OpenTree(std::string_view name) {
 
 Status TreeStore::DropTree(std::string_view name) {
   MVDB_RETURN_IF_ERROR(CheckTreeName(name));
+  const CheckpointGate::SharedHold hold(&gate_);  // the entry and the pages together
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) {
     return Closed();
@@ -180,7 +193,7 @@ Status TreeStore::DropTree(std::string_view name) {
     tree = std::move(it->second);
     trees_.erase(it);
   } else {
-    tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name));
+    tree = std::make_unique<BTree>(pool_.get(), allocator_.get(), root, std::string(name), &gate_);
   }
   // The entry goes first: if freeing fails halfway the pages leak (Check
   // reports them) rather than a directory entry naming freed pages.
@@ -202,12 +215,25 @@ Result<std::vector<std::string>> TreeStore::ListTrees() {
   return names;
 }
 
-Status TreeStore::Flush() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (closed_) {
-    return Closed();
+Result<CheckpointResult> TreeStore::Checkpoint(uint64_t lsn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      return Closed();
+    }
   }
-  return pool_->FlushAll();
+  // Not under mu_: writers in CreateTree hold the gate and wait for mu_.
+  return page_store_->Checkpoint(pool_.get(), &gate_, lsn);
+}
+
+Status TreeStore::Flush() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      return Closed();
+    }
+  }
+  return page_store_->Checkpoint(pool_.get(), &gate_, page_store_->checkpoint_lsn()).status();
 }
 
 Status TreeStore::Close() {
@@ -226,7 +252,9 @@ Status TreeStore::Close() {
   if (status.ok()) {
     status = released;
   }
-  const Status flushed = pool_->FlushAll();
+  // Nobody else uses the store now (REQUIRES), so no gate is needed.
+  const Status flushed =
+      page_store_->Checkpoint(pool_.get(), nullptr, page_store_->checkpoint_lsn()).status();
   if (status.ok()) {
     status = flushed;
   }
@@ -245,8 +273,8 @@ namespace {
 // Who uses each page, for Check's "exactly once" rule.
 class PageOwners {
  public:
-  PageOwners(std::string path, uint64_t page_count)
-      : path_(std::move(path)), owner_of_(page_count, -1) {}
+  PageOwners(const PageStore* store, uint64_t page_count)
+      : store_(store), owner_of_(page_count, -1) {}
 
   int AddOwner(std::string name) {
     names_.push_back(std::move(name));
@@ -255,13 +283,12 @@ class PageOwners {
 
   Status Claim(PageId id, int owner) {
     if (id >= owner_of_.size()) {
-      return Status::Corruption(path_ + ": page " + std::to_string(id) + " of " + names_[owner] +
-                                " lies beyond the file's " + std::to_string(owner_of_.size()) +
-                                " pages");
+      return Status::Corruption(store_->path() + ": page " + std::to_string(id) + " of " +
+                                names_[owner] + " lies beyond the file's " +
+                                std::to_string(owner_of_.size()) + " pages");
     }
     if (owner_of_[id] >= 0) {
-      return Status::Corruption(path_ + ": page " + std::to_string(id) + " at offset " +
-                                std::to_string(id * kPageSize) + " is used twice: by " +
+      return Status::Corruption(store_->PageLocation(id) + " is used twice: by " +
                                 names_[owner_of_[id]] + " and by " + names_[owner]);
     }
     owner_of_[id] = owner;
@@ -271,8 +298,7 @@ class PageOwners {
   Status CheckNoneLeaked() const {
     for (PageId id = 0; id < owner_of_.size(); ++id) {
       if (owner_of_[id] < 0) {
-        return Status::Corruption(path_ + ": page " + std::to_string(id) + " at offset " +
-                                  std::to_string(id * kPageSize) +
+        return Status::Corruption(store_->PageLocation(id) +
                                   " is leaked: in no tree and not on the free list");
       }
     }
@@ -280,7 +306,7 @@ class PageOwners {
   }
 
  private:
-  std::string path_;
+  const PageStore* store_;
   std::vector<std::string> names_;
   std::vector<int> owner_of_;
 };
@@ -293,9 +319,15 @@ Result<StoreCheckReport> TreeStore::Check() {
     return Closed();
   }
   StoreCheckReport report;
+  MVDB_RETURN_IF_ERROR(page_store_->Verify());
+  const CowStoreStats map_stats = page_store_->stats();
+  report.checkpoint_number = map_stats.checkpoint_number;
+  report.mapped_pages = map_stats.mapped_pages;
+  report.slot_count = map_stats.slot_count;
+  report.free_slots = map_stats.free_slots;
   MVDB_ASSIGN_OR_RETURN(const MetaPage meta, allocator_->ReadMeta());
   report.page_count = meta.page_count;
-  PageOwners owners(file_->path(), meta.page_count);
+  PageOwners owners(page_store_.get(), meta.page_count);
   MVDB_RETURN_IF_ERROR(owners.Claim(kMetaPageId, owners.AddOwner("the meta page")));
 
   std::vector<PageId> pages;
@@ -321,7 +353,9 @@ Result<StoreCheckReport> TreeStore::Check() {
     MVDB_RETURN_IF_ERROR(owners.Claim(root, owner));  // a root out of range stops here
     auto it = trees_.find(name);
     if (it == trees_.end()) {
-      it = trees_.emplace(name, std::make_unique<BTree>(pool_.get(), allocator_.get(), root, name))
+      it = trees_
+               .emplace(name,
+                        std::make_unique<BTree>(pool_.get(), allocator_.get(), root, name, &gate_))
                .first;
     }
     pages.clear();

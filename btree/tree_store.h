@@ -1,17 +1,24 @@
 // TreeStore: a data file holding several named B+trees.
 //
-// It puts the layers together for one file: File -> PageStore -> BufferPool
-// -> PageAllocator, plus the tree directory, a B+tree rooted at page 1 that
-// maps each tree's name to its root page id. Root pages never move (a root
-// split moves the root's content down, as SQLite does), so the directory
-// changes only when a tree is created or dropped.
+// It puts the layers together for one file: File -> CowPageStore ->
+// BufferPool -> PageAllocator, plus the tree directory, a B+tree rooted at
+// page 1 that maps each tree's name to its root page id. Root pages never
+// move (a root split moves the root's content down, as SQLite does), so the
+// directory changes only when a tree is created or dropped.
 //
-// Orderly close (Close, or destruction) writes back every dirty page and
-// syncs, so a reopen sees everything. Surviving a crash is the WAL's job
-// (wal/), not this class's.
+// Durability: the data file always holds a consistent checkpoint
+// (buffer/cow_page_store.h). Opening gives exactly the newest durable
+// checkpoint, whatever was written after it; Checkpoint makes the current
+// state the newest. Orderly close (Close, or destruction) checkpoints. What
+// happened after the last checkpoint is the WAL's to replay (wal/).
+//
+// Every modification of a tree holds checkpoint_gate() shared (BTree does
+// so itself); the database facade holds it around a whole write batch so a
+// checkpoint sees all of a batch or none of it.
 //
 // Threading: all methods may be called concurrently, except that Close and
-// DropTree require that nobody is using the trees concerned.
+// DropTree require that nobody is using the trees concerned. Lock order:
+// the gate before the store's mutex.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +31,8 @@
 
 #include "btree/btree.h"
 #include "buffer/buffer_pool.h"
+#include "buffer/checkpoint_gate.h"
+#include "buffer/cow_page_store.h"
 #include "buffer/page_allocator.h"
 #include "io/file.h"
 #include "mvdb/status.h"
@@ -40,12 +49,18 @@ struct TreeStoreOptions {
 struct StoreCheckReport {
   uint64_t page_count = 0;
   uint64_t free_pages = 0;
+  // The page map (CowPageStore::Verify passed).
+  uint64_t checkpoint_number = 0;
+  uint64_t mapped_pages = 0;
+  uint64_t slot_count = 0;
+  uint64_t free_slots = 0;
   std::vector<std::pair<std::string, TreeCheckReport>> trees;
 };
 
 class TreeStore {
  public:
-  // Opens (or creates) the data file at `path`. `fs` must outlive the store.
+  // Opens (or creates) the data file at `path`: the newest durable
+  // checkpoint in it. `fs` must outlive the store.
   static Result<std::unique_ptr<TreeStore>> Open(FileSystem* fs, const std::string& path,
                                                  const TreeStoreOptions& options);
   ~TreeStore();
@@ -59,18 +74,24 @@ class TreeStore {
   Status DropTree(std::string_view name);
   Result<std::vector<std::string>> ListTrees();
 
-  // Writes back every dirty page and syncs.
+  // Takes a checkpoint of every tree as of one moment while writers go on
+  // (CowPageStore::Checkpoint); `lsn` is where recovery will replay the WAL
+  // from. REQUIRES: the calling thread does not hold checkpoint_gate().
+  Result<CheckpointResult> Checkpoint(uint64_t lsn);
+  // A checkpoint at the LSN of the last one (nothing to replay changed).
   Status Flush();
   // Flush, then release the file. Further calls fail.
   Status Close();
 
-  // Verifies every tree, the directory and the free list, and that every page
+  // Verifies every tree, the directory and the free list, that every page
   // below page_count is used exactly once (by a tree, the free list or a
-  // fixed page).
+  // fixed page), and the page map (CowPageStore::Verify).
   Result<StoreCheckReport> Check();
 
   BufferPool* pool() { return pool_.get(); }
   PageAllocator* allocator() { return allocator_.get(); }
+  CowPageStore* page_store() { return page_store_.get(); }
+  CheckpointGate* checkpoint_gate() { return &gate_; }
 
  private:
   TreeStore() = default;
@@ -79,7 +100,8 @@ class TreeStore {
   Result<PageId> RootOf(std::string_view name);
 
   std::unique_ptr<File> file_;
-  std::unique_ptr<PageStore> page_store_;
+  std::unique_ptr<CowPageStore> page_store_;
+  CheckpointGate gate_;  // outlives the trees, which hold it
   std::unique_ptr<BufferPool> pool_;
   std::unique_ptr<PageAllocator> allocator_;
   std::unique_ptr<BTree> directory_;

@@ -71,6 +71,26 @@
 //     writeback_batch pages (one for eviction under writeback_mu, one for
 //     FlushAll under flush_mu), all 4096-aligned for O_DIRECT. FlushAll has
 //     its own because it may wait on a latch while filling it.
+//
+//  9. Checkpoint epochs (the checkpoint protocol is cow_page_store.cc's
+//     essay). A frame going from clean to dirty records the pool's epoch;
+//     write-back hands that epoch to the store with the image. AdvanceEpoch
+//     runs while no page is being modified, so every frame dirty at that
+//     moment holds exactly the state the checkpoint must capture: it is
+//     owed. Write-before-modify keeps it so: a write guard (FetchWrite,
+//     TryFetchWrite, NewPage on a cached page) that latches an owed frame
+//     writes it back itself before handing out the guard, under its
+//     exclusive latch, after claiming it as in invariant 6. If another
+//     write-back holds the claim, the guard drops the latch and retries:
+//     that holder may be FlushAll or WriteBackOwed waiting for this very
+//     latch (invariant 7), and its copy is the owed image anyway.
+//
+// 10. Discard never drops an owed frame: the page was freed after the
+//     checkpoint's moment, but the checkpoint still needs its image. The
+//     frame stays cached and dirty until written; the page is free, so the
+//     only guard ever taken on it again is NewPage, which writes it first.
+//     A failed write-back puts the dirty bit and the epoch back, so the
+//     image stays owed (a failed write leaves the store failed anyway).
 
 #include "buffer/buffer_pool.h"
 
@@ -172,6 +192,7 @@ struct BufferPool::Impl {
   std::atomic<size_t> free_count{0};
 
   std::atomic<uint64_t> clock_hand{0};
+  std::atomic<uint64_t> epoch{0};  // invariant 9
 
   std::mutex writeback_mu;  // guards writeback_area and writeback_writes
   AlignedBuffer writeback_area;
@@ -185,6 +206,7 @@ struct BufferPool::Impl {
   std::atomic<uint64_t> pages_written{0};
   std::atomic<uint64_t> write_batches{0};
   std::atomic<uint64_t> checksum_failures{0};
+  std::atomic<uint64_t> owed_writes{0};
 
   Shard& ShardFor(PageId id) {
     // Fibonacci hashing spreads sequential ids (a scan) over all shards.
@@ -198,7 +220,12 @@ struct BufferPool::Impl {
   void Unpublish(Frame* frame, PageId id);
   Claim ClaimForWriteback(Frame* frame, bool require_unpinned);
   Status WriteBack(const VictimBatch& batch, std::byte* area, std::vector<PageWrite>* writes,
-                   VictimBatch* skipped);
+                   VictimBatch* skipped, uint64_t max_epoch = UINT64_MAX);
+  Status WriteDirty(uint64_t max_epoch);
+  bool IsOwed(const Frame* frame) const;
+  void MarkDirty(Frame* frame);
+  Status WriteLatched(Frame* frame, PageId id);
+  Status SettleOwed(Frame* frame, PageId id, bool try_only);
   bool EvictPinnedByCaller(Frame* frame);
   bool TryTakeVictim(Frame* frame, bool honour_reference, VictimBatch* batch);
   Result<Frame*> AcquireFrame();
@@ -277,7 +304,8 @@ Claim BufferPool::Impl::ClaimForWriteback(Frame* frame, bool require_unpinned) {
 // `skipped` null it waits for each latch (only for a batch of one, see
 // invariant 7); otherwise it skips latched frames and lists them there.
 Status BufferPool::Impl::WriteBack(const VictimBatch& batch, std::byte* area,
-                                   std::vector<PageWrite>* writes, VictimBatch* skipped) {
+                                   std::vector<PageWrite>* writes, VictimBatch* skipped,
+                                   uint64_t max_epoch) {
   writes->clear();
   std::array<Frame*, kMaxWritebackBatch> copied{};
   for (size_t i = 0; i < batch.size; ++i) {
@@ -288,13 +316,14 @@ Status BufferPool::Impl::WriteBack(const VictimBatch& batch, std::byte* area,
       skipped->frames[skipped->size++] = frame;
       continue;
     }
-    if (frame->dirty.load(std::memory_order_acquire)) {
+    const uint64_t dirty_epoch = frame->dirty_epoch.load(std::memory_order_relaxed);
+    if (frame->dirty.load(std::memory_order_acquire) && dirty_epoch <= max_epoch) {
       std::byte* copy = area + writes->size() * kPageSize;
       std::memcpy(copy, frame->data, kPageSize);
       frame->dirty.store(false, std::memory_order_release);
       copied[writes->size()] = frame;
       writes->push_back(PageWrite{frame->page_id.load(std::memory_order_relaxed),
-                                  std::span<std::byte>(copy, kPageSize)});
+                                  std::span<std::byte>(copy, kPageSize), dirty_epoch});
     }
     frame->latch.unlock_shared();
   }
@@ -307,7 +336,14 @@ Status BufferPool::Impl::WriteBack(const VictimBatch& batch, std::byte* area,
     } else {
       // Keep the data: the pages stay dirty and are written again later.
       for (size_t i = 0; i < writes->size(); ++i) {
-        copied[i]->dirty.store(true, std::memory_order_release);
+        // Invariant 10: the older epoch wins if a writer dirtied it again.
+        Frame* frame = copied[i];
+        uint64_t epoch_back = (*writes)[i].epoch;
+        if (frame->dirty.load(std::memory_order_acquire)) {
+          epoch_back = std::min(epoch_back, frame->dirty_epoch.load(std::memory_order_relaxed));
+        }
+        frame->dirty_epoch.store(epoch_back, std::memory_order_relaxed);
+        frame->dirty.store(true, std::memory_order_release);
       }
       status = status.WithContext("buffer pool write-back");
     }
@@ -316,6 +352,72 @@ Status BufferPool::Impl::WriteBack(const VictimBatch& batch, std::byte* area,
     batch.frames[i]->writing.store(false, std::memory_order_release);
   }
   return status;
+}
+
+bool BufferPool::Impl::IsOwed(const Frame* frame) const {
+  return frame->dirty.load(std::memory_order_acquire) &&
+         frame->dirty_epoch.load(std::memory_order_relaxed) < epoch.load(std::memory_order_acquire);
+}
+
+// REQUIRES: the exclusive latch, and no owed image (SettleOwed ran).
+void BufferPool::Impl::MarkDirty(Frame* frame) {
+  if (!frame->dirty.load(std::memory_order_relaxed)) {
+    frame->dirty_epoch.store(epoch.load(std::memory_order_acquire), std::memory_order_relaxed);
+  }
+  frame->dirty.store(true, std::memory_order_release);
+}
+
+// Writes the page of `frame` as it is, under the caller's exclusive latch.
+// REQUIRES: the caller claimed the frame (ClaimForWriteback); the claim and
+// its pin are released here.
+Status BufferPool::Impl::WriteLatched(Frame* frame, PageId id) {
+  AlignedBuffer copy = AllocateAligned(kPageSize);
+  Status status;
+  if (!copy) {
+    status = Status::IOError("buffer pool: cannot allocate a write-back buffer");
+  } else {
+    std::memcpy(copy.get(), frame->data, kPageSize);
+    const uint64_t dirty_epoch = frame->dirty_epoch.load(std::memory_order_relaxed);
+    frame->dirty.store(false, std::memory_order_release);
+    PageWrite write{id, std::span<std::byte>(copy.get(), kPageSize), dirty_epoch};
+    status = store->WritePages(std::span<PageWrite>(&write, 1));
+    write_batches.fetch_add(1, std::memory_order_relaxed);
+    if (status.ok()) {
+      pages_written.fetch_add(1, std::memory_order_relaxed);
+      owed_writes.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      frame->dirty.store(true, std::memory_order_release);
+      status = status.WithContext("buffer pool write-before-modify");
+    }
+  }
+  frame->writing.store(false, std::memory_order_release);
+  Unpin(frame);
+  return status;
+}
+
+// Write-before-modify (invariant 9). REQUIRES: the caller pinned `frame`,
+// which holds `id`, and latched it exclusively. Returns OK with the latch
+// still held and nothing owed; otherwise the latch is released (Busy when
+// `try_only` and the latch was taken meanwhile).
+Status BufferPool::Impl::SettleOwed(Frame* frame, PageId id, bool try_only) {
+  while (IsOwed(frame)) {
+    const Claim claim = ClaimForWriteback(frame, /*require_unpinned=*/false);
+    if (claim == Claim::kClaimed) {
+      Status status = WriteLatched(frame, id);
+      if (!status.ok()) frame->latch.unlock();
+      return status;
+    }
+    if (claim == Claim::kGone) return Status::OK();  // left the table: nothing to owe
+    // Another write-back has it, and may be waiting for this latch.
+    frame->latch.unlock();
+    std::this_thread::yield();
+    if (!try_only) {
+      frame->latch.lock();
+    } else if (!frame->latch.try_lock()) {
+      return Status::Busy("buffer pool: page " + std::to_string(id) + " is latched");
+    }
+  }
+  return Status::OK();
 }
 
 // Takes `frame` out of the table if it is clean and the caller's pin is the
@@ -552,6 +654,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
   impl->writeback_batch =
       std::min({options.writeback_batch, kMaxWritebackBatch, options.capacity_pages / 4});
   impl->validator = options.validator;
+  impl->epoch.store(options.epoch, std::memory_order_relaxed);
 
   impl->frame_memory = AllocateAligned(impl->capacity * kPageSize);
   impl->writeback_area = AllocateAligned(impl->writeback_batch * kPageSize);
@@ -600,7 +703,11 @@ Result<ReadPageGuard> BufferPool::FetchRead(PageId id) {
 
 Result<WritePageGuard> BufferPool::FetchWrite(PageId id) {
   MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kExclusive));
-  frame->dirty.store(true, std::memory_order_release);
+  if (Status settled = impl_->SettleOwed(frame, id, /*try_only=*/false); !settled.ok()) {
+    impl_->Unpin(frame);
+    return settled;
+  }
+  impl_->MarkDirty(frame);
   return WritePageGuard(this, frame, id);
 }
 
@@ -611,7 +718,11 @@ Result<ReadPageGuard> BufferPool::TryFetchRead(PageId id) {
 
 Result<WritePageGuard> BufferPool::TryFetchWrite(PageId id) {
   MVDB_ASSIGN_OR_RETURN(Frame * frame, impl_->PinAndLatch(id, LatchMode::kTryExclusive));
-  frame->dirty.store(true, std::memory_order_release);
+  if (Status settled = impl_->SettleOwed(frame, id, /*try_only=*/true); !settled.ok()) {
+    impl_->Unpin(frame);
+    return settled;
+  }
+  impl_->MarkDirty(frame);
   return WritePageGuard(this, frame, id);
 }
 
@@ -636,9 +747,14 @@ Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
         impl->Unpin(frame);
         continue;
       }
+      // A freed page can still be owed (invariant 10).
+      if (Status settled = impl->SettleOwed(frame, id, /*try_only=*/false); !settled.ok()) {
+        impl->Unpin(frame);
+        return settled;
+      }
     }
     PageView(frame->bytes()).Format(id, type);
-    frame->dirty.store(true, std::memory_order_release);
+    impl->MarkDirty(frame);
     MarkReferenced(frame);
     return WritePageGuard(this, frame, id);
   }
@@ -693,6 +809,7 @@ void BufferPool::Discard(PageId id) {
     std::unique_lock lock(shard.mu);
     frame = shard.table.Find(id);
     if (frame == nullptr) return;
+    if (impl->IsOwed(frame)) return;  // invariant 10
     shard.table.Erase(id, frame);
     frame->page_id.store(kInvalidPageId, std::memory_order_release);
     frame->dirty.store(false, std::memory_order_release);
@@ -708,14 +825,33 @@ void BufferPool::Discard(PageId id) {
 }
 
 Status BufferPool::FlushAll() {
-  Impl* impl = impl_.get();
+  MVDB_RETURN_IF_ERROR(impl_->WriteDirty(UINT64_MAX));
+  return store_->Sync();
+}
+
+uint64_t BufferPool::epoch() const { return impl_->epoch.load(std::memory_order_acquire); }
+
+uint64_t BufferPool::AdvanceEpoch() { return impl_->epoch.fetch_add(1, std::memory_order_acq_rel); }
+
+Status BufferPool::WriteBackOwed(uint64_t epoch) { return impl_->WriteDirty(epoch); }
+
+// Writes back every page dirtied in an epoch <= `max_epoch`.
+Status BufferPool::Impl::WriteDirty(uint64_t max_epoch) {
+  Impl* impl = this;
   std::lock_guard flush_lock(impl->flush_mu);
   size_t next = 0;
   while (next < impl->capacity) {
     VictimBatch batch;
     for (; next < impl->capacity && batch.size < impl->writeback_batch; ++next) {
       Frame* frame = &impl->frames[next];
-      if (!frame->dirty.load(std::memory_order_acquire)) continue;
+      // A frame another thread is writing back may carry an image this
+      // flush must see land (for a checkpoint, one owed to it): claiming it
+      // waits for that write.
+      if (!frame->writing.load(std::memory_order_acquire) &&
+          (!frame->dirty.load(std::memory_order_acquire) ||
+           frame->dirty_epoch.load(std::memory_order_relaxed) > max_epoch)) {
+        continue;
+      }
       Claim claim;
       while ((claim = impl->ClaimForWriteback(frame, /*require_unpinned=*/false)) == Claim::kBusy) {
         std::this_thread::yield();  // an eviction is writing it: let that land first
@@ -723,7 +859,8 @@ Status BufferPool::FlushAll() {
       if (claim == Claim::kClaimed) batch.frames[batch.size++] = frame;
     }
     VictimBatch skipped;
-    Status status = impl->WriteBack(batch, impl->flush_area.get(), &impl->flush_writes, &skipped);
+    Status status =
+        impl->WriteBack(batch, impl->flush_area.get(), &impl->flush_writes, &skipped, max_epoch);
     for (size_t i = 0; i < batch.size; ++i) impl->Unpin(batch.frames[i]);
     MVDB_RETURN_IF_ERROR(status);
     // The pages a guard held: wait for each alone (invariant 7).
@@ -736,12 +873,13 @@ Status BufferPool::FlushAll() {
       }
       if (claim != Claim::kClaimed) continue;  // discarded or evicted meanwhile
       single.frames[single.size++] = frame;
-      status = impl->WriteBack(single, impl->flush_area.get(), &impl->flush_writes, nullptr);
+      status =
+          impl->WriteBack(single, impl->flush_area.get(), &impl->flush_writes, nullptr, max_epoch);
       impl->Unpin(frame);
       MVDB_RETURN_IF_ERROR(status);
     }
   }
-  return store_->Sync();
+  return Status::OK();
 }
 
 BufferPoolStats BufferPool::stats() const {
@@ -752,6 +890,7 @@ BufferPoolStats BufferPool::stats() const {
   stats.pages_written = impl->pages_written.load(std::memory_order_relaxed);
   stats.write_batches = impl->write_batches.load(std::memory_order_relaxed);
   stats.checksum_failures = impl->checksum_failures.load(std::memory_order_relaxed);
+  stats.owed_writes_before_modify = impl->owed_writes.load(std::memory_order_relaxed);
   stats.capacity_pages = impl->capacity;
   for (size_t i = 0; i < impl->capacity; ++i) {
     const Frame& frame = impl->frames[i];

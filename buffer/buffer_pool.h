@@ -14,6 +14,10 @@
 //   4. A dirty frame is written back before its frame is reused. Write-back
 //      copies the page under a shared latch, so readers proceed during I/O;
 //      dirty victims are written in batches through PageStore::WritePages.
+//   5. Checkpoint epochs: every dirty frame records the epoch it was dirtied
+//      in. AdvanceEpoch closes an epoch; a page dirtied before is "owed" to
+//      that checkpoint, and is written back as it was at that moment before
+//      any guard may change it again (write-before-modify).
 //
 // Latch order (callers must follow it to stay free of deadlock): take
 // latches top-down (parent before child) and left-to-right (left sibling
@@ -88,8 +92,7 @@ class WritePageGuard {
 
  private:
   friend class BufferPool;
-  WritePageGuard(BufferPool* pool, Frame* frame, PageId id)
-      : pool_(pool), frame_(frame), id_(id) {}
+  WritePageGuard(BufferPool* pool, Frame* frame, PageId id) : pool_(pool), frame_(frame), id_(id) {}
 
   BufferPool* pool_ = nullptr;
   Frame* frame_ = nullptr;
@@ -110,17 +113,21 @@ struct BufferPoolOptions {
   // capacity_pages, so concurrent evictions leave frames for other threads.
   size_t writeback_batch = 32;
   PageValidator validator = nullptr;
+  // The checkpoint epoch the pool starts in (CowPageStore::write_epoch()).
+  uint64_t epoch = 0;
 };
 
 struct BufferPoolStats {
   uint64_t hits = 0;
-  uint64_t misses = 0;        // pages read from the store
+  uint64_t misses = 0;  // pages read from the store
   uint64_t evictions = 0;
-  uint64_t pages_written = 0; // pages written back
-  uint64_t write_batches = 0; // WritePages calls
+  uint64_t pages_written = 0;  // pages written back
+  uint64_t write_batches = 0;  // WritePages calls
   uint64_t checksum_failures = 0;
   size_t capacity_pages = 0;
   size_t dirty_pages = 0;
+  // Owed pages a writer had to write back before changing them.
+  uint64_t owed_writes_before_modify = 0;
 };
 
 class BufferPool {
@@ -160,6 +167,22 @@ class BufferPool {
 
   // Writes back every dirty page (in batches) and syncs the store.
   Status FlushAll();
+
+  // Checkpoint support (the protocol is in buffer/cow_page_store.cc).
+  // The current epoch: pages dirtied now carry it in PageWrite::epoch.
+  uint64_t epoch() const;
+  // Closes the current epoch E and returns it; pages dirtied from now on
+  // carry E + 1, and every page dirty now is owed to checkpoint E: the next
+  // write guard on it first writes it back (or waits for a write-back in
+  // flight), and eviction writes it with epoch E.
+  // REQUIRES: no page is being modified (the caller holds the
+  // CheckpointGate exclusively) and the previous epoch's owed pages are all
+  // written (WriteBackOwed returned OK).
+  uint64_t AdvanceEpoch();
+  // Writes back (in batches, without syncing) every page owed to a
+  // checkpoint of epoch <= `epoch`, waiting for write-backs of such pages
+  // already in flight. Other dirty pages stay dirty.
+  Status WriteBackOwed(uint64_t epoch);
 
   BufferPoolStats stats() const;
   size_t capacity() const;

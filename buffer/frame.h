@@ -35,6 +35,9 @@ struct alignas(64) Frame {
   bool load_failed = false;
   std::atomic<bool> dirty{false};
   std::atomic<bool> writing{false};  // a write-back of this frame is in flight
+  // The pool's checkpoint epoch when the frame was last dirtied from clean:
+  // meaningful while `dirty` is set. Written under the exclusive latch.
+  std::atomic<uint64_t> dirty_epoch{0};
   std::byte* data = nullptr;
   // The page held, kInvalidPageId when not in the table. Written only under
   // the page's shard lock; read without it by the clock sweep as a hint.

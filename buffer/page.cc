@@ -23,6 +23,10 @@ const char* PageTypeName(PageType type) {
       return "btree-inner";
     case PageType::kOverflow:
       return "overflow";
+    case PageType::kPageMap:
+      return "page-map";
+    case PageType::kPageMapRoot:
+      return "page-map-root";
   }
   return "unknown";
 }
@@ -55,7 +59,7 @@ Status PageCorruption(const std::string& file, PageId id, uint64_t offset,
   return Status::Corruption(file + prefix + what);
 }
 
-bool IsKnownType(uint8_t type) { return type <= static_cast<uint8_t>(PageType::kOverflow); }
+bool IsKnownType(uint8_t type) { return type <= static_cast<uint8_t>(PageType::kPageMapRoot); }
 
 }  // namespace
 

@@ -13,7 +13,8 @@
 //               is caught as corruption
 //   16     8    LSN of the last log record applied to the page (0 until the
 //               WAL uses it)
-//   24     8    reserved for the checkpoint layer (write generation), zero
+//   24     8    write generation: the checkpoint epoch the image was written
+//               for (set by the copy-on-write store; 0 elsewhere)
 //
 // The checksum is set when a page is written back (never while it is
 // cached) and verified when it is read; see PageStore.
@@ -46,6 +47,10 @@ enum class PageType : uint8_t {
   kBTreeLeaf = 3,
   kBTreeInner = 4,
   kOverflow = 5,
+  // The checkpoint's page map (buffer/checkpoint_format.md). Their header's
+  // page id is their physical slot, not a logical page id.
+  kPageMap = 6,
+  kPageMapRoot = 7,
 };
 
 // Returns a printable name ("meta", "btree-leaf", ...), or "unknown".
@@ -68,6 +73,9 @@ class ConstPageView {
   PageType type() const { return static_cast<PageType>(bytes_[page_header::kTypeOffset]); }
   PageId page_id() const { return DecodeFixed64(bytes_.data() + page_header::kPageIdOffset); }
   uint64_t lsn() const { return DecodeFixed64(bytes_.data() + page_header::kLsnOffset); }
+  uint64_t generation() const {
+    return DecodeFixed64(bytes_.data() + page_header::kGenerationOffset);
+  }
   uint32_t stored_checksum() const {
     return DecodeFixed32(bytes_.data() + page_header::kChecksumOffset);
   }
@@ -86,10 +94,11 @@ class PageView {
   // Zeroes the page and writes a fresh header for `id` of `type`.
   void Format(PageId id, PageType type);
 
-  void set_type(PageType type) {
-    bytes_[page_header::kTypeOffset] = static_cast<std::byte>(type);
-  }
+  void set_type(PageType type) { bytes_[page_header::kTypeOffset] = static_cast<std::byte>(type); }
   void set_lsn(uint64_t lsn) { EncodeFixed64(bytes_.data() + page_header::kLsnOffset, lsn); }
+  void set_generation(uint64_t generation) {
+    EncodeFixed64(bytes_.data() + page_header::kGenerationOffset, generation);
+  }
   std::span<std::byte> bytes() const { return bytes_; }
   std::span<std::byte> body() const { return bytes_.subspan(kPageHeaderSize); }
   ConstPageView view() const { return ConstPageView(bytes_); }

@@ -36,6 +36,11 @@ namespace mvdb {
 struct PageWrite {
   PageId id = kInvalidPageId;
   std::span<std::byte> data;
+  // The checkpoint epoch the image belongs to: the pool's epoch when the
+  // page was first dirtied after its last write-back. A copy-on-write store
+  // decides from it whether the image is owed to a checkpoint in progress
+  // (cow_page_store.h); the direct store ignores it.
+  uint64_t epoch = 0;
 };
 
 // A page to read into `data` (kPageSize bytes owned by the caller).

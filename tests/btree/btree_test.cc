@@ -532,7 +532,12 @@ TEST_F(BTreeTest, FlippedByteInALeafIsCorruptionNamingFileAndPage) {
   ASSERT_NE(leaf, tree->root());
   ASSERT_TRUE(store_->Close().ok());
   store_.reset();
-  FlipByte(path_, leaf * kPageSize + kPageSize / 2);
+  Reopen();  // the leaf's location in the checkpoint just written
+  auto offset = store_->page_store()->OffsetOf(leaf);
+  ASSERT_TRUE(offset.ok()) << offset.status().ToString();
+  ASSERT_TRUE(store_->Close().ok());
+  store_.reset();
+  FlipByte(path_, *offset + kPageSize / 2);
   Reopen();
   tree = Tree("t");
 
