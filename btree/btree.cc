@@ -104,9 +104,9 @@
 #include <utility>
 
 #include "btree/btree_internal.h"
-#include "buffer/checkpoint_gate.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
+#include "buffer/checkpoint_gate.h"
 
 namespace mvdb {
 

@@ -18,9 +18,9 @@
 
 #include "btree/btree.h"
 #include "btree/btree_internal.h"
-#include "buffer/checkpoint_gate.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
+#include "buffer/checkpoint_gate.h"
 
 namespace mvdb {
 

@@ -39,9 +39,9 @@ inline constexpr size_t kFreeListTrunkCapacity =
 
 // Fields of the meta page body, as decoded.
 struct MetaPage {
-  uint64_t page_count = 0;     // ids [0, page_count) exist
+  uint64_t page_count = 0;  // ids [0, page_count) exist
   PageId freelist_head = kInvalidPageId;
-  uint64_t free_pages = 0;     // ids on the free list, trunks included
+  uint64_t free_pages = 0;                 // ids on the free list, trunks included
   PageId directory_root = kInvalidPageId;  // root page of the tree directory
 };
 

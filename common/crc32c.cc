@@ -12,7 +12,7 @@ namespace {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t ExtendHardware(uint32_t crc,
-                                                           std::span<const std::byte> data) {
+                                                          std::span<const std::byte> data) {
   const std::byte* p = data.data();
   size_t n = data.size();
   uint64_t c = ~crc;

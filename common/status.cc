@@ -6,18 +6,30 @@ namespace mvdb {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kCorruption: return "Corruption";
-    case StatusCode::kIOError: return "IOError";
-    case StatusCode::kConflict: return "Conflict";
-    case StatusCode::kDeadlock: return "Deadlock";
-    case StatusCode::kLockTimeout: return "LockTimeout";
-    case StatusCode::kSnapshotTooOld: return "SnapshotTooOld";
-    case StatusCode::kBusy: return "Busy";
-    case StatusCode::kNotSupported: return "NotSupported";
-    case StatusCode::kAborted: return "Aborted";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kCorruption:
+      return "Corruption";
+    case StatusCode::kIOError:
+      return "IOError";
+    case StatusCode::kConflict:
+      return "Conflict";
+    case StatusCode::kDeadlock:
+      return "Deadlock";
+    case StatusCode::kLockTimeout:
+      return "LockTimeout";
+    case StatusCode::kSnapshotTooOld:
+      return "SnapshotTooOld";
+    case StatusCode::kBusy:
+      return "Busy";
+    case StatusCode::kNotSupported:
+      return "NotSupported";
+    case StatusCode::kAborted:
+      return "Aborted";
   }
   return "Unknown";
 }

@@ -84,10 +84,10 @@ struct OpenOptions {
 };
 
 struct FileSystemStats {
-  uint64_t reads = 0;          // read requests completed
-  uint64_t writes = 0;         // write requests completed
-  uint64_t syncs = 0;          // Sync calls completed
-  uint64_t batches = 0;        // SubmitBatch calls
+  uint64_t reads = 0;    // read requests completed
+  uint64_t writes = 0;   // write requests completed
+  uint64_t syncs = 0;    // Sync calls completed
+  uint64_t batches = 0;  // SubmitBatch calls
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
 };

@@ -66,9 +66,7 @@ class [[nodiscard]] Status {
   static Status Conflict(std::string_view msg) { return {StatusCode::kConflict, msg}; }
   static Status Deadlock(std::string_view msg) { return {StatusCode::kDeadlock, msg}; }
   static Status LockTimeout(std::string_view msg) { return {StatusCode::kLockTimeout, msg}; }
-  static Status SnapshotTooOld(std::string_view msg) {
-    return {StatusCode::kSnapshotTooOld, msg};
-  }
+  static Status SnapshotTooOld(std::string_view msg) { return {StatusCode::kSnapshotTooOld, msg}; }
   static Status Busy(std::string_view msg) { return {StatusCode::kBusy, msg}; }
   static Status NotSupported(std::string_view msg) { return {StatusCode::kNotSupported, msg}; }
   static Status Aborted(std::string_view msg) { return {StatusCode::kAborted, msg}; }
@@ -107,7 +105,7 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
-  Result(Status status)                           // NOLINT(google-explicit-constructor)
+  Result(Status status)                          // NOLINT(google-explicit-constructor)
       : status_(status.ok() ? Status::InvalidArgument("Result built from an OK status")
                             : std::move(status)) {}
 
@@ -135,10 +133,10 @@ class [[nodiscard]] Result {
 #define MVDB_CONCAT_(a, b) MVDB_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define MVDB_RETURN_IF_ERROR(expr)                \
-  do {                                            \
-    ::mvdb::Status mvdb_status_ = (expr);         \
-    if (!mvdb_status_.ok()) return mvdb_status_;  \
+#define MVDB_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::mvdb::Status mvdb_status_ = (expr);        \
+    if (!mvdb_status_.ok()) return mvdb_status_; \
   } while (0)
 
 // `lhs = value of expr` (a Result), or return its Status from the enclosing

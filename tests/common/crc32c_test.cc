@@ -29,8 +29,8 @@ TEST(Crc32cTest, ExtendEqualsWhole) {
   std::string_view text = "hello, write-ahead log";
   uint32_t whole = crc32c::Value(Bytes(text));
   for (size_t cut = 0; cut <= text.size(); ++cut) {
-    uint32_t part = crc32c::Extend(crc32c::Value(Bytes(text.substr(0, cut))),
-                                   Bytes(text.substr(cut)));
+    uint32_t part =
+        crc32c::Extend(crc32c::Value(Bytes(text.substr(0, cut))), Bytes(text.substr(cut)));
     EXPECT_EQ(part, whole) << "cut at " << cut;
   }
 }
