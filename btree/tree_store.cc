@@ -226,6 +226,16 @@ Result<CheckpointResult> TreeStore::Checkpoint(uint64_t lsn) {
   return page_store_->Checkpoint(pool_.get(), &gate_, lsn);
 }
 
+Result<CheckpointResult> TreeStore::Checkpoint(const CheckpointHooks& hooks) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) {
+      return Closed();
+    }
+  }
+  return page_store_->Checkpoint(pool_.get(), &gate_, hooks);
+}
+
 Status TreeStore::Flush() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -266,6 +276,17 @@ Status TreeStore::Close() {
   page_store_.reset();
   file_.reset();
   return status;
+}
+
+void TreeStore::Abandon() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  trees_.clear();
+  directory_.reset();
+  allocator_.reset();
+  pool_.reset();
+  page_store_.reset();
+  file_.reset();
 }
 
 namespace {

@@ -78,10 +78,19 @@ class TreeStore {
   // (CowPageStore::Checkpoint); `lsn` is where recovery will replay the WAL
   // from. REQUIRES: the calling thread does not hold checkpoint_gate().
   Result<CheckpointResult> Checkpoint(uint64_t lsn);
+  // The same with the LSN chosen under the gate and the log made durable
+  // before the meta slot (CheckpointHooks): the database facade's checkpoint.
+  // REQUIRES: the calling thread does not hold checkpoint_gate().
+  Result<CheckpointResult> Checkpoint(const CheckpointHooks& hooks);
   // A checkpoint at the LSN of the last one (nothing to replay changed).
   Status Flush();
   // Flush, then release the file. Further calls fail.
   Status Close();
+  // Releases the file without a checkpoint, leaving the newest durable one
+  // as a crash would. For a database that failed: the trees may then hold
+  // changes whose log records were never made durable, and no checkpoint
+  // may capture them. Further calls fail.
+  void Abandon();
 
   // Verifies every tree, the directory and the free list, that every page
   // below page_count is used exactly once (by a tree, the free list or a

@@ -452,17 +452,26 @@ Result<uint64_t> CowPageStore::OffsetOf(PageId id) const {
 
 Result<CheckpointResult> CowPageStore::Checkpoint(BufferPool* pool, CheckpointGate* gate,
                                                   uint64_t lsn) {
+  CheckpointHooks hooks;
+  hooks.lsn_at_gate = [lsn] { return lsn; };
+  return Checkpoint(pool, gate, hooks);
+}
+
+Result<CheckpointResult> CowPageStore::Checkpoint(BufferPool* pool, CheckpointGate* gate,
+                                                  const CheckpointHooks& hooks) {
   std::lock_guard serial(checkpoint_mu_);
   const auto start = std::chrono::steady_clock::now();
   MVDB_RETURN_IF_ERROR(failure());
   CheckpointResult result;
   uint64_t number = 0;
+  uint64_t lsn = checkpoint_lsn();
   {
     // Invariant 3: the moment the checkpoint is consistent as of.
     std::unique_ptr<CheckpointGate::ExclusiveHold> hold;
     if (gate != nullptr) hold = std::make_unique<CheckpointGate::ExclusiveHold>(gate);
     const auto gate_start = std::chrono::steady_clock::now();
     result.gate_wait = gate_start - start;
+    if (hooks.lsn_at_gate) lsn = hooks.lsn_at_gate();
     {
       std::lock_guard lock(mu_);
       if (pool->epoch() != write_epoch_) {
@@ -488,6 +497,9 @@ Result<CheckpointResult> CowPageStore::Checkpoint(BufferPool* pool, CheckpointGa
       return writes_in_flight_.empty() || writes_in_flight_.begin()->first > number;
     });
     MVDB_RETURN_IF_ERROR(FailedLocked());
+  }
+  if (hooks.before_meta) {
+    if (Status logged = hooks.before_meta(lsn); !logged.ok()) return Fail(logged);
   }
   ckpt::Meta meta;
   std::vector<uint64_t> map_slots;

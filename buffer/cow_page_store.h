@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,19 @@ struct CheckpointResult {
   std::chrono::nanoseconds gate_wait{0};
   std::chrono::nanoseconds gate_hold{0};
   std::chrono::nanoseconds duration{0};
+};
+
+// How a caller with a log (the database facade) ties a checkpoint to it.
+struct CheckpointHooks {
+  // Runs while the gate is held exclusively, so no modification is half
+  // done: returns the checkpoint's LSN, such that every log record before
+  // it is in the checkpoint and none after it.
+  std::function<uint64_t()> lsn_at_gate;
+  // Runs once the checkpoint's pages are written, before its map and meta
+  // slot, with that LSN: makes the log durable up to it (a checkpoint must
+  // never hold a change whose log record could still be lost). An error
+  // fails the checkpoint and, like any failed checkpoint, the store.
+  std::function<Status(uint64_t lsn)> before_meta;
 };
 
 struct CowStoreStats {
@@ -93,6 +107,10 @@ class CowPageStore final : public PageStore {
   // store and was created with BufferPoolOptions::epoch = write_epoch();
   // the caller does not hold `gate`.
   Result<CheckpointResult> Checkpoint(BufferPool* pool, CheckpointGate* gate, uint64_t lsn);
+  // The same, with the LSN chosen under the gate and the log made durable
+  // before the meta slot (CheckpointHooks). Null hooks are skipped.
+  Result<CheckpointResult> Checkpoint(BufferPool* pool, CheckpointGate* gate,
+                                      const CheckpointHooks& hooks);
 
   // Re-reads the newest durable checkpoint's map from disk and checks it
   // (map pages valid, every location in range, none used twice), then

@@ -1,0 +1,356 @@
+// The commit path of the database facade, and why the state after a crash
+// is exactly the acknowledged batches (plus possibly ones in flight).
+//
+// A write (a WriteBatch, CreateTree or DropTree) is one WAL record. Terms:
+// a record is *applied* once its changes are in the trees (the buffer
+// pool), *durable* once the WAL has fdatasync'ed it, *acknowledged* once
+// Write returned OK.
+//
+//  1. Validate, then log, then apply. Write checks every tree exists and
+//     every size fits before appending, so an appended record always
+//     applies; if applying fails anyway (an I/O error or corruption of the
+//     data file), the trees hold part of a logged batch, so the engine
+//     fails (invariant 5) rather than go on from a state no replay gives.
+//  2. Append and apply happen under the checkpoint gate held shared and
+//     under commit_mu, in that order. commit_mu makes the apply order the
+//     LSN order, so replaying the log in LSN order rebuilds the exact state
+//     readers saw (two batches writing one key end with the later LSN's
+//     value both live and after replay). The gate makes every record
+//     either wholly before a checkpoint's moment or wholly after it.
+//  3. A checkpoint (checkpointer.cc) reads its LSN, the WAL's next LSN,
+//     while holding the gate exclusively: then every record before the LSN
+//     is applied and none after it is, so the checkpoint holds exactly the
+//     records before its LSN, and recovery replays exactly those from it
+//     on. Before the checkpoint's meta slot is written, the WAL is made
+//     durable up to that LSN, so a durable checkpoint never holds a change
+//     that the log could still lose; only then are older segments removed.
+//  4. Durability is waited for after the gate and commit_mu are released
+//     (kFull: Wal::Sync, group-committed with every other waiter), so a
+//     checkpoint or another committer never waits behind an fsync. Write
+//     returns OK only after that wait, so an acknowledged batch's record is
+//     durable (kFull) and replay restores it. A batch not yet acknowledged
+//     may be visible to Get (engine.h, "Visibility") and may be lost.
+//  5. Sticky failure. The first I/O error of the WAL or the data file, or a
+//     failed apply, puts the engine in the failed state: every later write
+//     and checkpoint returns IOError("database failed: <first cause>; ...").
+//     A failed engine never checkpoints again (not even at Close): the trees
+//     may hold applied batches whose records never became durable, and a
+//     checkpoint must not capture them (invariant 3). The newest durable
+//     checkpoint plus the durable log are what reopening recovers.
+//  6. Recovery (recovery.cc): open the newest durable checkpoint, replay
+//     every record from its LSN in order (idempotent: puts and deletes are
+//     redone, a delete of an absent key is no change), open the WAL after
+//     the last valid record (a torn tail is cut), then checkpoint.
+//
+// Lock order: checkpoint gate (shared) -> commit_mu -> trees_mu ->
+// TreeStore's mutex -> Wal's mutexes. Get takes only trees_mu (shared).
+// A checkpoint takes checkpoint_mu, then the gate exclusively; it never
+// takes commit_mu, so a writer inside the gate never waits for it.
+#include "db/engine.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "btree/btree.h"
+#include "common/logging.h"
+#include "db/engine_impl.h"
+#include "db/record_format.h"
+
+namespace mvdb {
+
+namespace {
+
+std::span<const std::byte> AsBytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+
+Status Validate(const WriteBatch& batch) {
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (std::string problem = db_record::TreeNameProblem(op.tree); !problem.empty()) {
+      return Status::InvalidArgument(problem);
+    }
+    if (op.key.empty() || op.key.size() > kMaxKeySize) {
+      return Status::InvalidArgument("key of " + std::to_string(op.key.size()) +
+                                     " bytes in tree '" + op.tree + "': keys are 1 to " +
+                                     std::to_string(kMaxKeySize) + " bytes");
+    }
+    if (op.value.size() > kMaxValueSize) {
+      return Status::InvalidArgument("value of " + std::to_string(op.value.size()) +
+                                     " bytes exceeds " + std::to_string(kMaxValueSize));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// ---- Impl: failure state ----
+
+Status Engine::Impl::Health() const {
+  if (!failed.load(std::memory_order_acquire)) return Status::OK();
+  std::lock_guard lock(failure_mu);
+  return failure;
+}
+
+Status Engine::Impl::Fail(const Status& cause) {
+  std::lock_guard lock(failure_mu);
+  if (failure.ok()) {
+    failure = Status::IOError("database failed: " + cause.ToString() +
+                              "; no further commits are acknowledged; reopen to recover");
+    failed.store(true, std::memory_order_release);
+    Log(LogLevel::kError, dir + ": " + std::string(failure.message()));
+  }
+  return failure;
+}
+
+Status Engine::Impl::CheckWritable() const {
+  if (closed) return Status::InvalidArgument("database " + dir + " is closed");
+  return Health();
+}
+
+// ---- open and close ----
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const EngineOptions& options) {
+  std::unique_ptr<Engine> engine(new Engine());
+  Impl& impl = *engine->impl_;
+  impl.dir = dir;
+  impl.options = options;
+  impl.fs = options.fs;
+  if (impl.fs == nullptr) {
+    MVDB_ASSIGN_OR_RETURN(impl.owned_fs, NewDefaultFileSystem());
+    impl.fs = impl.owned_fs.get();
+  }
+  const Status opened = impl.OpenFiles();
+  if (!opened.ok()) {
+    // Nothing may be written on the way out: the trees may hold part of a
+    // replay, and a checkpoint of them would claim the old LSN.
+    if (impl.wal != nullptr) (void)impl.wal->Close();
+    if (impl.store != nullptr) impl.store->Abandon();
+    impl.closed = true;
+    return opened;
+  }
+  if (options.background_checkpoints) impl.StartBackground();
+  return engine;
+}
+
+Status Engine::Impl::OpenFiles() {
+  MVDB_ASSIGN_OR_RETURN(const bool exists, fs->Exists(dir));
+  if (!exists) {
+    if (!options.create_if_missing) return Status::NotFound("no database directory " + dir);
+    MVDB_RETURN_IF_ERROR(fs->CreateDir(dir));
+  }
+  // First, so that a second opener fails at once and changes nothing.
+  MVDB_ASSIGN_OR_RETURN(lock, fs->LockFile(dir + "/" + kLockFileName));
+
+  TreeStoreOptions store_options;
+  store_options.create_if_missing = true;
+  store_options.cache_pages =
+      std::max<size_t>(16, options.cache_mb * (size_t{1} << 20) / kPageSize);
+  MVDB_ASSIGN_OR_RETURN(store, TreeStore::Open(fs, dir + "/" + kDataFileName, store_options));
+  const Lsn checkpoint_lsn = store->page_store()->checkpoint_lsn();
+  last_checkpoint_lsn = checkpoint_lsn;
+  MVDB_RETURN_IF_ERROR(Replay());
+
+  WalOptions wal_options;
+  wal_options.segment_size = options.wal_segment_bytes;
+  wal_options.sync_interval = options.sync_interval;
+  wal_options.initial_lsn = checkpoint_lsn;
+  MVDB_ASSIGN_OR_RETURN(wal, Wal::Open(fs, dir + "/" + kWalDirName, wal_options));
+  if (wal->next_lsn() < checkpoint_lsn) {
+    return Status::Corruption(dir + "/" + kWalDirName + ": the log ends at LSN " +
+                              std::to_string(wal->next_lsn()) + ", before the checkpoint's LSN " +
+                              std::to_string(checkpoint_lsn));
+  }
+  if (recovered_records > 0) {
+    // The replayed records are in the trees now; a checkpoint lets their
+    // segments go and spares the next open the replay. Only a sticky
+    // failure fails the open; segments left behind go at the next one.
+    (void)RunCheckpoint();
+    MVDB_RETURN_IF_ERROR(Health());
+  }
+  return Status::OK();
+}
+
+Engine::~Engine() {
+  if (impl_ == nullptr || impl_->closed) return;
+  const Status status = Close();
+  if (!status.ok()) Log(LogLevel::kError, "closing " + impl_->dir + ": " + status.ToString());
+}
+
+Status Engine::Close() {
+  Impl& impl = *impl_;
+  if (impl.closed) return impl.Health();
+  impl.StopBackground();
+  Status status;
+  if (impl.store != nullptr && impl.wal != nullptr && !impl.failed) {
+    status = impl.RunCheckpoint();
+  }
+  if (impl.wal != nullptr) {
+    const Status closed = impl.wal->Close();
+    if (!closed.ok()) status = impl.Fail(closed);
+  }
+  if (impl.store != nullptr) {
+    if (impl.failed) {
+      impl.store->Abandon();  // invariant 5
+    } else if (Status closed = impl.store->Close(); !closed.ok()) {
+      status = impl.Fail(closed);
+    }
+  }
+  impl.closed = true;
+  impl.wal.reset();
+  impl.store.reset();
+  impl.lock.reset();
+  if (impl.failed) return impl.Health();
+  return status;
+}
+
+Status Engine::health() const { return impl_->Health(); }
+
+// ---- the commit path ----
+
+Status Engine::Write(const WriteBatch& batch) { return Write(batch, impl_->options.sync); }
+
+Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
+  Impl& impl = *impl_;
+  MVDB_RETURN_IF_ERROR(impl.CheckWritable());
+  if (batch.empty()) return Status::OK();
+  MVDB_RETURN_IF_ERROR(Validate(batch));
+  const std::string payload = batch.Encode();
+  Lsn lsn = 0;
+  {
+    const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
+    std::lock_guard commit(impl.commit_mu);
+    MVDB_RETURN_IF_ERROR(impl.Health());
+    std::map<std::string_view, BTree*> trees;
+    for (const WriteBatch::Op& op : batch.ops()) {
+      if (trees.contains(op.tree)) continue;
+      MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.store->OpenTree(op.tree));
+      trees.emplace(op.tree, tree);
+    }
+    Result<Lsn> appended = impl.wal->Append(db_record::kWriteBatch, AsBytes(payload));
+    if (!appended.ok()) {
+      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
+    }
+    lsn = *appended;
+    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    for (const WriteBatch::Op& op : batch.ops()) {  // invariant 1
+      BTree* tree = trees.at(op.tree);
+      Status applied = op.is_delete ? tree->Delete(op.key) : tree->Put(op.key, op.value);
+      if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
+      if (!applied.ok()) return impl.Fail(applied.WithContext("applying a write batch"));
+    }
+  }
+  // Invariant 4: outside the gate and commit_mu.
+  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
+  if (!waited.ok()) return impl.Fail(waited);
+  impl.commits.fetch_add(1, std::memory_order_relaxed);
+  impl.AfterCommit(lsn, sync);
+  return Status::OK();
+}
+
+Status Engine::CreateTree(std::string_view name) {
+  Impl& impl = *impl_;
+  MVDB_RETURN_IF_ERROR(impl.CheckWritable());
+  if (std::string problem = db_record::TreeNameProblem(name); !problem.empty()) {
+    return Status::InvalidArgument(problem);
+  }
+  const std::string payload = db_record::EncodeTreeName(name);
+  Lsn lsn = 0;
+  {
+    const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
+    std::lock_guard commit(impl.commit_mu);
+    MVDB_RETURN_IF_ERROR(impl.Health());
+    const Result<BTree*> existing = impl.store->OpenTree(name);
+    if (existing.ok()) {
+      return Status::InvalidArgument("tree '" + std::string(name) + "' exists already");
+    }
+    if (!existing.status().IsNotFound()) return existing.status();
+    Result<Lsn> appended = impl.wal->Append(db_record::kCreateTree, AsBytes(payload));
+    if (!appended.ok()) {
+      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
+    }
+    lsn = *appended;
+    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    const Result<BTree*> created = impl.store->CreateTree(name);
+    if (!created.ok()) return impl.Fail(created.status().WithContext("creating a tree"));
+  }
+  const SyncMode sync = impl.options.sync;
+  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
+  if (!waited.ok()) return impl.Fail(waited);
+  impl.AfterCommit(lsn, sync);
+  return Status::OK();
+}
+
+Status Engine::DropTree(std::string_view name) {
+  Impl& impl = *impl_;
+  MVDB_RETURN_IF_ERROR(impl.CheckWritable());
+  if (std::string problem = db_record::TreeNameProblem(name); !problem.empty()) {
+    return Status::InvalidArgument(problem);
+  }
+  const std::string payload = db_record::EncodeTreeName(name);
+  Lsn lsn = 0;
+  {
+    const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
+    std::lock_guard commit(impl.commit_mu);
+    std::unique_lock trees(impl.trees_mu);  // no Get is inside the tree
+    MVDB_RETURN_IF_ERROR(impl.Health());
+    MVDB_RETURN_IF_ERROR(impl.store->OpenTree(name).status());
+    Result<Lsn> appended = impl.wal->Append(db_record::kDropTree, AsBytes(payload));
+    if (!appended.ok()) {
+      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
+    }
+    lsn = *appended;
+    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    const Status dropped = impl.store->DropTree(name);
+    if (!dropped.ok()) return impl.Fail(dropped.WithContext("dropping a tree"));
+  }
+  const SyncMode sync = impl.options.sync;
+  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
+  if (!waited.ok()) return impl.Fail(waited);
+  impl.AfterCommit(lsn, sync);
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> Engine::ListTrees() {
+  if (impl_->closed) return Status::InvalidArgument("database " + impl_->dir + " is closed");
+  return impl_->store->ListTrees();
+}
+
+// ---- reads ----
+
+Status Engine::Get(std::string_view tree, std::string_view key, std::string* value) {
+  Impl& impl = *impl_;
+  if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
+  std::shared_lock trees(impl.trees_mu);
+  MVDB_ASSIGN_OR_RETURN(BTree * btree, impl.store->OpenTree(tree));
+  return btree->Get(key, value);
+}
+
+Status Engine::Checkpoint() {
+  MVDB_RETURN_IF_ERROR(impl_->CheckWritable());
+  return impl_->RunCheckpoint();
+}
+
+EngineStats Engine::stats() const {
+  const Impl& impl = *impl_;
+  EngineStats stats;
+  stats.commits = impl.commits.load(std::memory_order_relaxed);
+  stats.checkpoints = impl.checkpoints.load(std::memory_order_relaxed);
+  stats.last_checkpoint_lsn = impl.last_checkpoint_lsn.load(std::memory_order_relaxed);
+  stats.recovered_batches = impl.recovered_records;
+  stats.failed = impl.failed.load(std::memory_order_acquire);
+  stats.io_backend = std::string(impl.fs->name());
+  if (impl.wal != nullptr) {
+    const WalStats wal = impl.wal->stats();
+    stats.wal_bytes = wal.bytes_appended;
+    stats.wal_fsyncs = wal.fsyncs;
+    stats.wal_segments = wal.segments;
+  }
+  return stats;
+}
+
+}  // namespace mvdb

@@ -1,0 +1,154 @@
+// Engine: one database directory — the data file, the write-ahead log and
+// the lock file — with atomic write batches across named trees, crash
+// recovery and background checkpoints.
+//
+// Directory layout:
+//   DBDIR/LOCK        held (flock) while a process has the database open
+//   DBDIR/data.mvdb   B+trees in copy-on-write checkpoints (buffer/cow_page_store.h)
+//   DBDIR/wal/        log segments (wal/log_format.md)
+//
+// Commit path (the transaction manager will commit through the same one):
+// a WriteBatch is encoded as one log record; under the checkpoint gate held
+// shared, the record is appended to the WAL and applied to the trees; then
+// the commit waits for the durability it asked for. Recovery opens the
+// newest checkpoint and replays every batch record after its LSN, so the
+// state after a crash is exactly the acknowledged batches (plus possibly
+// ones whose acknowledgement was in flight), never part of a batch.
+//
+// Visibility (until transactions exist): a Get sees a batch as soon as it
+// is applied, which is before it is durable. A reader may therefore see a
+// batch that a crash then loses (only one whose Write has not returned OK
+// yet). Issue 4 replaces this with visibility after durability via MVCC.
+//
+// Threading: every method may be called concurrently from many threads,
+// except Close (and the destructor), which must not race with other calls.
+// The protocol is the essay at the top of db/engine.cc.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mvdb/status.h"
+
+namespace mvdb {
+
+class FileSystem;
+struct StoreCheckReport;
+
+// When a commit is acknowledged (CONTRACT.md's --sync full|normal|off).
+enum class SyncMode : uint8_t {
+  kFull,    // on stable storage (group-committed fdatasync)
+  kNormal,  // handed to the kernel; fsync'ed in the background within sync_interval
+  kOff,     // handed to the kernel; fsync'ed only by checkpoints and close
+};
+
+// Writes to several trees that commit atomically: all or nothing.
+class WriteBatch {
+ public:
+  void Put(std::string_view tree, std::string_view key, std::string_view value);
+  void Delete(std::string_view tree, std::string_view key);
+  void Clear();
+  size_t count() const;
+  bool empty() const { return count() == 0; }
+
+  // The batch as one log record payload, and back (Corruption if malformed).
+  std::string Encode() const;
+  static Result<WriteBatch> Decode(std::string_view payload);
+
+  struct Op {
+    bool is_delete = false;
+    std::string tree, key, value;
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+struct EngineOptions {
+  bool create_if_missing = true;
+  size_t cache_mb = 64;
+  SyncMode sync = SyncMode::kFull;
+  std::chrono::milliseconds sync_interval{100};  // kNormal's loss window
+  // A background checkpoint starts when the log has grown this much since
+  // the last one, or this long has passed with changes.
+  uint64_t checkpoint_wal_bytes = 64ull << 20;
+  std::chrono::milliseconds checkpoint_interval{30000};
+  uint64_t wal_segment_bytes = 64ull << 20;
+  // False: no background thread; checkpoints happen only through
+  // Checkpoint(), Open (after a replay) and Close. kNormal commits are then
+  // fsync'ed only by those and by later kFull commits.
+  bool background_checkpoints = true;
+  // Null: NewDefaultFileSystem (io_uring where the kernel allows).
+  FileSystem* fs = nullptr;
+};
+
+struct EngineStats {
+  uint64_t commits = 0;
+  uint64_t checkpoints = 0;
+  uint64_t last_checkpoint_lsn = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t wal_fsyncs = 0;
+  uint64_t recovered_batches = 0;  // records replayed at the last open
+  uint64_t wal_segments = 0;       // segment files now
+  bool failed = false;             // in the sticky failed state
+  std::string io_backend;
+};
+
+class Engine {
+ public:
+  // Opens DBDIR (creating it if allowed), takes the lock (Busy naming the
+  // holder's pid if another process has it), opens the newest checkpoint and
+  // replays the log after it.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& dir, const EngineOptions& options);
+  // Checkpoints and closes; errors are dropped (call Close to see them).
+  ~Engine();
+
+  // Creates an empty tree (durably logged). InvalidArgument if it exists.
+  Status CreateTree(std::string_view name);
+  Status DropTree(std::string_view name);
+  Result<std::vector<std::string>> ListTrees();
+
+  // Commits `batch` atomically with the database's sync mode, or `sync`.
+  // After an I/O failure of the log or data file the engine is in a sticky
+  // failed state: this and every later write return IOError saying why, and
+  // reopening recovers.
+  Status Write(const WriteBatch& batch);
+  Status Write(const WriteBatch& batch, SyncMode sync);
+
+  // Reads the latest applied value. NotFound if absent.
+  Status Get(std::string_view tree, std::string_view key, std::string* value);
+
+  // Takes a checkpoint now and removes log segments it made unnecessary.
+  Status Checkpoint();
+  // Stops the background thread, takes a final checkpoint (unless the
+  // engine failed: then the newest durable checkpoint and the log stay as a
+  // crash would leave them), closes the log, releases the lock. Returns the
+  // sticky failure if there is one. Later calls fail with InvalidArgument.
+  Status Close();
+
+  // OK, or the sticky failure that Write returns.
+  Status health() const;
+
+  EngineStats stats() const;
+
+ private:
+  Engine();
+  struct Impl;
+  friend struct EngineAccess;
+  std::unique_ptr<Impl> impl_;
+};
+
+// What `mvdb check DBDIR` prints: every file's state. OK only if all are.
+// Reads the database without changing it: Busy (and says so in the report)
+// when another process, or an Engine of this one, holds it open; Corruption
+// if any file is damaged. `fs` null: NewDefaultFileSystem. `trees`, when
+// not null, receives what TreeStore::Check found if it ran and passed.
+Status CheckDatabase(const std::string& dir, std::string* report, FileSystem* fs = nullptr,
+                     StoreCheckReport* trees = nullptr);
+
+}  // namespace mvdb

@@ -1,0 +1,95 @@
+// Engine::Impl: the state behind the facade, shared by engine.cc (open,
+// commit path, reads, close), recovery.cc (replay) and checkpointer.cc
+// (checkpoints and the background thread). Internal to db/.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "btree/tree_store.h"
+#include "db/engine.h"
+#include "io/file.h"
+#include "mvdb/status.h"
+#include "wal/wal.h"
+
+namespace mvdb {
+
+inline constexpr char kLockFileName[] = "LOCK";
+inline constexpr char kDataFileName[] = "data.mvdb";
+inline constexpr char kWalDirName[] = "wal";
+
+struct Engine::Impl {
+  std::string dir;
+  EngineOptions options;
+  std::unique_ptr<FileSystem> owned_fs;
+  FileSystem* fs = nullptr;
+  // Destroyed in reverse: the log and the store close before the lock goes.
+  std::unique_ptr<FileLock> lock;
+  std::unique_ptr<TreeStore> store;
+  std::unique_ptr<Wal> wal;
+  bool closed = false;
+
+  // Orders Append and apply: records are applied in LSN order, so replay
+  // (in LSN order) rebuilds exactly what readers saw. Taken inside the
+  // checkpoint gate's shared hold (essay, invariant 2).
+  std::mutex commit_mu;
+  // Keeps a BTree* alive: Get holds it shared, DropTree exclusively (inside
+  // commit_mu).
+  std::shared_mutex trees_mu;
+  // 1 + the LSN of the last record appended since Open; 0 if none. Written
+  // under commit_mu, read by a checkpoint under the exclusive gate.
+  std::atomic<uint64_t> last_appended_plus_one{0};
+
+  mutable std::mutex failure_mu;
+  Status failure;  // sticky; guarded by failure_mu
+  std::atomic<bool> failed{false};
+
+  // Checkpoints, one at a time.
+  std::mutex checkpoint_mu;
+  std::atomic<uint64_t> last_checkpoint_lsn{0};
+  std::atomic<uint64_t> checkpoints{0};
+
+  // The background thread (checkpoints and kNormal syncs).
+  std::mutex background_mu;
+  std::condition_variable background_cv;
+  bool stopping = false;                       // guarded by background_mu
+  uint64_t normal_unsynced_plus_one = 0;       // guarded by background_mu
+  std::atomic<bool> checkpoint_wanted{false};  // the log grew past the threshold
+  std::thread background;
+
+  std::atomic<uint64_t> commits{0};
+  uint64_t recovered_records = 0;  // set by Open
+
+  // OK, or the sticky failure.
+  Status Health() const;
+  // Enters the failed state (the first cause wins) and returns its status.
+  Status Fail(const Status& cause);
+  // health(), or InvalidArgument once closed.
+  Status CheckWritable() const;
+
+  // Lock, data file, replay, log (engine.cc).
+  Status OpenFiles();
+  // recovery.cc: replays the log from the store's checkpoint LSN.
+  Status Replay();
+  // checkpointer.cc.
+  Status RunCheckpoint();
+  void StartBackground();
+  void StopBackground();
+  void BackgroundLoop();
+  // After a commit: registers a kNormal commit and wakes the thread when
+  // the log has grown enough for a checkpoint.
+  void AfterCommit(Lsn lsn, SyncMode mode);
+};
+
+// The file and offset of the record at `lsn` in the log `wal_dir`, for
+// messages: "<segment path> at offset <o> (LSN <lsn>)".
+std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn);
+
+}  // namespace mvdb

@@ -1,0 +1,131 @@
+// Recovery: replay the log after the newest durable checkpoint (the essay
+// in engine.cc, invariant 6).
+//
+// The checkpoint holds exactly the records before its LSN (invariant 3),
+// so replay starts at that LSN and applies every later record in order.
+// Each record was validated before it was logged, so on replay a tree must
+// exist when a batch names it, must not exist when a create names it, and
+// must exist when a drop names it; anything else means the files disagree
+// and is Corruption naming the WAL file and offset, never silently skipped.
+// A malformed payload is Corruption the same way. A torn tail of the newest
+// segment is the end of the log (LogReader), and Wal::Open cuts it off.
+#include <string>
+
+#include "btree/btree.h"
+#include "common/logging.h"
+#include "db/engine_impl.h"
+#include "db/record_format.h"
+#include "wal/log_reader.h"
+
+namespace mvdb {
+
+std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn) {
+  const std::string plain = wal_dir + " at LSN " + std::to_string(lsn);
+  Result<std::vector<SegmentFile>> segments = ListSegments(fs, wal_dir);
+  if (!segments.ok()) return plain;
+  const SegmentFile* holder = nullptr;
+  for (const SegmentFile& segment : *segments) {
+    if (segment.start_lsn <= lsn) holder = &segment;
+  }
+  if (holder == nullptr) return plain;
+  return holder->path + " at offset " +
+         std::to_string(log_format::kSegmentHeaderSize + (lsn - holder->start_lsn)) + " (LSN " +
+         std::to_string(lsn) + ")";
+}
+
+namespace {
+
+Status ApplyBatch(TreeStore* store, const WriteBatch& batch) {
+  for (const WriteBatch::Op& op : batch.ops()) {
+    Result<BTree*> tree = store->OpenTree(op.tree);
+    if (tree.status().IsNotFound()) {
+      return Status::Corruption("the batch names tree '" + op.tree +
+                                "', which the checkpoint does not hold");
+    }
+    MVDB_RETURN_IF_ERROR(tree.status());
+    Status applied = op.is_delete ? (*tree)->Delete(op.key) : (*tree)->Put(op.key, op.value);
+    if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
+    MVDB_RETURN_IF_ERROR(applied);
+  }
+  return Status::OK();
+}
+
+Status ApplyRecord(TreeStore* store, const LogRecord& record) {
+  switch (record.type) {
+    case db_record::kWriteBatch: {
+      const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
+                                     record.payload.size());
+      MVDB_ASSIGN_OR_RETURN(const WriteBatch batch, WriteBatch::Decode(payload));
+      return ApplyBatch(store, batch);
+    }
+    case db_record::kCreateTree: {
+      MVDB_ASSIGN_OR_RETURN(const std::string name, db_record::DecodeTreeName(record.payload));
+      const Result<BTree*> created = store->CreateTree(name);
+      if (created.status().code() == StatusCode::kInvalidArgument) {
+        return Status::Corruption("creates tree '" + name + "', which exists already");
+      }
+      return created.status();
+    }
+    case db_record::kDropTree: {
+      MVDB_ASSIGN_OR_RETURN(const std::string name, db_record::DecodeTreeName(record.payload));
+      const Status dropped = store->DropTree(name);
+      if (dropped.IsNotFound()) {
+        return Status::Corruption("drops tree '" + name + "', which does not exist");
+      }
+      return dropped;
+    }
+    default:
+      return Status::Corruption("unknown record type " + std::to_string(record.type));
+  }
+}
+
+}  // namespace
+
+Status Engine::Impl::Replay() {
+  const std::string wal_dir = dir + "/" + kWalDirName;
+  const Lsn start = store->page_store()->checkpoint_lsn();
+  MVDB_ASSIGN_OR_RETURN(const bool have_log, fs->Exists(wal_dir));
+  if (!have_log) return Status::OK();  // a new database: Wal::Open creates it
+  Result<std::unique_ptr<LogReader>> opened = LogReader::Open(fs, wal_dir, start);
+  if (!opened.ok()) {
+    if (opened.status().IsNotFound()) {
+      return Status::Corruption(wal_dir + ": the log no longer holds the checkpoint's LSN " +
+                                std::to_string(start) + ": " +
+                                std::string(opened.status().message()));
+    }
+    return opened.status();
+  }
+  LogReader& reader = **opened;
+  LogRecord record;
+  while (true) {
+    Result<bool> more = reader.Next(&record);
+    if (!more.ok()) {
+      if (more.status().code() == StatusCode::kInvalidArgument) {
+        // The checkpoint's LSN is not a record boundary or lies past the
+        // end: the log and the data file disagree.
+        return Status::Corruption(wal_dir + ": cannot replay from the checkpoint's LSN " +
+                                  std::to_string(start) + ": " +
+                                  std::string(more.status().message()));
+      }
+      return more.status();
+    }
+    if (!*more) break;
+    const Status applied = ApplyRecord(store.get(), record);
+    if (!applied.ok()) {
+      const std::string where = DescribeLsn(fs, wal_dir, record.lsn) + ", " +
+                                db_record::RecordTypeName(record.type) + " record";
+      if (applied.IsCorruption()) {
+        return Status::Corruption(where + ": " + std::string(applied.message()));
+      }
+      return applied.WithContext("replaying " + where);
+    }
+    ++recovered_records;
+  }
+  if (recovered_records > 0) {
+    Log(LogLevel::kInfo, dir + ": replayed " + std::to_string(recovered_records) +
+                             " log records from LSN " + std::to_string(start));
+  }
+  return Status::OK();
+}
+
+}  // namespace mvdb
