@@ -272,7 +272,7 @@ class Worker {
 };
 
 TEST(BTreeConcurrencyTest, WorkersAgreeWithTheirModels) {
-  const uint64_t seed = testing::SeedFromEnv(7);
+  const uint64_t seed = testing::TestSeed(7);
   const uint64_t ops = testing::EnvNumber("MVDB_STRESS_OPS", kDefaultOpsPerWorker);
   SCOPED_TRACE("seed=" + std::to_string(seed) + " (rerun: MVDB_SEED=" + std::to_string(seed) + ")");
   testing::TempDir dir;

@@ -101,7 +101,7 @@ TEST(BTreeLargeTest, TenMillionEntriesThroughATenthOfTheirSizeInCache) {
               static_cast<unsigned long long>(entries), data_bytes / 1048576.0, cache_pages,
               pool_bytes / 1048576.0);
 
-  const RandomPermutation order(entries, testing::SeedFromEnv(42));
+  const RandomPermutation order(entries, testing::TestSeed(42));
   Stopwatch insert_time;
   for (uint64_t i = 0; i < entries; ++i) {
     const uint64_t n = order(i);
@@ -120,7 +120,7 @@ TEST(BTreeLargeTest, TenMillionEntriesThroughATenthOfTheirSizeInCache) {
   const double insert_seconds = insert_time.Seconds();
 
   Stopwatch lookup_time;
-  std::mt19937_64 rng(testing::SeedFromEnv(42));
+  std::mt19937_64 rng(testing::TestSeed(42));
   constexpr int kLookups = 200'000;
   std::string value;
   for (int i = 0; i < kLookups; ++i) {

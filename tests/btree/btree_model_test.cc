@@ -302,7 +302,7 @@ class ModelRun {
 };
 
 TEST(BTreeModelTest, MatchesStdMapOverSeveralSeeds) {
-  const uint64_t first_seed = testing::SeedFromEnv(20240611);
+  const uint64_t first_seed = testing::TestSeed(20240611);
   const uint64_t total_ops = testing::EnvNumber("MVDB_MODEL_OPS", kDefaultTotalOps);
   uint64_t done = 0;
   for (int i = 0; i < kSeeds; ++i) {

@@ -16,30 +16,9 @@
 #include <system_error>
 
 #include "common/coding.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb::testing {
-
-// A fresh directory under the system's temporary directory, removed with
-// everything in it when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mvdb-btree-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
 
 // The value of environment variable `name` as an unsigned number, or
 // `fallback` when it is unset or empty.
@@ -48,9 +27,6 @@ inline uint64_t EnvNumber(const char* name, uint64_t fallback) {
   if (text == nullptr || *text == '\0') return fallback;
   return std::strtoull(text, nullptr, 0);
 }
-
-// MVDB_SEED when set, else `fallback`; tests print it with SCOPED_TRACE.
-inline uint64_t SeedFromEnv(uint64_t fallback) { return EnvNumber("MVDB_SEED", fallback); }
 
 // A 16-byte key that sorts as the number does: "k" and 15 digits.
 inline std::string NumberKey(uint64_t n) {

@@ -43,7 +43,7 @@ std::string Value(uint64_t n) {
 }
 
 TEST(CheckpointConcurrencyTest, CheckpointImageIsTheStateAtTheGate) {
-  const uint64_t seed = testing::SeedFromEnv(5);
+  const uint64_t seed = testing::TestSeed(5);
   SCOPED_TRACE("seed=" + std::to_string(seed));
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());

@@ -20,7 +20,7 @@ namespace {
 
 TEST(CheckpointLargeTest, GateHoldWithAMillionEntries) {
   const uint64_t entries = testing::EnvNumber("MVDB_CHECKPOINT_ENTRIES", 1000000);
-  const uint64_t seed = testing::SeedFromEnv(3);
+  const uint64_t seed = testing::TestSeed(3);
   SCOPED_TRACE("seed=" + std::to_string(seed));
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());

@@ -90,7 +90,7 @@ ScriptRun RunScript(FileSystem* fs, const std::string& path, uint64_t seed) {
 std::string Describe(const Model& model) { return std::to_string(model.size()) + " keys"; }
 
 void CrashAtEveryPoint(bool tear) {
-  const uint64_t seed = testing::SeedFromEnv(42);
+  const uint64_t seed = testing::TestSeed(42);
   SCOPED_TRACE("seed=" + std::to_string(seed) + " tear=" + std::to_string(tear));
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok());

@@ -18,6 +18,7 @@
 #include "buffer/page.h"
 #include "buffer/page_store.h"
 #include "common/coding.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb::testing {
 
@@ -178,12 +179,6 @@ inline ::testing::AssertionResult MessageContains(const Status& status, std::str
   }
   return ::testing::AssertionFailure()
          << status.ToString() << " does not contain \"" << text << "\"";
-}
-
-// MVDB_SEED when set, `fallback` otherwise.
-inline uint64_t TestSeed(uint64_t fallback) {
-  const char* env = std::getenv("MVDB_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : fallback;
 }
 
 }  // namespace mvdb::testing

@@ -14,6 +14,7 @@
 #include "buffer/buffer_pool.h"
 #include "buffer_test_util.h"
 #include "io/fault_injection_file_system.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb {
 namespace {
@@ -21,22 +22,6 @@ namespace {
 using testing::HasStamp;
 using testing::MessageContains;
 using testing::Stamp;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mvdb-cow-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 void FlipByte(const std::string& path, uint64_t offset) {
   std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -95,7 +80,7 @@ class CowPageStoreTest : public ::testing::Test {
 
   Status Checkpoint(uint64_t lsn) { return store_->Checkpoint(pool_.get(), nullptr, lsn).status(); }
 
-  ScratchDir dir_;
+  testing::TempDir dir_{"cow"};
   std::unique_ptr<FileSystem> posix_;
   std::unique_ptr<FaultInjectionFileSystem> fault_;
   std::string path_;

@@ -15,6 +15,7 @@
 #include "buffer_test_util.h"
 #include "io/fault_injection_file_system.h"
 #include "io/file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb {
 namespace {
@@ -22,26 +23,6 @@ namespace {
 using testing::HasStamp;
 using testing::MessageContains;
 using testing::Stamp;
-
-// A fresh directory under /tmp, removed with its content on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = "/tmp/mvdb-buffer-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 enum class Backend { kPosix, kUring };
 
@@ -95,7 +76,7 @@ class DirectPageStoreTest : public ::testing::TestWithParam<Backend> {
     ::close(fd);
   }
 
-  TempDir dir_;
+  testing::TempDir dir_{"buffer"};
   std::string path_;
   std::unique_ptr<FileSystem> fs_;
   std::unique_ptr<FaultInjectionFileSystem> fault_;  // wraps fs_; before file_, which it may open

@@ -15,41 +15,19 @@
 #include <vector>
 
 #include "db/engine.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb::testing_db {
 
 // tree -> key -> value.
 using Model = std::map<std::string, std::map<std::string, std::string>>;
 
-// A fresh directory, removed on destruction: on /dev/shm when it exists
-// and `tmpfs` (fsync is free there), else under /tmp.
-class TempDir {
+class TempDir : public testing::TempDir {
  public:
-  explicit TempDir(bool tmpfs = true) {
-    std::string tmpl = tmpfs && std::filesystem::is_directory("/dev/shm")
-                           ? "/dev/shm/mvdb-db-XXXXXX"
-                           : "/tmp/mvdb-db-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  explicit TempDir(bool tmpfs = true) : testing::TempDir("db", tmpfs) {}
 };
 
-// MVDB_SEED when set, else a fixed default so runs are reproducible.
-inline uint64_t TestSeed() {
-  const char* env = std::getenv("MVDB_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611;
-}
+inline uint64_t TestSeed() { return testing::TestSeed(20240611); }
 
 // `n` bytes that depend on `tag`.
 inline std::string Value(size_t n, uint64_t tag) {

@@ -16,36 +16,17 @@
 
 #include "io/fault_injection_file_system.h"
 #include "io/file.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mvdb::testing_io {
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
+// A fresh directory, removed with everything in it on destruction.
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = "/tmp/mvdb-io-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testing::TempDir("io") {}
 };
 
-// MVDB_SEED when set, else a fixed default so runs are reproducible.
-inline uint64_t TestSeed() {
-  const char* env = std::getenv("MVDB_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240601;
-}
+inline uint64_t TestSeed() { return testing::TestSeed(20240601); }
 
 // `n` bytes that depend on `tag` and on their position, so a byte landing
 // at the wrong offset or from the wrong write is noticed.

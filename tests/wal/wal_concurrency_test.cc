@@ -57,7 +57,7 @@ class WalConcurrencyTest : public ::testing::Test {
   void SetUp() override { SetLogLevel(LogLevel::kNone); }
   void TearDown() override { SetLogLevel(LogLevel::kWarning); }
 
-  std::string WalDir() const { return dir_.Sub("wal"); }
+  std::string WalDir() const { return dir_.File("wal"); }
 
   TempDir dir_;
   std::unique_ptr<FileSystem> posix_ = NewPosixFileSystem();

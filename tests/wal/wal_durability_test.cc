@@ -34,7 +34,7 @@ class WalDurabilityTest : public ::testing::Test {
   void SetUp() override { SetLogLevel(LogLevel::kNone); }
   void TearDown() override { SetLogLevel(LogLevel::kWarning); }
 
-  std::string WalDir() const { return dir_.Sub("wal"); }
+  std::string WalDir() const { return dir_.File("wal"); }
 
   std::unique_ptr<Wal> OpenWal(FileSystem* fs, const WalOptions& options) {
     Result<std::unique_ptr<Wal>> wal = Wal::Open(fs, WalDir(), options);
@@ -274,7 +274,7 @@ TEST_F(WalFaultTest, CrashAtEveryWriteAndSyncPoint) {
   {
     TempDir dir;
     FaultInjectionFileSystem fault(&control_);
-    ScriptResult clean = RunScript(&fault, dir.Sub("wal"), options);
+    ScriptResult clean = RunScript(&fault, dir.File("wal"), options);
     ASSERT_FALSE(clean.failed);
     total_ops = fault.write_count() + fault.sync_count();
   }
@@ -284,7 +284,7 @@ TEST_F(WalFaultTest, CrashAtEveryWriteAndSyncPoint) {
     for (uint64_t k = 0; k <= total_ops; ++k) {
       SCOPED_TRACE("crash after " + std::to_string(k) + " ops, tear=" + std::to_string(tear));
       TempDir dir;
-      const std::string wal_dir = dir.Sub("wal");
+      const std::string wal_dir = dir.File("wal");
       FaultInjectionFileSystem fault(&control_);
       fault.SetCrashAfter(k);
       ScriptResult run = RunScript(&fault, wal_dir, options);

@@ -45,7 +45,7 @@ class WalTest : public ::testing::Test {
     return options;
   }
 
-  std::string WalDir() const { return dir_.Sub("wal"); }
+  std::string WalDir() const { return dir_.File("wal"); }
 
   std::unique_ptr<Wal> OpenWal(const WalOptions& options = SmallSegments()) {
     Result<std::unique_ptr<Wal>> wal = Wal::Open(fs_, WalDir(), options);

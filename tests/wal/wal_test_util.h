@@ -19,38 +19,18 @@
 #include <vector>
 
 #include "io/file.h"
+#include "tests/testing/temp_dir.h"
 #include "wal/log_reader.h"
 #include "wal/wal.h"
 
 namespace mvdb::testing_wal {
 
-// A fresh directory under /tmp, removed with everything in it on destruction.
-class TempDir {
+class TempDir : public testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = "/tmp/mvdb-wal-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  const std::string& path() const { return path_; }
-  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : testing::TempDir("wal") {}
 };
 
-// MVDB_SEED when set, else a fixed default so runs are reproducible.
-inline uint64_t TestSeed() {
-  const char* env = std::getenv("MVDB_SEED");
-  return env != nullptr ? std::strtoull(env, nullptr, 10) : 20240611;
-}
+inline uint64_t TestSeed() { return testing::TestSeed(20240611); }
 
 // `n` bytes that depend on `tag` and their position.
 inline std::vector<std::byte> Payload(size_t n, uint64_t tag) {
