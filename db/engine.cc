@@ -49,7 +49,9 @@
 #include "db/engine.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -330,6 +332,30 @@ Status Engine::Get(std::string_view tree, std::string_view key, std::string* val
   return btree->Get(key, value);
 }
 
+Status Engine::Scan(
+    std::string_view tree, std::string_view from,
+    const std::function<bool(std::string_view key, std::string_view value)>& visit) {
+  Impl& impl = *impl_;
+  if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
+  std::shared_lock trees(impl.trees_mu);
+  MVDB_ASSIGN_OR_RETURN(BTree * btree, impl.store->OpenTree(tree));
+  const std::unique_ptr<BTreeCursor> cursor = btree->NewCursor();
+  for (cursor->Seek(from); cursor->Valid(); cursor->Next()) {
+    if (!visit(cursor->key(), cursor->value())) break;
+  }
+  return cursor->status();
+}
+
+Result<StoreCheckReport> Engine::CheckTrees() {
+  Impl& impl = *impl_;
+  if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
+  // commit_mu keeps every write (and DropTree) out. Not the gate: a
+  // checkpoint waiting for it may hold the page store's checkpoint mutex,
+  // which the page map check needs.
+  std::lock_guard commit(impl.commit_mu);
+  return impl.store->Check();
+}
+
 Status Engine::Checkpoint() {
   MVDB_RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->RunCheckpoint();
@@ -351,6 +377,10 @@ EngineStats Engine::stats() const {
     stats.wal_segments = wal.segments;
   }
   return stats;
+}
+
+BufferPoolStats Engine::pool_stats() const {
+  return impl_->store == nullptr ? BufferPoolStats{} : impl_->store->pool()->stats();
 }
 
 }  // namespace mvdb

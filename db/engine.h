@@ -27,6 +27,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -37,6 +38,7 @@
 namespace mvdb {
 
 class FileSystem;
+struct BufferPoolStats;
 struct StoreCheckReport;
 
 // When a commit is acknowledged (CONTRACT.md's --sync full|normal|off).
@@ -123,6 +125,14 @@ class Engine {
   // Reads the latest applied value. NotFound if absent.
   Status Get(std::string_view tree, std::string_view key, std::string* value);
 
+  // Calls visit(key, value) for every key >= `from` of `tree` in key order
+  // until visit returns false or the tree ends; key and value live until
+  // visit returns. NotFound if there is no such tree. Writes during the scan
+  // follow BTreeCursor's rules (no key twice or out of order). The tree is
+  // held against DropTree meanwhile, so visit must not call this Engine.
+  Status Scan(std::string_view tree, std::string_view from,
+              const std::function<bool(std::string_view key, std::string_view value)>& visit);
+
   // Takes a checkpoint now and removes log segments it made unnecessary.
   Status Checkpoint();
   // Stops the background thread, takes a final checkpoint (unless the
@@ -135,6 +145,14 @@ class Engine {
   Status health() const;
 
   EngineStats stats() const;
+  // The buffer pool's counters (buffer/buffer_pool.h).
+  BufferPoolStats pool_stats() const;
+
+  // TreeStore::Check of the open database, with writes held off meanwhile:
+  // the page map, every tree, the free list. For the process that holds the
+  // database open, where CheckDatabase (which wants the lock) answers Busy;
+  // unlike CheckDatabase it reads the live state, not the files.
+  Result<StoreCheckReport> CheckTrees();
 
  private:
   Engine();

@@ -25,6 +25,10 @@ constexpr uint64_t kDefaultScanLimit = 20;
 constexpr uint64_t kDefaultFillValueBytes = 100;
 // fill shuffles its key indices in memory; this bounds that to 400 MiB.
 constexpr uint64_t kMaxFill = 50'000'000;
+// fill's batches: large enough that a commit's fsync is shared by many keys,
+// small enough that one log record stays a few MiB.
+constexpr uint64_t kFillBatchOps = 1000;
+constexpr uint64_t kFillBatchBytes = uint64_t{4} << 20;
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') {
@@ -128,13 +132,23 @@ Result<uint64_t> ParseCount(const std::string& word, std::string_view what) {
   return value;
 }
 
-// The tree named `name`, created first when `create` and it is missing.
-Result<BTree*> Tree(TreeStore* store, const std::string& name, bool create) {
-  Result<BTree*> tree = store->OpenTree(name);
-  if (tree.ok() || !create || !tree.status().IsNotFound()) {
-    return tree;
+// NotFound unless the tree `name` exists. Engine::Get says NotFound for a
+// missing tree and a missing key alike; the REPL tells the two apart.
+Status RequireTree(Engine* engine, const std::string& name) {
+  MVDB_ASSIGN_OR_RETURN(std::vector<std::string> names, engine->ListTrees());
+  if (std::find(names.begin(), names.end(), name) == names.end()) {
+    return Status::NotFound("no tree '" + name + "'");
   }
-  return store->CreateTree(name);
+  return Status::OK();
+}
+
+// Commits `batch`, creating its tree first when it is missing (a logged
+// step of its own: a crash between the two leaves an empty tree).
+Status WriteCreating(Engine* engine, const std::string& tree, const WriteBatch& batch) {
+  if (!RequireTree(engine, tree).ok()) {
+    MVDB_RETURN_IF_ERROR(engine->CreateTree(tree));
+  }
+  return engine->Write(batch);
 }
 
 std::string Join(const Args& args, size_t from) {
@@ -149,23 +163,24 @@ std::string Join(const Args& args, size_t from) {
 }
 
 struct Session {
-  TreeStore* store;
+  Engine* engine;
   FileSystem* fs;
   std::ostream& out;
 };
 
 Status Put(Session& s, const Args& args) {
-  MVDB_ASSIGN_OR_RETURN(BTree * tree, Tree(s.store, args[1], /*create=*/true));
+  WriteBatch batch;
   // Unquoted words after the key form the value, joined by single blanks.
-  MVDB_RETURN_IF_ERROR(tree->Put(args[2], Join(args, 3)));
+  batch.Put(args[1], args[2], Join(args, 3));
+  MVDB_RETURN_IF_ERROR(WriteCreating(s.engine, args[1], batch));
   s.out << "OK\n";
   return Status::OK();
 }
 
 Status Get(Session& s, const Args& args) {
-  MVDB_ASSIGN_OR_RETURN(BTree * tree, Tree(s.store, args[1], /*create=*/false));
+  MVDB_RETURN_IF_ERROR(RequireTree(s.engine, args[1]));
   std::string value;
-  Status status = tree->Get(args[2], &value);
+  Status status = s.engine->Get(args[1], args[2], &value);
   if (status.IsNotFound()) {
     s.out << "(not found)\n";
     return Status::OK();
@@ -175,42 +190,49 @@ Status Get(Session& s, const Args& args) {
   return Status::OK();
 }
 
+// A delete of an absent key commits as no change; the REPL looks first so
+// it can say (not found). It is the only writer: it holds the lock.
 Status Del(Session& s, const Args& args) {
-  MVDB_ASSIGN_OR_RETURN(BTree * tree, Tree(s.store, args[1], /*create=*/false));
-  Status status = tree->Delete(args[2]);
+  MVDB_RETURN_IF_ERROR(RequireTree(s.engine, args[1]));
+  std::string value;
+  Status status = s.engine->Get(args[1], args[2], &value);
   if (status.IsNotFound()) {
     s.out << "(not found)\n";
     return Status::OK();
   }
   MVDB_RETURN_IF_ERROR(status);
+  WriteBatch batch;
+  batch.Delete(args[1], args[2]);
+  MVDB_RETURN_IF_ERROR(s.engine->Write(batch));
   s.out << "OK\n";
   return Status::OK();
 }
 
 Status Scan(Session& s, const Args& args) {
-  MVDB_ASSIGN_OR_RETURN(BTree * tree, Tree(s.store, args[1], /*create=*/false));
   uint64_t limit = kDefaultScanLimit;
   if (args.size() > 3) {
     MVDB_ASSIGN_OR_RETURN(limit, ParseCount(args[3], "LIMIT"));
   }
-  std::unique_ptr<BTreeCursor> cursor = tree->NewCursor();
-  if (args.size() > 2) {
-    cursor->Seek(args[2]);
-  } else {
-    cursor->SeekToFirst();
-  }
+  const std::string from = args.size() > 2 ? args[2] : std::string();
   uint64_t shown = 0;
-  for (; cursor->Valid() && shown < limit; cursor->Next(), ++shown) {
-    s.out << Printable(cursor->key()) << " = " << Printable(cursor->value()) << '\n';
-  }
-  MVDB_RETURN_IF_ERROR(cursor->status());
-  s.out << "(" << shown << (shown == 1 ? " entry" : " entries")
-        << (cursor->Valid() ? ", more follow" : "") << ")\n";
+  bool more = false;
+  MVDB_RETURN_IF_ERROR(
+      s.engine->Scan(args[1], from, [&](std::string_view key, std::string_view value) {
+        if (shown == limit) {
+          more = true;
+          return false;
+        }
+        s.out << Printable(key) << " = " << Printable(value) << '\n';
+        ++shown;
+        return true;
+      }));
+  s.out << "(" << shown << (shown == 1 ? " entry" : " entries") << (more ? ", more follow" : "")
+        << ")\n";
   return Status::OK();
 }
 
 Status Trees(Session& s, const Args&) {
-  MVDB_ASSIGN_OR_RETURN(std::vector<std::string> names, s.store->ListTrees());
+  MVDB_ASSIGN_OR_RETURN(std::vector<std::string> names, s.engine->ListTrees());
   for (const std::string& name : names) {
     s.out << Printable(name) << '\n';
   }
@@ -219,13 +241,14 @@ Status Trees(Session& s, const Args&) {
 }
 
 Status Drop(Session& s, const Args& args) {
-  MVDB_RETURN_IF_ERROR(s.store->DropTree(args[1]));
+  MVDB_RETURN_IF_ERROR(s.engine->DropTree(args[1]));
   s.out << "OK\n";
   return Status::OK();
 }
 
 // Inserts keys 0000000000 .. N-1 (ten digits) in a shuffled order, so the
-// tree splits as under random inserts, with values of VALUE_BYTES bytes.
+// tree splits as under random inserts, with values of VALUE_BYTES bytes, in
+// write batches of at most kFillBatchOps keys and about kFillBatchBytes.
 Status Fill(Session& s, const Args& args) {
   MVDB_ASSIGN_OR_RETURN(uint64_t count, ParseCount(args[2], "N"));
   uint64_t value_bytes = kDefaultFillValueBytes;
@@ -238,19 +261,29 @@ Status Fill(Session& s, const Args& args) {
   if (value_bytes > kMaxValueSize) {
     return Status::InvalidArgument("VALUE_BYTES is too large");
   }
-  MVDB_ASSIGN_OR_RETURN(BTree * tree, Tree(s.store, args[1], /*create=*/true));
+  const std::string& tree = args[1];
+  if (!RequireTree(s.engine, tree).ok()) {
+    MVDB_RETURN_IF_ERROR(s.engine->CreateTree(tree));
+  }
 
   std::vector<uint64_t> order(count);
   std::iota(order.begin(), order.end(), uint64_t{0});
   std::shuffle(order.begin(), order.end(), std::mt19937_64(count));
   auto start = std::chrono::steady_clock::now();
   char key[16];
-  std::string value;
+  WriteBatch batch;
+  uint64_t batch_bytes = 0;
   for (uint64_t i : order) {
     std::snprintf(key, sizeof(key), "%010llu", static_cast<unsigned long long>(i));
-    value.assign(value_bytes, static_cast<char>('a' + i % 26));
-    MVDB_RETURN_IF_ERROR(tree->Put(key, value));
+    batch.Put(tree, key, std::string(value_bytes, static_cast<char>('a' + i % 26)));
+    batch_bytes += value_bytes;
+    if (batch.count() >= kFillBatchOps || batch_bytes >= kFillBatchBytes) {
+      MVDB_RETURN_IF_ERROR(s.engine->Write(batch));
+      batch.Clear();
+      batch_bytes = 0;
+    }
   }
+  MVDB_RETURN_IF_ERROR(s.engine->Write(batch));
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
   s.out << "OK (" << count << " entries in " << std::fixed << std::setprecision(2) << took.count()
         << " s)\n"
@@ -259,7 +292,9 @@ Status Fill(Session& s, const Args& args) {
 }
 
 Status Check(Session& s, const Args&) {
-  MVDB_ASSIGN_OR_RETURN(StoreCheckReport report, s.store->Check());
+  // The live trees of this process (`mvdb check DBDIR` reads the files, and
+  // only of a database nobody holds open).
+  MVDB_ASSIGN_OR_RETURN(StoreCheckReport report, s.engine->CheckTrees());
   PrintCheckReport(report, s.out);
   return Status::OK();
 }
@@ -272,7 +307,8 @@ std::string MiB(uint64_t bytes) {
 
 Status Stats(Session& s, const Args&) {
   FileSystemStats io = s.fs->stats();
-  BufferPoolStats pool = s.store->pool()->stats();
+  BufferPoolStats pool = s.engine->pool_stats();
+  EngineStats engine = s.engine->stats();
   uint64_t lookups = pool.hits + pool.misses;
   s.out << "io backend:  " << s.fs->name() << '\n'
         << "io:          " << io.reads << " reads (" << MiB(io.bytes_read) << "), " << io.writes
@@ -287,7 +323,21 @@ Status Stats(Session& s, const Args&) {
   }
   s.out << ", " << pool.evictions << " evictions\n"
         << "write-back:  " << pool.pages_written << " pages in " << pool.write_batches
-        << " batches, " << pool.checksum_failures << " checksum failures\n";
+        << " batches, " << pool.checksum_failures << " checksum failures\n"
+        << "commits:     " << engine.commits << " write batches, " << engine.recovered_batches
+        << " records replayed at open\n"
+        << "log:         " << MiB(engine.wal_bytes) << " appended, " << engine.wal_fsyncs
+        << " fsyncs, " << engine.wal_segments
+        << (engine.wal_segments == 1 ? " segment" : " segments") << '\n'
+        << "checkpoints: " << engine.checkpoints << ", the last at LSN "
+        << engine.last_checkpoint_lsn << '\n'
+        << "state:       " << (engine.failed ? s.engine->health().ToString() : "OK") << '\n';
+  return Status::OK();
+}
+
+Status Checkpoint(Session& s, const Args&) {
+  MVDB_RETURN_IF_ERROR(s.engine->Checkpoint());
+  s.out << "OK\n";
   return Status::OK();
 }
 
@@ -310,6 +360,7 @@ constexpr Command kCommands[] = {
     {"drop", 1, 1, "drop TREE", Drop},
     {"fill", 2, 3, "fill TREE N [VALUE_BYTES]", Fill},
     {"check", 0, 0, "check", Check},
+    {"checkpoint", 0, 0, "checkpoint", Checkpoint},
     {"stats", 0, 0, "stats", Stats},
 };
 
@@ -324,10 +375,12 @@ std::string_view DemoRepl::HelpText() {
   trees                     list the trees
   drop TREE                 remove a tree and free its pages
   fill TREE N [VALUE_BYTES] insert N keys 0000000000.. in random order (values of 100 bytes)
-  check                     verify checksums, key order, links and the free list
-  stats                     I/O backend, cache and I/O counters
+  check                     verify the page map, checksums, key order, links and the free list
+  checkpoint                take a checkpoint now (the log before it is removed)
+  stats                     I/O backend, cache, I/O, commit, log and checkpoint counters
   help                      this text
-  quit                      write everything back and leave (also exit, \q, end of input)
+  quit                      checkpoint and leave (also exit, \q, end of input)
+Every put, del, drop and fill batch is committed through the write-ahead log before OK.
 )";
 }
 
@@ -360,7 +413,7 @@ bool DemoRepl::Execute(std::string_view line) {
     err_ << "error: usage: " << command->usage << '\n';
     return true;
   }
-  Session session{store_, fs_, out_};
+  Session session{engine_, fs_, out_};
   Status status = command->run(session, args);
   if (!status.ok()) {
     err_ << "error: " << status.ToString() << '\n';

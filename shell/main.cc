@@ -1,12 +1,15 @@
 // mvdb: until the SQL shell of ../shared/CONTRACT.md section 2 lands, a small
-// demo of the storage core (the commands are in demo_repl.cc).
+// demo of the database facade (db/engine.h; the commands are in
+// demo_repl.cc).
 //
-//   mvdb [--cache-mb N] [--io auto|uring|posix] [DBDIR]   demo REPL on DBDIR
-//   mvdb [--cache-mb N] check DBDIR                       verify a database
+//   mvdb [--sync full|normal|off] [--cache-mb N] [--io auto|uring|posix] [DBDIR]
+//   mvdb check DBDIR                                   verify a database
 //
-// A database is a directory holding the data file (data.mvdb) and the lock
-// file (LOCK) that keeps a second process out. Without DBDIR the program
-// works on a temporary database that it removes at exit.
+// A database is a directory holding the data file (data.mvdb), the
+// write-ahead log (wal/) and the lock file (LOCK) that keeps a second
+// process out; Engine::Open takes the lock, opens the newest checkpoint and
+// replays the log after it. Without DBDIR the program works on a temporary
+// database that it removes at exit.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -23,6 +26,7 @@
 #include <utility>
 
 #include "btree/tree_store.h"
+#include "buffer/buffer_pool.h"
 #include "db/engine.h"
 #include "io/file.h"
 #include "mvdb/status.h"
@@ -36,24 +40,15 @@
 namespace mvdb::shell {
 namespace {
 
-constexpr char kDataFile[] = "data.mvdb";
-constexpr char kLockFile[] = "LOCK";
 constexpr char kPrompt[] = "mvdb> ";
 
 struct Options {
   size_t cache_mb = 32;
   std::string io = "auto";
+  std::string sync = "full";
 };
 
-// An open database directory. Members are destroyed bottom-up: the store is
-// closed before the lock is released, and both before the file system goes.
-struct Database {
-  std::unique_ptr<FileSystem> fs;
-  std::unique_ptr<FileLock> lock;
-  std::unique_ptr<TreeStore> store;
-};
-
-Result<Database> OpenDatabase(const std::string& dir, const Options& options, bool create) {
+Result<std::unique_ptr<FileSystem>> NewFileSystem(const Options& options) {
   IoBackend backend = IoBackend::kAuto;
   if (options.io == "uring") {
     backend = IoBackend::kUring;
@@ -61,25 +56,36 @@ Result<Database> OpenDatabase(const std::string& dir, const Options& options, bo
   if (options.io == "posix") {
     backend = IoBackend::kPosix;
   }
-  Database db;
-  MVDB_ASSIGN_OR_RETURN(db.fs, NewDefaultFileSystem(backend));
-  std::string data = dir + "/" + kDataFile;
-  if (create) {
-    MVDB_RETURN_IF_ERROR(db.fs->CreateDir(dir));
-  } else {
-    MVDB_ASSIGN_OR_RETURN(bool exists, db.fs->Exists(data));
-    if (!exists) {
-      return Status::NotFound("no database in " + dir + ": " + data + " is missing");
-    }
+  return NewDefaultFileSystem(backend);
+}
+
+SyncMode ParseSync(const std::string& name) {
+  if (name == "normal") {
+    return SyncMode::kNormal;
   }
-  // Taken before the data file is opened, so a second process changes
-  // nothing and fails at once (Busy, naming the holder).
-  MVDB_ASSIGN_OR_RETURN(db.lock, db.fs->LockFile(dir + "/" + kLockFile));
-  TreeStoreOptions store_options;
-  store_options.create_if_missing = create;
-  store_options.cache_pages =
-      std::max<size_t>(16, options.cache_mb * (size_t{1} << 20) / kPageSize);
-  MVDB_ASSIGN_OR_RETURN(db.store, TreeStore::Open(db.fs.get(), data, store_options));
+  if (name == "off") {
+    return SyncMode::kOff;
+  }
+  return SyncMode::kFull;
+}
+
+// An open database directory. Members are destroyed bottom-up: the engine
+// closes before the file system it uses goes.
+struct Database {
+  std::unique_ptr<FileSystem> fs;
+  std::unique_ptr<Engine> engine;
+};
+
+Result<Database> OpenDatabase(const std::string& dir, const Options& options) {
+  Database db;
+  MVDB_ASSIGN_OR_RETURN(db.fs, NewFileSystem(options));
+  EngineOptions engine_options;
+  engine_options.cache_mb = options.cache_mb;
+  engine_options.sync = ParseSync(options.sync);
+  engine_options.fs = db.fs.get();
+  // The lock is taken first: a second process fails at once with Busy,
+  // naming the holder, and changes nothing.
+  MVDB_ASSIGN_OR_RETURN(db.engine, Engine::Open(dir, engine_options));
   return db;
 }
 
@@ -135,13 +141,19 @@ bool ReadLine(bool interactive, std::string* line) {
   return static_cast<bool>(std::getline(std::cin, *line));
 }
 
-void PrintBanner(const std::string& dir, bool temporary, const Database& db, size_t cache_mb) {
+void PrintBanner(const std::string& dir, bool temporary, const Database& db,
+                 const Options& options) {
+  const EngineStats stats = db.engine->stats();
   std::cout << "mvdb " << MVDB_VERSION
-            << ": a demo of the storage core (named B+trees over a buffer pool).\n"
-               "No SQL, write-ahead log or transactions yet: changes are written back when you\n"
-               "quit, and a crash can lose them. Type help for the commands.\n"
+            << ": a demo of the storage engine (named B+trees, write batches through a\n"
+               "write-ahead log). No SQL or transactions yet. Type help for the commands.\n"
             << "database: " << dir << (temporary ? " (temporary, removed at exit)" : "")
-            << "; I/O backend: " << db.fs->name() << "; cache: " << cache_mb << " MiB\n";
+            << "; I/O backend: " << db.fs->name() << "; cache: " << options.cache_mb
+            << " MiB; sync: " << options.sync << "\n";
+  if (stats.recovered_batches > 0) {
+    std::cout << "recovered: " << stats.recovered_batches
+              << " log records replayed after the last checkpoint\n";
+  }
 }
 
 int RunShell(const Options& options, const std::string& dbdir) {
@@ -156,17 +168,17 @@ int RunShell(const Options& options, const std::string& dbdir) {
     temp.emplace(std::move(created).value());
     dir = temp->path();
   }
-  Result<Database> db = OpenDatabase(dir, options, /*create=*/true);
+  Result<Database> db = OpenDatabase(dir, options);
   if (!db.ok()) {
     std::cerr << "mvdb: " << db.status().ToString() << '\n';
     return 1;
   }
   bool interactive = isatty(STDIN_FILENO) == 1;
   if (interactive) {
-    PrintBanner(dir, temp.has_value(), *db, options.cache_mb);
+    PrintBanner(dir, temp.has_value(), *db, options);
   }
 
-  DemoRepl repl(db->store.get(), db->fs.get(), std::cout, std::cerr);
+  DemoRepl repl(db->engine.get(), db->fs.get(), std::cout, std::cerr);
   std::string line;
   bool go_on = true;
   while (go_on && ReadLine(interactive, &line)) {
@@ -176,7 +188,7 @@ int RunShell(const Options& options, const std::string& dbdir) {
   if (interactive && go_on) {
     std::cout << '\n';  // end of input left the cursor after the prompt
   }
-  Status closed = db->store->Close();
+  Status closed = db->engine->Close();
   if (!closed.ok()) {
     std::cerr << "mvdb: " << closed.ToString() << '\n';
     return 1;
@@ -187,14 +199,7 @@ int RunShell(const Options& options, const std::string& dbdir) {
 // Every file of the database (db/check.cc): the lock, both meta slots, the
 // page map and trees, every WAL segment. Changes nothing; 1 unless all OK.
 int RunCheck(const Options& options, const std::string& dir) {
-  IoBackend backend = IoBackend::kAuto;
-  if (options.io == "uring") {
-    backend = IoBackend::kUring;
-  }
-  if (options.io == "posix") {
-    backend = IoBackend::kPosix;
-  }
-  Result<std::unique_ptr<FileSystem>> fs = NewDefaultFileSystem(backend);
+  Result<std::unique_ptr<FileSystem>> fs = NewFileSystem(options);
   if (!fs.ok()) {
     std::cerr << "mvdb check: " << fs.status().ToString() << '\n';
     return 1;
@@ -213,8 +218,9 @@ int RunCheck(const Options& options, const std::string& dir) {
 
 int Main(int argc, char** argv) {
   CLI::App app{
-      "mvdb: for now a demo of the mvdb storage core (named B+trees in one data file).\n"
-      "The SQL shell replaces it in a later version."};
+      "mvdb: for now a demo of the mvdb storage engine (named B+trees, atomic write\n"
+      "batches through a write-ahead log, crash recovery). The SQL shell replaces it\n"
+      "in a later version."};
   app.set_version_flag("--version", std::string("mvdb ") + MVDB_VERSION);
   Options options;
   std::string dbdir;
@@ -228,12 +234,18 @@ int Main(int argc, char** argv) {
                  "I/O backend: auto (io_uring when the kernel allows it), uring or posix")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "uring", "posix"}));
+  app.add_option("--sync", options.sync,
+                 "when a change is acknowledged: full (on stable storage), normal (fsync'ed in "
+                 "the background within 100 ms) or off (fsync'ed only by checkpoints and at exit)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"full", "normal", "off"}));
 
   std::string check_dir;
   CLI::App* check = app.add_subcommand(
       "check",
-      "verify checksums, key order, separator keys, sibling links and the free list; "
-      "exit status 1 on corruption");
+      "verify a database nobody has open: the lock, both meta slots, the page map, every "
+      "tree (checksums, key order, separator keys, sibling links, free list) and every log "
+      "segment; exit status 1 unless all is well");
   check->add_option("DBDIR", check_dir, "database directory")->required();
   check->fallthrough();
   app.require_subcommand(0, 1);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The interim mvdb program end to end: a scripted session on standard input
 # (no banner, no prompt), persistence across a reopen, `mvdb check` on a good
-# and on a damaged database, and the lock that keeps a second process out.
+# and on a damaged database, the lock that keeps a second process out, and
+# acknowledged writes surviving kill -9 of the program.
 #
 #   shell_smoke_test.sh path/to/mvdb
 set -euo pipefail
@@ -74,13 +75,19 @@ grep -q "^error: unknown command 'frobnicate'" "$tmp/err" || fail "unknown comma
 grep -q '^error: usage: put TREE KEY VALUE' "$tmp/err" || fail "wrong arity prints the usage"
 [[ "$(wc -l <"$tmp/err")" -eq 3 ]] || fail "exactly three errors: $(cat "$tmp/err")"
 
-# 2. Everything is back after a reopen, and stats names the I/O backend.
+# 2. Everything is back after a reopen; stats names the I/O backend and
+# counts the commits; check and checkpoint work on the open database.
 out="$("$mvdb" "$db" <<'IN'
 get fruit cherry
 scan big 0000002998
+del big 0000000007
 stats
+checkpoint
+check
 IN
 )" || fail "the reopened session exited with status $?"
+grep -q '^commits: \+1 write batches' <<<"$out" || fail "stats counts the one commit: $out"
+grep -Eq '^big +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +2999 ' <<<"$out" || fail "check in the REPL: $out"
 expect "reopen" "\"dark red\"
 0000002998 = $(printf 'i%.0s' {1..20})
 0000002999 = $(printf 'j%.0s' {1..20})
@@ -90,7 +97,10 @@ grep -Eq '^io backend: +(io_uring|posix)$' <<<"$out" || fail "stats names the I/
 # 3. check on a good database: exit 0 and a line per tree.
 if out="$("$mvdb" check "$db" 2>&1)"; then
   grep -q '^ok: [0-9]* pages' <<<"$out" || fail "check prints a summary: $out"
-  grep -Eq '^big +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +3000 ' <<<"$out" || fail "check counts big: $out"
+  grep -Eq '^big +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +2999 ' <<<"$out" || fail "check counts big: $out"
+  grep -q '^lock: free$' <<<"$out" || fail "check reports the lock: $out"
+  grep -q '^  meta slot 1 (offset 8192): valid' <<<"$out" || fail "check reports meta slots: $out"
+  grep -q '^  segment .*/wal/0*\.log: ' <<<"$out" || fail "check reports the log: $out"
 else
   fail "check of a good database: $out"
 fi
@@ -106,13 +116,59 @@ if read -r -t 30 line <&4 && [[ "$line" == red ]]; then
   if out="$("$mvdb" check "$db" 2>&1)"; then
     fail "a second process opened a database in use"
   else
-    grep -q 'Busy' <<<"$out" || fail "the second open says Busy: $out"
+    grep -q 'Busy' <<<"$out" || fail "check of a database in use says Busy: $out"
+  fi
+  if out="$("$mvdb" "$db" <<<"put fruit apple green" 2>&1)"; then
+    fail "a second shell opened a database in use: $out"
+  else
+    grep -q "^mvdb: Busy: .*LOCK is locked by process $holder\$" <<<"$out" ||
+      fail "the second shell says Busy, naming the holder $holder: $out"
   fi
 else
   fail "the first process did not answer"
 fi
+echo "get fruit apple" >&3
+read -r -t 30 line <&4 || true
+expect "the second open changed nothing" red "$line"
 exec 3>&- 4<&-
 wait "$holder" || fail "the first process failed at exit"
+
+# 4b. kill -9: every write the program acknowledged with OK is there after a
+# reopen. The writes go in faster than they commit, so the kill lands while
+# later ones are in flight (those may or may not be there).
+"$mvdb" "$db" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+victim=$!
+exec 3<>"$tmp/in" 4<>"$tmp/out"
+for ((i = 1; i <= 2000; i++)); do printf 'put killed k%04d v%d\n' "$i" "$i"; done >&3
+acked=0
+while ((acked < 500)) && read -r -t 30 line <&4 && [[ "$line" == OK ]]; do
+  acked=$((acked + 1))
+done
+# stderr of the whole block goes away: bash reports the kill ("Killed") when
+# it reaps the child, which may be at kill or at wait.
+{
+  kill -9 "$victim"
+  wait "$victim" || true
+} 2>/dev/null
+exec 3>&- 4<&-
+((acked == 500)) || fail "the program acknowledged $acked of 500 writes: $(cat "$tmp/err")"
+out="$("$mvdb" "$db" <<<"scan killed k0000 3000")" || fail "the reopen after kill -9 failed"
+for ((i = 1; i <= acked; i++)); do printf 'k%04d = v%d\n' "$i" "$i"; done >"$tmp/acked"
+head -n "$acked" <<<"$out" | cmp -s - "$tmp/acked" ||
+  fail "an acknowledged write is missing after kill -9: $(head -n 3 <<<"$out")"
+"$mvdb" check "$db" >"$tmp/check" 2>&1 || fail "check after kill -9: $(cat "$tmp/check")"
+
+# 4c. The other durability modes open, write and read back after an orderly
+# exit; an unknown one is a usage error.
+"$mvdb" --sync normal "$db" <<<"put modes normal n" >/dev/null || fail "--sync normal"
+"$mvdb" --sync off "$db" <<<"put modes off o" >/dev/null || fail "--sync off"
+out="$("$mvdb" "$db" <<<"scan modes")" || fail "reading back the modes"
+expect "--sync normal and off" 'normal = n
+off = o
+(2 entries)' "$out"
+status=0
+"$mvdb" --sync sometimes "$db" </dev/null >/dev/null 2>&1 || status=$?
+((status == 2)) || fail "--sync sometimes exits 2, not $status"
 
 # 5. check on damaged pages: exit 1 and a Corruption naming the file. Every
 # page but the first two gets garbage in its body, so whichever of them the
