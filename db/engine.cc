@@ -64,7 +64,7 @@ namespace mvdb {
 
 namespace {
 
-std::span<const std::byte> AsBytes(const std::string& s) {
+std::span<const std::byte> AsBytes(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
 
@@ -233,12 +233,7 @@ Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
       MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.store->OpenTree(op.tree));
       trees.emplace(op.tree, tree);
     }
-    Result<Lsn> appended = impl.wal->Append(db_record::kWriteBatch, AsBytes(payload));
-    if (!appended.ok()) {
-      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
-    }
-    lsn = *appended;
-    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kWriteBatch, payload));
     for (const WriteBatch::Op& op : batch.ops()) {  // invariant 1
       BTree* tree = trees.at(op.tree);
       Status applied = op.is_delete ? tree->Delete(op.key) : tree->Put(op.key, op.value);
@@ -246,11 +241,26 @@ Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
       if (!applied.ok()) return impl.Fail(applied.WithContext("applying a write batch"));
     }
   }
-  // Invariant 4: outside the gate and commit_mu.
-  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
-  if (!waited.ok()) return impl.Fail(waited);
+  MVDB_RETURN_IF_ERROR(impl.Acknowledge(lsn, sync));
   impl.commits.fetch_add(1, std::memory_order_relaxed);
-  impl.AfterCommit(lsn, sync);
+  return Status::OK();
+}
+
+Result<Lsn> Engine::Impl::AppendRecord(uint8_t type, std::string_view payload) {
+  Result<Lsn> appended = wal->Append(type, AsBytes(payload));
+  if (!appended.ok()) {
+    return appended.status().IsIOError() ? Fail(appended.status()) : appended.status();
+  }
+  last_appended_plus_one.store(*appended + 1, std::memory_order_release);
+  return appended;
+}
+
+// Invariant 4: called outside the gate and commit_mu, so committers share
+// the fsync.
+Status Engine::Impl::Acknowledge(Lsn lsn, SyncMode sync) {
+  const Status waited = sync == SyncMode::kFull ? wal->Sync(lsn) : wal->Write(lsn);
+  if (!waited.ok()) return Fail(waited);
+  AfterCommit(lsn, sync);
   return Status::OK();
 }
 
@@ -271,20 +281,11 @@ Status Engine::CreateTree(std::string_view name) {
       return Status::InvalidArgument("tree '" + std::string(name) + "' exists already");
     }
     if (!existing.status().IsNotFound()) return existing.status();
-    Result<Lsn> appended = impl.wal->Append(db_record::kCreateTree, AsBytes(payload));
-    if (!appended.ok()) {
-      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
-    }
-    lsn = *appended;
-    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kCreateTree, payload));
     const Result<BTree*> created = impl.store->CreateTree(name);
     if (!created.ok()) return impl.Fail(created.status().WithContext("creating a tree"));
   }
-  const SyncMode sync = impl.options.sync;
-  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
-  if (!waited.ok()) return impl.Fail(waited);
-  impl.AfterCommit(lsn, sync);
-  return Status::OK();
+  return impl.Acknowledge(lsn, impl.options.sync);
 }
 
 Status Engine::DropTree(std::string_view name) {
@@ -301,20 +302,11 @@ Status Engine::DropTree(std::string_view name) {
     std::unique_lock trees(impl.trees_mu);  // no Get is inside the tree
     MVDB_RETURN_IF_ERROR(impl.Health());
     MVDB_RETURN_IF_ERROR(impl.store->OpenTree(name).status());
-    Result<Lsn> appended = impl.wal->Append(db_record::kDropTree, AsBytes(payload));
-    if (!appended.ok()) {
-      return appended.status().IsIOError() ? impl.Fail(appended.status()) : appended.status();
-    }
-    lsn = *appended;
-    impl.last_appended_plus_one.store(lsn + 1, std::memory_order_release);
+    MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kDropTree, payload));
     const Status dropped = impl.store->DropTree(name);
     if (!dropped.ok()) return impl.Fail(dropped.WithContext("dropping a tree"));
   }
-  const SyncMode sync = impl.options.sync;
-  const Status waited = sync == SyncMode::kFull ? impl.wal->Sync(lsn) : impl.wal->Write(lsn);
-  if (!waited.ok()) return impl.Fail(waited);
-  impl.AfterCommit(lsn, sync);
-  return Status::OK();
+  return impl.Acknowledge(lsn, impl.options.sync);
 }
 
 Result<std::vector<std::string>> Engine::ListTrees() {

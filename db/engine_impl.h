@@ -86,6 +86,13 @@ struct Engine::Impl {
   // After a commit: registers a kNormal commit and wakes the thread when
   // the log has grown enough for a checkpoint.
   void AfterCommit(Lsn lsn, SyncMode mode);
+
+  // The commit path's two halves (engine.cc). AppendRecord logs one record;
+  // REQUIRES: the gate held shared and commit_mu held. An I/O error makes
+  // the engine fail. Acknowledge waits, outside both, for the durability
+  // `sync` asks for, then counts the record for checkpoints (invariant 4).
+  Result<Lsn> AppendRecord(uint8_t type, std::string_view payload);
+  Status Acknowledge(Lsn lsn, SyncMode sync);
 };
 
 // The file and offset of the record at `lsn` in the log `wal_dir`, for
