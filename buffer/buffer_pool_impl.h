@@ -1,0 +1,153 @@
+// Internals of the buffer pool shared by buffer_pool.cc (frames, eviction,
+// loads) and write_back.cc (batched write-back, flushes, checkpoint epochs).
+// The protocol they keep is the essay at the top of buffer_pool.cc.
+#pragma once
+
+#include "buffer/buffer_pool.h"
+
+#include "buffer/frame.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__SANITIZE_THREAD__)
+#define MVDB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MVDB_TSAN 1
+#endif
+#endif
+#ifdef MVDB_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace mvdb {
+
+namespace buffer_internal {
+
+constexpr size_t kShardCount = 64;
+constexpr size_t kMaxWritebackBatch = 256;
+constexpr size_t kIoAlignment = 4096;
+
+struct AlignedFree {
+  void operator()(std::byte* p) const { std::free(p); }
+};
+using AlignedBuffer = std::unique_ptr<std::byte, AlignedFree>;
+
+inline AlignedBuffer AllocateAligned(size_t bytes) {
+  return AlignedBuffer(static_cast<std::byte*>(std::aligned_alloc(kIoAlignment, bytes)));
+}
+
+struct alignas(64) Shard {
+  ShardLock mu;
+  PageTable table;
+};
+
+// Frames a sweep or FlushAll pinned and claimed for write-back.
+struct VictimBatch {
+  std::array<Frame*, kMaxWritebackBatch> frames{};
+  size_t size = 0;
+};
+
+enum class Claim { kClaimed, kGone, kBusy };
+enum class LatchMode { kShared, kExclusive, kTryShared, kTryExclusive };
+
+inline void MarkReferenced(Frame* frame) {
+  if (!frame->referenced.load(std::memory_order_relaxed)) {
+    frame->referenced.store(true, std::memory_order_relaxed);
+  }
+}
+
+// A latch orders the page a frame holds, not the frame: a frame holding a
+// parent now may hold a child later. ThreadSanitizer orders mutexes by
+// address, so across residencies it would see inversions the latch order
+// rules out. Telling it the latch is new for each residency keeps its
+// deadlock detector meaningful. REQUIRES: the caller owns the frame.
+inline void BeginResidency(Frame* frame) {
+#ifdef MVDB_TSAN
+  __tsan_mutex_destroy(&frame->latch, 0);
+#else
+  (void)frame;
+#endif
+}
+
+inline void Unlatch(Frame* frame, LatchMode mode) {
+  if (mode == LatchMode::kShared || mode == LatchMode::kTryShared) {
+    frame->latch.unlock_shared();
+  } else {
+    frame->latch.unlock();
+  }
+}
+
+}  // namespace buffer_internal
+
+// Only buffer_pool.cc and write_back.cc include this header.
+using namespace buffer_internal;  // NOLINT(google-build-using-namespace)
+
+struct BufferPool::Impl {
+  PageStore* store = nullptr;
+  size_t capacity = 0;
+  size_t writeback_batch = 0;
+  PageValidator validator = nullptr;
+
+  AlignedBuffer frame_memory;
+  std::unique_ptr<Frame[]> frames;
+  std::array<Shard, kShardCount> shards;
+
+  std::mutex free_mu;
+  std::vector<Frame*> free_frames;  // reserved to capacity at Create
+  std::atomic<size_t> free_count{0};
+
+  std::atomic<uint64_t> clock_hand{0};
+  std::atomic<uint64_t> epoch{0};  // invariant 9
+
+  std::mutex writeback_mu;  // guards writeback_area and writeback_writes
+  AlignedBuffer writeback_area;
+  std::vector<PageWrite> writeback_writes;
+  std::mutex flush_mu;  // guards flush_area and flush_writes
+  AlignedBuffer flush_area;
+  std::vector<PageWrite> flush_writes;
+
+  std::atomic<uint64_t> misses{0};
+  std::atomic<uint64_t> evictions{0};
+  std::atomic<uint64_t> pages_written{0};
+  std::atomic<uint64_t> write_batches{0};
+  std::atomic<uint64_t> checksum_failures{0};
+  std::atomic<uint64_t> owed_writes{0};
+
+  Shard& ShardFor(PageId id) {
+    // Fibonacci hashing spreads sequential ids (a scan) over all shards.
+    return shards[(id * 0x9E3779B97F4A7C15ull) >> 58];
+  }
+
+  void PushFree(Frame* frame);
+  Frame* PopFree();
+  void Unpin(Frame* frame);
+  Frame* PinCached(PageId id);
+  void Unpublish(Frame* frame, PageId id);
+  Claim ClaimForWriteback(Frame* frame, bool require_unpinned);
+  Status WriteBack(const VictimBatch& batch, std::byte* area, std::vector<PageWrite>* writes,
+                   VictimBatch* skipped, uint64_t max_epoch = UINT64_MAX);
+  Status WriteDirty(uint64_t max_epoch);
+  bool IsOwed(const Frame* frame) const;
+  void MarkDirty(Frame* frame);
+  Status WriteLatched(Frame* frame, PageId id);
+  Status SettleOwed(Frame* frame, PageId id, bool try_only);
+  bool EvictPinnedByCaller(Frame* frame);
+  bool TryTakeVictim(Frame* frame, bool honour_reference, VictimBatch* batch);
+  Result<Frame*> AcquireFrame();
+  bool Publish(PageId id, Frame** frame);
+  void FinishLoad(Frame* frame, PageId id, Status result);
+  Result<Frame*> PinAndLatch(PageId id, LatchMode mode);
+};
+
+static_assert(kShardCount == 64, "ShardFor keeps the top 6 bits of the hash");
+
+}  // namespace mvdb
