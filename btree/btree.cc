@@ -234,15 +234,20 @@ Result<uint32_t> BTree::Impl::Height(std::span<const std::byte> root_page) {
   return levels;
 }
 
+Result<PageId> BTree::Impl::InnerChildFor(const ReadPageGuard& guard, std::string_view key) const {
+  MVDB_RETURN_IF_ERROR(ExpectNode(guard.data(), guard.id(), /*leaf=*/false));
+  const PageId child = ConstNode(guard.data()).ChildFor(key);
+  if (child == guard.id() || child == root) {
+    return Corrupt(guard.id(), "child pointer loops back");
+  }
+  return child;
+}
+
 Result<ReadPageGuard> BTree::Impl::FindLeafShared(std::string_view key) {
   MVDB_ASSIGN_OR_RETURN(ReadPageGuard guard, pool->FetchRead(root));
   MVDB_ASSIGN_OR_RETURN(const uint32_t levels, Height(guard.data()));
   for (uint32_t level = levels; level > 1; --level) {
-    MVDB_RETURN_IF_ERROR(ExpectNode(guard.data(), guard.id(), /*leaf=*/false));
-    const PageId child = ConstNode(guard.data()).ChildFor(key);
-    if (child == guard.id() || child == root) {
-      return Corrupt(guard.id(), "child pointer loops back");
-    }
+    MVDB_ASSIGN_OR_RETURN(const PageId child, InnerChildFor(guard, key));
     MVDB_ASSIGN_OR_RETURN(ReadPageGuard next, pool->FetchRead(child));
     guard = std::move(next);
   }
@@ -267,19 +272,11 @@ Result<WritePageGuard> BTree::Impl::FindLeafExclusive(std::string_view key) {
       return Result<WritePageGuard>(std::move(leaf));
     }
     for (uint32_t level = levels; level > 2; --level) {
-      MVDB_RETURN_IF_ERROR(ExpectNode(guard.data(), guard.id(), /*leaf=*/false));
-      const PageId child = ConstNode(guard.data()).ChildFor(key);
-      if (child == guard.id() || child == root) {
-        return Corrupt(guard.id(), "child pointer loops back");
-      }
+      MVDB_ASSIGN_OR_RETURN(const PageId child, InnerChildFor(guard, key));
       MVDB_ASSIGN_OR_RETURN(ReadPageGuard next, pool->FetchRead(child));
       guard = std::move(next);
     }
-    MVDB_RETURN_IF_ERROR(ExpectNode(guard.data(), guard.id(), /*leaf=*/false));
-    const PageId child = ConstNode(guard.data()).ChildFor(key);
-    if (child == guard.id() || child == root) {
-      return Corrupt(guard.id(), "child pointer loops back");
-    }
+    MVDB_ASSIGN_OR_RETURN(const PageId child, InnerChildFor(guard, key));
     MVDB_ASSIGN_OR_RETURN(WritePageGuard leaf, pool->FetchWrite(child));
     guard.Release();
     MVDB_RETURN_IF_ERROR(ExpectNode(leaf.data(), child, /*leaf=*/true));

@@ -87,6 +87,9 @@ struct BTree::Impl {
   // The tree's height. REQUIRES: the caller holds the root latch (any mode)
   // and `root_page` is its bytes.
   Result<uint32_t> Height(std::span<const std::byte> root_page);
+  // The child of inner node `guard` whose range holds `key`; Corruption if
+  // the page is not an inner node or the pointer loops back.
+  Result<PageId> InnerChildFor(const ReadPageGuard& guard, std::string_view key) const;
   // Descends with shared latches to the leaf whose range holds `key`.
   Result<ReadPageGuard> FindLeafShared(std::string_view key);
 
