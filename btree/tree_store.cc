@@ -268,18 +268,18 @@ Status TreeStore::Close() {
   if (status.ok()) {
     status = flushed;
   }
-  closed_ = true;
-  trees_.clear();
-  directory_.reset();
-  allocator_.reset();
-  pool_.reset();
-  page_store_.reset();
-  file_.reset();
+  ReleaseLocked();
   return status;
 }
 
 void TreeStore::Abandon() {
   std::lock_guard<std::mutex> lock(mu_);
+  ReleaseLocked();
+}
+
+// Drops every layer, top down: trees before the pool they latch, the pool
+// before the store it writes to, the store before its file.
+void TreeStore::ReleaseLocked() {
   closed_ = true;
   trees_.clear();
   directory_.reset();

@@ -107,6 +107,8 @@ class TreeStore {
   // The root page id the directory records for `name`, checked against the
   // file's size. REQUIRES: mu_ held.
   Result<PageId> RootOf(std::string_view name);
+  // Marks the store closed and releases every layer. REQUIRES: mu_ held.
+  void ReleaseLocked();
 
   std::unique_ptr<File> file_;
   std::unique_ptr<CowPageStore> page_store_;
