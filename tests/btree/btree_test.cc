@@ -512,16 +512,7 @@ TEST_F(BTreeTest, RetiredPageWaitsForTheHazardThatNamesIt) {
 
 // ---- corruption ----
 
-void FlipByte(const std::string& path, uint64_t offset) {
-  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-  ASSERT_TRUE(file.good());
-  file.seekg(static_cast<std::streamoff>(offset));
-  char byte = 0;
-  file.read(&byte, 1);
-  byte = static_cast<char>(byte ^ 0x5a);
-  file.seekp(static_cast<std::streamoff>(offset));
-  file.write(&byte, 1);
-}
+using testing::FlipByte;
 
 TEST_F(BTreeTest, FlippedByteInALeafIsCorruptionNamingFileAndPage) {
   BTree* tree = Tree("t");

@@ -66,15 +66,7 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-void FlipByte(const std::string& path, uint64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.read(&c, 1);
-  f.seekp(static_cast<std::streamoff>(offset));
-  c = static_cast<char>(c ^ 0x5a);
-  f.write(&c, 1);
-}
+using testing::FlipByte;
 
 std::vector<std::string> WalFiles(const std::string& dir) {
   std::vector<std::string> files;

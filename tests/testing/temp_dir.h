@@ -1,5 +1,6 @@
 // What every test suite needs from its environment: a scratch directory
-// that cleans up after itself, and the seed of randomized tests.
+// that cleans up after itself, the seed of randomized tests, and a way to
+// damage a file the way a bad disk would.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -51,6 +53,20 @@ class TempDir {
 inline uint64_t TestSeed(uint64_t fallback) {
   const char* env = std::getenv("MVDB_SEED");
   return env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 0) : fallback;
+}
+
+// Flips bits of the byte at `offset` of the file at `path` (xor 0x5a), in
+// place: corruption a checksum must catch.
+inline void FlipByte(const std::string& path, uint64_t offset) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(file.good()) << "cannot open " << path;
+  file.seekg(static_cast<std::streamoff>(offset));
+  char byte = 0;
+  file.read(&byte, 1);
+  byte = static_cast<char>(byte ^ 0x5a);
+  file.seekp(static_cast<std::streamoff>(offset));
+  file.write(&byte, 1);
+  ASSERT_TRUE(file.good()) << "cannot rewrite byte " << offset << " of " << path;
 }
 
 }  // namespace mvdb::testing

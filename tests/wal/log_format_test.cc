@@ -73,9 +73,7 @@ Decoded Decode(std::span<const std::byte> image, Lsn start, bool newest,
   return out;
 }
 
-bool Contains(const Status& s, const std::string& text) {
-  return std::string(s.message()).find(text) != std::string::npos;
-}
+using testing_wal::Contains;
 
 TEST(LogFormatTest, SegmentFileNames) {
   EXPECT_EQ(lf::SegmentFileName(0), "0000000000000000.log");

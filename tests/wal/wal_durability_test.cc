@@ -25,9 +25,7 @@ using testing_wal::SyncControlFileSystem;
 using testing_wal::TempDir;
 using testing_wal::WaitUntil;
 
-bool Contains(const Status& s, const std::string& text) {
-  return std::string(s.message()).find(text) != std::string::npos;
-}
+using testing_wal::Contains;
 
 class WalDurabilityTest : public ::testing::Test {
  protected:

@@ -178,4 +178,9 @@ bool WaitUntil(Pred done, std::chrono::milliseconds timeout = std::chrono::secon
   return true;
 }
 
+// True when `s` failed with a message containing `text`.
+inline bool Contains(const Status& s, const std::string& text) {
+  return std::string(s.message()).find(text) != std::string::npos;
+}
+
 }  // namespace mvdb::testing_wal
