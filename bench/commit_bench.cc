@@ -41,7 +41,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "mvdb/status.h"
 
 namespace mvdb::bench {

@@ -14,8 +14,8 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # Bottom-up; a layer that has no library yet is left out. New libraries
-# (mvcc, txn, the database facade) are added to this list.
-set(mvdb_layer_candidates mvdb_common mvdb_io mvdb_buffer mvdb_wal mvdb_btree mvdb_db)
+# are added to this list.
+set(mvdb_layer_candidates mvdb_common mvdb_io mvdb_buffer mvdb_wal mvdb_btree mvdb_engine mvdb_mvcc mvdb_txn mvdb_db)
 set(mvdb_layers "")
 foreach(lib IN LISTS mvdb_layer_candidates)
   if(TARGET ${lib})
@@ -24,15 +24,15 @@ foreach(lib IN LISTS mvdb_layer_candidates)
   endif()
 endforeach()
 
-add_library(mvdb_engine INTERFACE)
-set_target_properties(mvdb_engine PROPERTIES EXPORT_NAME mvdb)
-target_link_libraries(mvdb_engine INTERFACE ${mvdb_layers})
-add_library(mvdb::mvdb ALIAS mvdb_engine)
+add_library(mvdb_all INTERFACE)
+set_target_properties(mvdb_all PROPERTIES EXPORT_NAME mvdb)
+target_link_libraries(mvdb_all INTERFACE ${mvdb_layers})
+add_library(mvdb::mvdb ALIAS mvdb_all)
 
 set(mvdb_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/mvdb)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/mvdb DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS ${mvdb_layers} mvdb_engine
+install(TARGETS ${mvdb_layers} mvdb_all
   EXPORT mvdbTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "btree/tree_store.h"
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "io/file.h"
 
 namespace mvdb::shell {

@@ -1,5 +1,5 @@
 // mvdb: until the SQL shell of ../shared/CONTRACT.md section 2 lands, a small
-// demo of the database facade (db/engine.h; the commands are in
+// demo of the database facade (engine/engine.h; the commands are in
 // demo_repl.cc).
 //
 //   mvdb [--sync full|normal|off] [--cache-mb N] [--io auto|uring|posix] [DBDIR]
@@ -27,7 +27,7 @@
 
 #include "btree/tree_store.h"
 #include "buffer/buffer_pool.h"
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "io/file.h"
 #include "mvdb/status.h"
 #include "shell/demo_repl.h"

@@ -79,6 +79,11 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code_ == StatusCode::kCorruption; }
   bool IsIOError() const { return code_ == StatusCode::kIOError; }
   bool IsBusy() const { return code_ == StatusCode::kBusy; }
+  bool IsConflict() const { return code_ == StatusCode::kConflict; }
+  bool IsDeadlock() const { return code_ == StatusCode::kDeadlock; }
+  bool IsLockTimeout() const { return code_ == StatusCode::kLockTimeout; }
+  bool IsSnapshotTooOld() const { return code_ == StatusCode::kSnapshotTooOld; }
+  bool IsAborted() const { return code_ == StatusCode::kAborted; }
   // True for failures that go away when the whole transaction is retried:
   // conflicts, deadlocks, lock timeouts and snapshots too old.
   bool IsRetryable() const {

@@ -79,7 +79,7 @@
 #include <thread>
 #include <vector>
 
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "mvdb/status.h"
 
 namespace mvdb::torture {

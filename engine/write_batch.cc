@@ -1,13 +1,13 @@
 // WriteBatch and the tree-name records: encoding and checked decoding of
-// the payloads in db/record_format.md.
+// the payloads in engine/record_format.md.
 #include <algorithm>
 #include <string>
 #include <utility>
 
 #include "btree/btree.h"
 #include "common/coding.h"
-#include "db/engine.h"
-#include "db/record_format.h"
+#include "engine/engine.h"
+#include "engine/record_format.h"
 
 namespace mvdb {
 

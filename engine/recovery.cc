@@ -13,8 +13,8 @@
 
 #include "btree/btree.h"
 #include "common/logging.h"
-#include "db/engine_impl.h"
-#include "db/record_format.h"
+#include "engine/engine_impl.h"
+#include "engine/record_format.h"
 #include "wal/log_reader.h"
 
 namespace mvdb {
@@ -35,7 +35,9 @@ std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn) {
 
 namespace {
 
-Status ApplyBatch(TreeStore* store, const WriteBatch& batch) {
+Status ApplyBatch(TreeStore* store, const WriteBatch& batch, Lsn lsn, const ApplyBatchFn& apply) {
+  std::vector<BTree*> trees;
+  trees.reserve(batch.ops().size());
   for (const WriteBatch::Op& op : batch.ops()) {
     Result<BTree*> tree = store->OpenTree(op.tree);
     if (tree.status().IsNotFound()) {
@@ -43,20 +45,18 @@ Status ApplyBatch(TreeStore* store, const WriteBatch& batch) {
                                 "', which the checkpoint does not hold");
     }
     MVDB_RETURN_IF_ERROR(tree.status());
-    Status applied = op.is_delete ? (*tree)->Delete(op.key) : (*tree)->Put(op.key, op.value);
-    if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
-    MVDB_RETURN_IF_ERROR(applied);
+    trees.push_back(*tree);
   }
-  return Status::OK();
+  return apply ? apply(batch, trees, lsn) : ApplyPlainBatch(batch, trees);
 }
 
-Status ApplyRecord(TreeStore* store, const LogRecord& record) {
+Status ApplyRecord(TreeStore* store, const LogRecord& record, const ApplyBatchFn& apply) {
   switch (record.type) {
     case db_record::kWriteBatch: {
       const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                      record.payload.size());
       MVDB_ASSIGN_OR_RETURN(const WriteBatch batch, WriteBatch::Decode(payload));
-      return ApplyBatch(store, batch);
+      return ApplyBatch(store, batch, record.lsn, apply);
     }
     case db_record::kCreateTree: {
       MVDB_ASSIGN_OR_RETURN(const std::string name, db_record::DecodeTreeName(record.payload));
@@ -110,7 +110,7 @@ Status Engine::Impl::Replay() {
       return more.status();
     }
     if (!*more) break;
-    const Status applied = ApplyRecord(store.get(), record);
+    const Status applied = ApplyRecord(store.get(), record, options.replay_apply);
     if (!applied.ok()) {
       const std::string where = DescribeLsn(fs, wal_dir, record.lsn) + ", " +
                                 db_record::RecordTypeName(record.type) + " record";

@@ -1,4 +1,4 @@
-// Checkpoints of the database facade and the background thread that takes
+// Checkpoints of the storage engine and the background thread that takes
 // them (engine.cc's essay, invariant 3, says why the LSN is read under the
 // exclusive gate and the log synced before the meta slot).
 //
@@ -14,7 +14,7 @@
 #include <string>
 
 #include "common/logging.h"
-#include "db/engine_impl.h"
+#include "engine/engine_impl.h"
 
 namespace mvdb {
 

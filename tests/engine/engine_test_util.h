@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "tests/testing/temp_dir.h"
 
 namespace mvdb::testing_db {

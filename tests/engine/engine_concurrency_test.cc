@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "common/logging.h"
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "io/file.h"
-#include "tests/db/db_test_util.h"
+#include "tests/engine/engine_test_util.h"
 
 namespace mvdb {
 namespace {

@@ -1,6 +1,6 @@
 // Engine::Impl: the state behind the facade, shared by engine.cc (open,
 // commit path, reads, close), recovery.cc (replay) and checkpointer.cc
-// (checkpoints and the background thread). Internal to db/.
+// (checkpoints and the background thread). Internal to engine/.
 #pragma once
 
 #include <atomic>
@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "btree/tree_store.h"
-#include "db/engine.h"
+#include "engine/engine.h"
 #include "io/file.h"
 #include "mvdb/status.h"
 #include "wal/wal.h"
@@ -94,6 +94,10 @@ struct Engine::Impl {
   Result<Lsn> AppendRecord(uint8_t type, std::string_view payload);
   Status Acknowledge(Lsn lsn, SyncMode sync);
 };
+
+// Applies a batch as it is (the default ApplyBatchFn): puts, and deletes
+// that treat an absent key as no change.
+Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees);
 
 // The file and offset of the record at `lsn` in the log `wal_dir`, for
 // messages: "<segment path> at offset <o> (LSN <lsn>)".

@@ -17,9 +17,9 @@
 
 #include "btree/tree_store.h"
 #include "buffer/checkpoint_format.h"
-#include "db/engine.h"
-#include "db/engine_impl.h"
-#include "db/record_format.h"
+#include "engine/engine.h"
+#include "engine/engine_impl.h"
+#include "engine/record_format.h"
 #include "wal/log_reader.h"
 
 namespace mvdb {

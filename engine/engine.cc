@@ -1,4 +1,4 @@
-// The commit path of the database facade, and why the state after a crash
+// The commit path of the storage engine, and why the state after a crash
 // is exactly the acknowledged batches (plus possibly ones in flight).
 //
 // A write (a WriteBatch, CreateTree or DropTree) is one WAL record. Terms:
@@ -46,19 +46,19 @@
 // TreeStore's mutex -> Wal's mutexes. Get takes only trees_mu (shared).
 // A checkpoint takes checkpoint_mu, then the gate exclusively; it never
 // takes commit_mu, so a writer inside the gate never waits for it.
-#include "db/engine.h"
+#include "engine/engine.h"
 
 #include <algorithm>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "btree/btree.h"
 #include "common/logging.h"
-#include "db/engine_impl.h"
-#include "db/record_format.h"
+#include "engine/engine_impl.h"
+#include "engine/record_format.h"
 
 namespace mvdb {
 
@@ -217,9 +217,24 @@ Status Engine::health() const { return impl_->Health(); }
 Status Engine::Write(const WriteBatch& batch) { return Write(batch, impl_->options.sync); }
 
 Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
+  if (batch.empty()) return impl_->CheckWritable();
+  return Commit(batch, sync, nullptr).status();
+}
+
+Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees) {
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    const WriteBatch::Op& op = batch.ops()[i];
+    Status applied = op.is_delete ? trees[i]->Delete(op.key) : trees[i]->Put(op.key, op.value);
+    if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
+    MVDB_RETURN_IF_ERROR(applied);
+  }
+  return Status::OK();
+}
+
+Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply) {
   Impl& impl = *impl_;
   MVDB_RETURN_IF_ERROR(impl.CheckWritable());
-  if (batch.empty()) return Status::OK();
+  if (batch.empty()) return Status::InvalidArgument("an empty write batch commits nothing");
   MVDB_RETURN_IF_ERROR(Validate(batch));
   const std::string payload = batch.Encode();
   Lsn lsn = 0;
@@ -227,23 +242,25 @@ Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
     const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
     std::lock_guard commit(impl.commit_mu);
     MVDB_RETURN_IF_ERROR(impl.Health());
-    std::map<std::string_view, BTree*> trees;
+    std::vector<BTree*> trees;
+    trees.reserve(batch.ops().size());
     for (const WriteBatch::Op& op : batch.ops()) {
-      if (trees.contains(op.tree)) continue;
+      if (!trees.empty() && op.tree == batch.ops()[trees.size() - 1].tree) {
+        trees.push_back(trees.back());
+        continue;
+      }
       MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.store->OpenTree(op.tree));
-      trees.emplace(op.tree, tree);
+      trees.push_back(tree);
     }
     MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kWriteBatch, payload));
-    for (const WriteBatch::Op& op : batch.ops()) {  // invariant 1
-      BTree* tree = trees.at(op.tree);
-      Status applied = op.is_delete ? tree->Delete(op.key) : tree->Put(op.key, op.value);
-      if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
-      if (!applied.ok()) return impl.Fail(applied.WithContext("applying a write batch"));
+    const Status applied = apply ? apply(batch, trees, lsn) : ApplyPlainBatch(batch, trees);
+    if (!applied.ok()) {  // invariant 1
+      return impl.Fail(applied.WithContext("applying a write batch"));
     }
   }
   MVDB_RETURN_IF_ERROR(impl.Acknowledge(lsn, sync));
   impl.commits.fetch_add(1, std::memory_order_relaxed);
-  return Status::OK();
+  return lsn;
 }
 
 Result<Lsn> Engine::Impl::AppendRecord(uint8_t type, std::string_view payload) {
@@ -315,6 +332,24 @@ Result<std::vector<std::string>> Engine::ListTrees() {
 }
 
 // ---- reads ----
+
+Status Engine::RunUnderCommitLock(const std::function<Status()>& fn) {
+  Impl& impl = *impl_;
+  MVDB_RETURN_IF_ERROR(impl.CheckWritable());
+  const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
+  std::lock_guard commit(impl.commit_mu);
+  MVDB_RETURN_IF_ERROR(impl.Health());
+  const Status status = fn();
+  if (status.IsIOError() || status.IsCorruption()) return impl.Fail(status);
+  return status;
+}
+
+Lsn Engine::next_lsn() const { return impl_->wal == nullptr ? 0 : impl_->wal->next_lsn(); }
+
+Result<BTree*> Engine::OpenTree(std::string_view name) {
+  if (impl_->closed) return Status::InvalidArgument("database " + impl_->dir + " is closed");
+  return impl_->store->OpenTree(name);
+}
 
 Status Engine::Get(std::string_view tree, std::string_view key, std::string* value) {
   Impl& impl = *impl_;

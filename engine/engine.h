@@ -22,31 +22,28 @@
 //
 // Threading: every method may be called concurrently from many threads,
 // except Close (and the destructor), which must not race with other calls.
-// The protocol is the essay at the top of db/engine.cc.
+// The protocol is the essay at the top of engine/engine.cc.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "mvdb/options.h"  // SyncMode
 #include "mvdb/status.h"
+#include "wal/log_format.h"  // Lsn
 
 namespace mvdb {
 
+class BTree;
 class FileSystem;
 struct BufferPoolStats;
 struct StoreCheckReport;
-
-// When a commit is acknowledged (CONTRACT.md's --sync full|normal|off).
-enum class SyncMode : uint8_t {
-  kFull,    // on stable storage (group-committed fdatasync)
-  kNormal,  // handed to the kernel; fsync'ed in the background within sync_interval
-  kOff,     // handed to the kernel; fsync'ed only by checkpoints and close
-};
 
 // Writes to several trees that commit atomically: all or nothing.
 class WriteBatch {
@@ -71,6 +68,14 @@ class WriteBatch {
   std::vector<Op> ops_;
 };
 
+// Applies the ops of a logged write batch to the trees: trees[i] is the
+// tree of op i, `lsn` the LSN of the batch's record. Without one, the engine
+// puts each value as it is and deletes keys (a delete of an absent key is no
+// change). The MVCC layer installs versions stamped with the LSN instead
+// (mvcc/version_store.h). A failure makes the engine fail (invariant 1).
+using ApplyBatchFn =
+    std::function<Status(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn)>;
+
 struct EngineOptions {
   bool create_if_missing = true;
   size_t cache_mb = 64;
@@ -87,6 +92,8 @@ struct EngineOptions {
   bool background_checkpoints = true;
   // Null: NewDefaultFileSystem (io_uring where the kernel allows).
   FileSystem* fs = nullptr;
+  // How recovery applies a replayed batch; null: as Write does by default.
+  ApplyBatchFn replay_apply;
 };
 
 struct EngineStats {
@@ -121,6 +128,25 @@ class Engine {
   // reopening recovers.
   Status Write(const WriteBatch& batch);
   Status Write(const WriteBatch& batch, SyncMode sync);
+  // Write with the batch applied by `apply` (called under the checkpoint
+  // gate and the commit lock, right after the record is appended, so
+  // batches are applied in LSN order). Returns the batch's LSN once the
+  // commit is acknowledged under `sync`.
+  Result<Lsn> Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply);
+
+  // Runs fn under the checkpoint gate (shared) and the commit lock, so no
+  // batch is applied meanwhile. For changes to the trees that are not
+  // logged because they change no logical state (the MVCC collector removes
+  // tombstones no snapshot needs). Returns fn's status; an error fails the
+  // engine only if fn says so by returning IOError or Corruption.
+  Status RunUnderCommitLock(const std::function<Status()>& fn);
+  // The LSN the next record will get: every record so far is below it.
+  Lsn next_lsn() const;
+
+  // The tree named `name`: NotFound if there is none. The pointer stays
+  // valid until DropTree of it or Close; the caller keeps those out while
+  // using it (the transactional layer does, db/database.cc).
+  Result<BTree*> OpenTree(std::string_view name);
 
   // Reads the latest applied value. NotFound if absent.
   Status Get(std::string_view tree, std::string_view key, std::string* value);

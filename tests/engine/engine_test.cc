@@ -16,11 +16,11 @@
 
 #include "btree/tree_store.h"
 #include "common/logging.h"
-#include "db/engine.h"
-#include "db/record_format.h"
+#include "engine/engine.h"
+#include "engine/record_format.h"
 #include "io/fault_injection_file_system.h"
 #include "io/file.h"
-#include "tests/db/db_test_util.h"
+#include "tests/engine/engine_test_util.h"
 
 namespace mvdb {
 namespace {

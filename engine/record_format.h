@@ -1,5 +1,5 @@
-// The log records of the database facade: what Engine appends to the WAL
-// and recovery replays. db/record_format.md documents the bytes (offset
+// The log records of the storage engine: what Engine appends to the WAL
+// and recovery replays. engine/record_format.md documents the bytes (offset
 // tables and the rules that make a payload valid); the WAL's own framing
 // (length, type, LSN, CRC32C) is wal/log_format.md.
 //

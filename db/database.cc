@@ -1,0 +1,321 @@
+// Database: opening a directory as a transactional store, the catalog of
+// tables, the background version collector, Run's retries, statistics and
+// inspection. The transaction protocol itself is txn/transaction.cc.
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "btree/btree.h"
+#include "btree/tree_store.h"  // StoreCheckReport
+#include "buffer/buffer_pool.h"
+#include "common/coding.h"
+#include "common/logging.h"
+#include "db/db_impl.h"
+
+namespace mvdb {
+
+namespace {
+
+constexpr auto kCatalogWait = std::chrono::seconds(2);
+
+Status ClosedError(const std::string& dir) {
+  return Status::InvalidArgument("database " + dir + " is closed");
+}
+
+}  // namespace
+
+const char* IsolationLevelName(IsolationLevel level) {
+  return level == IsolationLevel::kReadCommitted ? "read committed" : "snapshot";
+}
+
+const char* TransactionStateName(TransactionState state) {
+  switch (state) {
+    case TransactionState::kActive:
+      return "active";
+    case TransactionState::kFailed:
+      return "failed";
+    case TransactionState::kCommitted:
+      return "committed";
+    case TransactionState::kRolledBack:
+      return "rolled back";
+  }
+  return "unknown";
+}
+
+Table* Database::Impl::Find(std::string_view name) const {
+  const auto it = tables.find(name);
+  return it == tables.end() ? nullptr : it->second.get();
+}
+
+void Database::Impl::AddTable(const std::string& name, BTree* tree) {
+  auto table = std::make_unique<Table>();
+  table->id = next_table_id++;
+  table->name = name;
+  table->tree = tree;
+  tables_by_id[table->id] = table.get();
+  tables[name] = std::move(table);
+}
+
+// ---- open and close ----
+
+Database::Database() : impl_(std::make_unique<Impl>()) {}
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& dir, const Options& options) {
+  std::unique_ptr<Database> db(new Database());
+  Impl& impl = *db->impl_;
+  impl.dir = dir;
+  impl.options = options;
+  EngineOptions engine_options;
+  engine_options.create_if_missing = options.create_if_missing;
+  engine_options.cache_mb = options.cache_mb;
+  engine_options.sync = options.sync;
+  engine_options.sync_interval = options.sync_interval;
+  engine_options.checkpoint_wal_bytes = options.checkpoint_wal_bytes;
+  engine_options.checkpoint_interval = options.checkpoint_interval;
+  engine_options.wal_segment_bytes = options.wal_segment_bytes;
+  engine_options.fs = options.file_system;
+  engine_options.replay_apply = &TxnManager::ApplyReplayed;
+  MVDB_ASSIGN_OR_RETURN(impl.engine, Engine::Open(dir, engine_options));
+  MVDB_ASSIGN_OR_RETURN(const std::vector<std::string> names, impl.engine->ListTrees());
+  for (const std::string& name : names) {
+    MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.engine->OpenTree(name));
+    impl.AddTable(name, tree);
+  }
+  Impl* raw = &impl;
+  impl.txns = std::make_unique<TxnManager>(
+      impl.engine.get(), options, [raw](TableId id) -> std::optional<TableRef> {
+        const auto it = raw->tables_by_id.find(id);  // the caller holds catalog_mu
+        if (it == raw->tables_by_id.end()) return std::nullopt;
+        return it->second->ref();
+      });
+  impl.gc_thread = std::thread([raw] { raw->GcLoop(); });
+  return db;
+}
+
+Database::~Database() {
+  if (impl_ == nullptr || impl_->closed) return;
+  const Status status = Close();
+  if (!status.ok()) Log(LogLevel::kError, "closing " + impl_->dir + ": " + status.ToString());
+}
+
+void Database::Impl::GcLoop() {
+  std::unique_lock lock(gc_mu);
+  while (!gc_stopping) {
+    gc_cv.wait_for(lock, options.gc_interval);
+    if (gc_stopping) break;
+    lock.unlock();
+    {
+      std::shared_lock catalog(catalog_mu);
+      const Status collected = txns->Collect(0, /*wait=*/true);
+      if (!collected.ok() && engine->health().ok()) {
+        Log(LogLevel::kWarning, dir + ": version collection: " + collected.ToString());
+      }
+    }
+    lock.lock();
+  }
+}
+
+void Database::Impl::StopGc() {
+  {
+    std::lock_guard lock(gc_mu);
+    gc_stopping = true;
+  }
+  gc_cv.notify_all();
+  if (gc_thread.joinable()) gc_thread.join();
+}
+
+Status Database::Close() {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  impl.StopGc();
+  impl.closed = true;
+  impl.txns.reset();
+  const Status closed = impl.engine->Close();
+  impl.tables.clear();
+  impl.tables_by_id.clear();
+  return closed;
+}
+
+Status Database::health() const { return impl_->engine->health(); }
+
+// ---- tables ----
+
+Status Database::CreateTable(std::string_view name) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::unique_lock catalog(impl.catalog_mu, std::defer_lock);
+  if (!catalog.try_lock_for(kCatalogWait)) {
+    return Status::Busy("the catalog is in use by running operations; try again");
+  }
+  if (impl.Find(name) != nullptr) {
+    return Status::InvalidArgument("table '" + std::string(name) + "' exists already");
+  }
+  MVDB_RETURN_IF_ERROR(impl.engine->CreateTree(name));
+  MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.engine->OpenTree(name));
+  impl.AddTable(std::string(name), tree);
+  return Status::OK();
+}
+
+Status Database::DropTable(std::string_view name) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::unique_lock catalog(impl.catalog_mu, std::defer_lock);
+  if (!catalog.try_lock_for(kCatalogWait)) {
+    return Status::Busy("the catalog is in use by running operations; try again");
+  }
+  Table* table = impl.Find(name);
+  if (table == nullptr) return Status::NotFound("no table '" + std::string(name) + "'");
+  if (const int open = table->iterators.load(); open > 0) {
+    return Status::Busy("table '" + std::string(name) + "' has " + std::to_string(open) +
+                        " open iterator(s)");
+  }
+  MVDB_RETURN_IF_ERROR(impl.engine->DropTree(name));
+  impl.txns->DropTable(table->id);
+  impl.tables_by_id.erase(table->id);
+  impl.tables.erase(impl.tables.find(name));
+  return Status::OK();
+}
+
+Result<std::vector<std::string>> Database::ListTables() {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::shared_lock catalog(impl.catalog_mu);
+  std::vector<std::string> names;
+  for (const auto& [name, table] : impl.tables) names.push_back(name);
+  return names;
+}
+
+// ---- transactions ----
+
+std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) {
+  auto impl = std::make_unique<Transaction::Impl>();
+  impl->db = impl_.get();
+  impl->txn = impl_->txns->Begin(options);
+  return std::unique_ptr<Transaction>(new Transaction(std::move(impl)));
+}
+
+Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  Status last;
+  for (int attempt = 0; attempt < std::max(1, options.max_attempts); ++attempt) {
+    if (attempt > 0) {
+      const int64_t cap = std::min<int64_t>(
+          options.max_backoff.count(), options.initial_backoff.count() << std::min(attempt, 20));
+      std::uniform_int_distribution<int64_t> pick(0, std::max<int64_t>(cap, 0));
+      std::this_thread::sleep_for(std::chrono::microseconds(pick(random)));
+    }
+    std::unique_ptr<Transaction> txn = Begin(options.transaction);
+    last = fn(*txn);
+    if (last.ok()) last = txn->Commit(options.commit);
+    if (last.ok()) return last;
+    if (txn->state() == TransactionState::kActive || txn->state() == TransactionState::kFailed) {
+      (void)txn->Rollback();
+    }
+    // A failed transaction answers Aborted to fn's later calls; the cause
+    // is what decides.
+    if (!last.IsRetryable()) return last;
+  }
+  return last;
+}
+
+// ---- maintenance ----
+
+Status Database::Checkpoint() {
+  if (impl_->closed) return ClosedError(impl_->dir);
+  return impl_->engine->Checkpoint();
+}
+
+Status Database::CollectGarbage() {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::shared_lock catalog(impl.catalog_mu);
+  return impl.txns->Collect(0, /*wait=*/true);
+}
+
+Status Database::CheckIntegrity(std::string* report) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  Result<StoreCheckReport> checked = impl.engine->CheckTrees();
+  if (!checked.ok()) {
+    *report = checked.status().ToString();
+    return checked.status();
+  }
+  *report = std::to_string(checked->trees.size()) + " trees, " +
+            std::to_string(checked->page_count) + " pages (" + std::to_string(checked->free_pages) +
+            " free): OK";
+  return Status::OK();
+}
+
+// ---- statistics and inspection ----
+
+DatabaseStats Database::stats() const {
+  const Impl& impl = *impl_;
+  DatabaseStats s;
+  if (impl.closed) return s;
+  const TxnManagerStats txn = impl.txns->stats();
+  s.commits = txn.commits;
+  s.read_only_commits = txn.read_only_commits;
+  s.rollbacks = txn.rollbacks;
+  s.aborts_conflict = txn.aborts_conflict;
+  s.aborts_deadlock = txn.aborts_deadlock;
+  s.aborts_lock_timeout = txn.aborts_lock_timeout;
+  s.aborts_snapshot_too_old = txn.aborts_snapshot_too_old;
+  s.aborts_other = txn.aborts_other;
+  s.active_transactions = txn.active;
+  s.lock_waits = impl.txns->locks().stats().waits;
+  Timeline& timeline = impl.txns->timeline();
+  s.visible_ts = timeline.visible();
+  s.oldest_snapshot_ts = timeline.Watermark();
+  s.oldest_snapshot_age_ms = timeline.oldest_age_ms();
+  const VersionStoreStats versions = impl.txns->versions().stats();
+  s.old_versions = versions.versions;
+  s.old_version_bytes = versions.bytes;
+  s.gc_backlog = versions.backlog;
+  s.versions_reclaimed = versions.reclaimed;
+  s.tombstones_removed = versions.tombstones_removed;
+  const BufferPoolStats pool = impl.engine->pool_stats();
+  s.cache_hits = pool.hits;
+  s.cache_misses = pool.misses;
+  const EngineStats engine = impl.engine->stats();
+  s.wal_bytes = engine.wal_bytes;
+  s.wal_fsyncs = engine.wal_fsyncs;
+  s.checkpoints = engine.checkpoints;
+  s.io_backend = engine.io_backend;
+  return s;
+}
+
+std::vector<TransactionInfo> Database::ListTransactions() const {
+  if (impl_->closed) return {};
+  return impl_->txns->ListTransactions();
+}
+
+std::vector<LockInfo> Database::ListLocks() const {
+  const Impl& impl = *impl_;
+  if (impl.closed) return {};
+  std::vector<LockInfo> out;
+  std::shared_lock catalog(impl.catalog_mu);
+  for (LockManager::LockState& state : impl.txns->locks().Snapshot()) {
+    const TableId id = DecodeFixed32(reinterpret_cast<const std::byte*>(state.name.data()));
+    const auto table = impl.tables_by_id.find(id);
+    LockInfo info;
+    info.table = table == impl.tables_by_id.end() ? "(dropped)" : table->second->name;
+    info.key = state.name.substr(4);
+    info.holder = state.holder;
+    info.waiters = std::move(state.waiters);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<std::vector<VersionInfo>> Database::ListVersions(std::string_view table_name,
+                                                        std::string_view key) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::shared_lock catalog(impl.catalog_mu);
+  const Table* table = impl.Find(table_name);
+  if (table == nullptr) return Status::NotFound("no table '" + std::string(table_name) + "'");
+  return impl.txns->versions().ListVersions(table->id, table->tree, key);
+}
+
+}  // namespace mvdb

@@ -1,0 +1,121 @@
+// The public Transaction and Iterator: name a table, hold the catalog
+// shared while using it, and hand over to the transaction manager
+// (txn/transaction.h).
+#include <shared_mutex>
+
+#include "db/db_impl.h"
+
+namespace mvdb {
+
+namespace {
+
+Status NoTable(std::string_view name) {
+  return Status::NotFound("no table '" + std::string(name) + "'");
+}
+
+}  // namespace
+
+Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Transaction::~Transaction() {
+  if (impl_ != nullptr && impl_->txn != nullptr) {
+    std::shared_lock catalog(impl_->db->catalog_mu);
+    impl_->txn.reset();  // rolls back if open
+  }
+}
+
+uint64_t Transaction::id() const { return impl_->txn->id(); }
+IsolationLevel Transaction::isolation() const { return impl_->txn->isolation(); }
+TransactionState Transaction::state() const { return impl_->txn->state(); }
+bool Transaction::read_only() const { return impl_->txn->read_only(); }
+
+Status Transaction::Get(std::string_view table, std::string_view key, std::string* value) {
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  const Table* t = impl_->db->Find(table);
+  if (t == nullptr) return NoTable(table);
+  return impl_->txn->Get(t->ref(), key, value);
+}
+
+Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value) {
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  const Table* t = impl_->db->Find(table);
+  if (t == nullptr) return NoTable(table);
+  return impl_->txn->GetForUpdate(t->ref(), key, value);
+}
+
+Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  const Table* t = impl_->db->Find(table);
+  if (t == nullptr) return NoTable(table);
+  return impl_->txn->Put(t->ref(), key, value);
+}
+
+Status Transaction::Delete(std::string_view table, std::string_view key) {
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  const Table* t = impl_->db->Find(table);
+  if (t == nullptr) return NoTable(table);
+  return impl_->txn->Delete(t->ref(), key);
+}
+
+Status Transaction::Commit(const CommitOptions& options) {
+  std::shared_lock catalog(impl_->db->catalog_mu);  // TxnManager's tree_of runs under it
+  return impl_->txn->Commit(options);
+}
+
+Status Transaction::Rollback() {
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  return impl_->txn->Rollback();
+}
+
+std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
+                                                   const IteratorOptions& options) {
+  auto impl = std::make_unique<Iterator::Impl>();
+  impl->db = impl_->db;
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  Table* t = impl_->db->Find(table);
+  if (t == nullptr) {
+    impl->missing = NoTable(table);
+  } else {
+    impl->table = t;
+    t->iterators.fetch_add(1);
+    impl->it = std::make_unique<TxnIterator>(impl_->txn.get(), t->ref(), options);
+  }
+  return std::unique_ptr<Iterator>(new Iterator(std::move(impl)));
+}
+
+// ---- Iterator ----
+
+Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Iterator::~Iterator() {
+  if (impl_->it == nullptr) return;
+  std::shared_lock catalog(impl_->db->catalog_mu);
+  impl_->it.reset();
+  impl_->table->iterators.fetch_sub(1);
+}
+
+bool Iterator::Valid() const { return impl_->it != nullptr && impl_->it->Valid(); }
+
+#define MVDB_ITERATOR_MOVE(call)                     \
+  do {                                               \
+    if (impl_->it == nullptr) return;                \
+    std::shared_lock catalog(impl_->db->catalog_mu); \
+    impl_->it->call;                                 \
+  } while (0)
+
+void Iterator::SeekToFirst() { MVDB_ITERATOR_MOVE(SeekToFirst()); }
+void Iterator::SeekToLast() { MVDB_ITERATOR_MOVE(SeekToLast()); }
+void Iterator::Seek(std::string_view target) { MVDB_ITERATOR_MOVE(Seek(target)); }
+void Iterator::SeekForPrev(std::string_view target) { MVDB_ITERATOR_MOVE(SeekForPrev(target)); }
+void Iterator::Next() { MVDB_ITERATOR_MOVE(Next()); }
+void Iterator::Prev() { MVDB_ITERATOR_MOVE(Prev()); }
+
+#undef MVDB_ITERATOR_MOVE
+
+std::string_view Iterator::key() const { return impl_->it->key(); }
+std::string_view Iterator::value() const { return impl_->it->value(); }
+Status Iterator::status() const {
+  return impl_->it == nullptr ? impl_->missing : impl_->it->status();
+}
+
+}  // namespace mvdb

@@ -1,0 +1,113 @@
+// Options of a database, of a transaction and of a commit.
+//
+// Every field has a default that suits a first use; the comment of each says
+// what it trades. Options are plain values: copy them freely.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mvdb {
+
+class FileSystem;
+
+// When a commit is acknowledged (CONTRACT.md's --sync full|normal|off).
+enum class SyncMode : uint8_t {
+  kFull,    // on stable storage (group-committed fdatasync): survives power loss
+  kNormal,  // handed to the kernel; fsync'ed in the background within sync_interval
+  kOff,     // handed to the kernel; fsync'ed only by checkpoints and close
+};
+
+// What a transaction sees (PostgreSQL's levels of the same names).
+enum class IsolationLevel : uint8_t {
+  // Every read operation (a Get, GetForUpdate, or a new iterator) sees the
+  // commits acknowledged before it started. A write waits for a concurrent
+  // writer of the same key and then goes on from the newest version.
+  kReadCommitted,
+  // The whole transaction sees one snapshot, taken at its first operation
+  // (PostgreSQL's REPEATABLE READ). A write to a key that another
+  // transaction committed after the snapshot fails with Conflict: first
+  // updater wins, so no update is lost.
+  kSnapshot,
+};
+
+// "read committed" or "snapshot".
+const char* IsolationLevelName(IsolationLevel level);
+
+struct Options {
+  // Open fails with NotFound when the directory does not exist and this is false.
+  bool create_if_missing = true;
+  // Buffer pool size. Data larger than this is read from disk as needed.
+  size_t cache_mb = 64;
+  // The durability of a commit unless CommitOptions::sync overrides it.
+  SyncMode sync = SyncMode::kFull;
+  // kNormal's loss window: how long a commit may wait for its fsync.
+  std::chrono::milliseconds sync_interval{100};
+  // The isolation of transactions that do not ask for one.
+  IsolationLevel default_isolation = IsolationLevel::kSnapshot;
+
+  // How long a write (or GetForUpdate) waits for another transaction's row
+  // lock before failing with LockTimeout. Unset: as long as it takes;
+  // deadlocks are still detected at once.
+  std::optional<std::chrono::milliseconds> lock_timeout;
+
+  // Old versions kept for open snapshots may use this much memory. Past it,
+  // the transactions holding the oldest snapshot are aborted with
+  // SnapshotTooOld (retryable), oldest first, until the versions fit.
+  size_t max_version_bytes = size_t{256} << 20;
+  // How often the background collector looks for versions no snapshot can
+  // see. Commits also collect on their way out, so this bounds the delay
+  // only when nothing commits.
+  std::chrono::milliseconds gc_interval{20};
+
+  // Checkpoints (see ARCHITECTURE.md): one starts when the log has grown
+  // this much since the last, or this long has passed with changes.
+  uint64_t checkpoint_wal_bytes = uint64_t{64} << 20;
+  std::chrono::milliseconds checkpoint_interval{30000};
+  uint64_t wal_segment_bytes = uint64_t{64} << 20;
+
+  // For mvdb's own tests: null uses the real file system (io_uring where the
+  // kernel allows). When set it must outlive the Database.
+  FileSystem* file_system = nullptr;
+
+  // Teaching and testing only: skips the first-updater-wins check, so
+  // snapshot isolation loses updates the way a careless engine would. The
+  // history checker's tests use it to show that they catch the anomaly.
+  bool unsafe_skip_write_conflict_check = false;
+};
+
+struct TransactionOptions {
+  // Unset: Options::default_isolation.
+  std::optional<IsolationLevel> isolation;
+  // Writes (Put, Delete, GetForUpdate) then fail with InvalidArgument.
+  bool read_only = false;
+  // Unset: Options::lock_timeout.
+  std::optional<std::chrono::milliseconds> lock_timeout;
+};
+
+struct CommitOptions {
+  // Unset: Options::sync.
+  std::optional<SyncMode> sync;
+};
+
+// Bounds of an iterator: keys in [lower_bound, upper_bound).
+struct IteratorOptions {
+  std::optional<std::string> lower_bound;  // inclusive; unset: from the first key
+  std::optional<std::string> upper_bound;  // exclusive; unset: to the last key
+};
+
+// Database::Run's retry policy.
+struct RunOptions {
+  TransactionOptions transaction;
+  CommitOptions commit;
+  // Attempts in all, the first included.
+  int max_attempts = 10;
+  // Sleep before the n-th retry: a random time in [0, min(max, initial * 2^n)].
+  std::chrono::microseconds initial_backoff{100};
+  std::chrono::microseconds max_backoff{50000};
+};
+
+}  // namespace mvdb

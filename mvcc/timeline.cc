@@ -1,0 +1,88 @@
+// Timeline (timeline.h): in-flight commits, visible(), snapshots.
+#include "mvcc/timeline.h"
+
+#include <algorithm>
+
+namespace mvdb {
+
+Timeline::Timeline(Timestamp recovered) : visible_(recovered), last_begun_(recovered) {}
+
+void Timeline::BeginCommit(Timestamp ts) {
+  std::lock_guard lock(mu_);
+  in_flight_.emplace_back(ts, false);
+  last_begun_ = ts;
+}
+
+void Timeline::FinishCommit(Timestamp ts) {
+  std::unique_lock lock(mu_);
+  const auto it = std::lower_bound(in_flight_.begin(), in_flight_.end(), std::make_pair(ts, false));
+  if (it != in_flight_.end() && it->first == ts) it->second = true;
+  bool advanced = false;
+  while (!in_flight_.empty() && in_flight_.front().second) {
+    visible_.store(in_flight_.front().first, std::memory_order_release);
+    in_flight_.pop_front();
+    advanced = true;
+  }
+  if (advanced) visible_cv_.notify_all();
+  visible_cv_.wait(lock, [&] { return visible_.load(std::memory_order_relaxed) >= ts; });
+}
+
+Timestamp Timeline::Acquire(SnapshotOwner* owner) {
+  std::lock_guard lock(mu_);
+  if (owner->registered) snapshots_.erase(owner->where);
+  owner->too_old.store(false, std::memory_order_relaxed);
+  owner->ts = visible_.load(std::memory_order_relaxed);
+  owner->since = std::chrono::steady_clock::now();
+  // Timestamps only grow, so the new entry goes at the end.
+  owner->where = snapshots_.emplace_hint(snapshots_.end(), owner->ts, owner);
+  owner->registered = true;
+  return owner->ts;
+}
+
+void Timeline::Release(SnapshotOwner* owner) {
+  std::lock_guard lock(mu_);
+  if (!owner->registered) return;
+  snapshots_.erase(owner->where);
+  owner->registered = false;
+}
+
+Timestamp Timeline::Watermark() const {
+  std::lock_guard lock(mu_);
+  const Timestamp visible = visible_.load(std::memory_order_relaxed);
+  return snapshots_.empty() ? visible : std::min(visible, snapshots_.begin()->first);
+}
+
+size_t Timeline::snapshot_count() const {
+  std::lock_guard lock(mu_);
+  return snapshots_.size();
+}
+
+double Timeline::oldest_age_ms() const {
+  std::lock_guard lock(mu_);
+  if (snapshots_.empty()) return 0;
+  std::chrono::steady_clock::time_point oldest = snapshots_.begin()->second->since;
+  for (auto it = snapshots_.begin();
+       it != snapshots_.end() && it->first == snapshots_.begin()->first; ++it) {
+    oldest = std::min(oldest, it->second->since);
+  }
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - oldest)
+      .count();
+}
+
+std::vector<uint64_t> Timeline::ReclaimOldest() {
+  std::lock_guard lock(mu_);
+  std::vector<uint64_t> victims;
+  if (snapshots_.empty()) return victims;
+  const Timestamp oldest = snapshots_.begin()->first;
+  if (oldest >= visible_.load(std::memory_order_relaxed)) return victims;
+  while (!snapshots_.empty() && snapshots_.begin()->first == oldest) {
+    SnapshotOwner* owner = snapshots_.begin()->second;
+    owner->too_old.store(true, std::memory_order_release);
+    owner->registered = false;
+    victims.push_back(owner->txn_id);
+    snapshots_.erase(snapshots_.begin());
+  }
+  return victims;
+}
+
+}  // namespace mvdb

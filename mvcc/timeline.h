@@ -1,0 +1,93 @@
+// Timeline: commit timestamps, what every new snapshot sees, and the
+// snapshots that are open.
+//
+// A commit's timestamp is its log record's LSN + 1, so timestamps follow
+// log order and 0 means "before everything". A commit is *in flight* from
+// the moment its record is appended (BeginCommit, under the engine's commit
+// lock, hence in timestamp order) until it is durable (FinishCommit).
+// visible() is the largest timestamp such that no commit at or below it is
+// in flight: a snapshot taken now sees exactly the commits at or below it.
+// Because visible() never passes an in-flight commit, a commit that
+// finished early waits in FinishCommit for the earlier ones, and a snapshot
+// never sees a later commit without an earlier one.
+//
+// Snapshots are registered with their owner's SnapshotOwner; the oldest
+// registered snapshot (or visible() when there is none) is the watermark
+// below which old versions are garbage (mvcc/version_store.h).
+// Registration and reading visible() happen under one mutex, so a
+// collector that computed the watermark never misses a snapshot taken at
+// or after the value it read.
+//
+// Threading: every method may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace mvdb {
+
+using Timestamp = uint64_t;
+
+// One transaction's (or iterator's) claim on a snapshot.
+struct SnapshotOwner {
+  uint64_t txn_id = 0;
+  // Set (under the timeline's mutex, then readable without it) when the
+  // snapshot was reclaimed to bound memory: every read through it from then
+  // on must fail with SnapshotTooOld, and any read that was under way when
+  // it was set must be discarded (the owner checks after reading).
+  std::atomic<bool> too_old{false};
+  // Registered: ts and where.
+  bool registered = false;
+  Timestamp ts = 0;
+  std::chrono::steady_clock::time_point since;
+  std::multimap<Timestamp, SnapshotOwner*>::iterator where;
+};
+
+class Timeline {
+ public:
+  // Everything at or below `recovered` is visible (a database just opened).
+  explicit Timeline(Timestamp recovered);
+
+  Timestamp visible() const { return visible_.load(std::memory_order_acquire); }
+
+  // REQUIRES: called in increasing ts order (under the engine's commit
+  // lock), each ts greater than visible().
+  void BeginCommit(Timestamp ts);
+  // The commit at ts is durable: returns once visible() >= ts.
+  void FinishCommit(Timestamp ts);
+
+  // Registers owner's snapshot at visible() (or moves it there if already
+  // registered) and returns it. Clears too_old.
+  Timestamp Acquire(SnapshotOwner* owner);
+  // Unregisters (no-op if not registered or reclaimed).
+  void Release(SnapshotOwner* owner);
+
+  // The oldest registered snapshot, or visible() when there is none.
+  Timestamp Watermark() const;
+  // Registered snapshots and the age of the oldest, for statistics.
+  size_t snapshot_count() const;
+  double oldest_age_ms() const;
+
+  // Reclaims the oldest snapshot: flags every owner registered at the
+  // oldest timestamp too_old and unregisters them. Returns their
+  // transaction ids; empty when no snapshot is older than visible() (then
+  // reclaiming would free nothing).
+  std::vector<uint64_t> ReclaimOldest();
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable visible_cv_;
+  std::atomic<Timestamp> visible_;
+  // In-flight commits in ts order, each with whether it has finished.
+  std::deque<std::pair<Timestamp, bool>> in_flight_;    // guarded by mu_
+  Timestamp last_begun_ = 0;                            // guarded by mu_
+  std::multimap<Timestamp, SnapshotOwner*> snapshots_;  // guarded by mu_
+};
+
+}  // namespace mvdb

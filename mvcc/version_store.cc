@@ -1,0 +1,329 @@
+// Versions, visibility and garbage collection: why a snapshot always finds
+// its version and why the collector never takes one a snapshot needs.
+//
+// Terms: a version's *ts* is its commit timestamp (timeline.h); a version
+// is *superseded at* the ts of the next version of the same key. A snapshot
+// S sees, for each key, the version with the largest ts <= S, and nothing
+// if that version is a tombstone or there is none. W is the watermark
+// (Timeline::Watermark): no registered snapshot is below it.
+//
+//  1. Install order. A key's tree entry is replaced only by Install, under
+//     the engine's commit lock and the writer's row lock (txn/), and the
+//     entry it replaces is appended to the key's chain *before* the tree is
+//     changed. So at any moment, the tree entry followed by the chain
+//     (newest first) is the key's whole history back to what collection
+//     removed, and a reader that read an older tree entry finds the newer
+//     one's predecessor in the chain.
+//  2. A new key has no chain: a snapshot below its first version's ts
+//     finds the entry too new and the chain empty, and sees nothing, which
+//     is right. A tombstone that is replaced is appended like any version,
+//     so a snapshot between the delete and the next put sees nothing.
+//  3. Collection keeps what snapshots need. A version superseded at s is
+//     needed only by snapshots in [ts, s). Every registered snapshot is >=
+//     W and every later one is >= visible() >= W, so a version superseded
+//     at s <= W is needed by none, and only such versions are trimmed.
+//     Chains are appended in ts order, so superseded_at grows along a
+//     chain and trimming removes a prefix (oldest first).
+//  4. A tombstone at ts <= W hides the key from every snapshot, so the
+//     collector may remove it from the tree. It does so under the engine's
+//     commit lock (so no Install of the key is in progress) and only if the
+//     entry is still that tombstone. The removal is not logged: it changes
+//     no state a reader can see, and recovery's replay deletes keys
+//     outright (there is no snapshot then).
+//  5. Unregistered reads (ReadLatest, read committed's point reads) read
+//     at V = visible(). The version they need is superseded after V, and
+//     no collection trims it while visible() is still V; so the read is
+//     retried if visible() moved while the chain was read.
+//  6. A snapshot reclaimed to bound memory (Timeline::ReclaimOldest) is
+//     flagged before it is unregistered, so a read that overlapped a trim
+//     made possible by the reclaim sees the flag when its owner checks
+//     after reading, and is discarded (db/transaction.cc).
+//
+// Work items: each Install that appends to a chain queues an item due at
+// its ts (when W reaches it, the appended version is garbage). Installs
+// run in ts order, so the queue is in due order and the collector pops a
+// prefix. Commits run a few items on their way out; a background thread
+// runs the rest (db/database.cc).
+#include "mvcc/version_store.h"
+
+#include <functional>
+
+#include "btree/btree.h"
+#include "common/coding.h"
+#include "engine/engine.h"
+
+namespace mvdb {
+
+namespace {
+
+constexpr uint64_t kTombstoneBit = uint64_t{1} << 63;
+constexpr size_t kEntryHeader = 8;
+constexpr size_t kTableIdBytes = 4;
+
+void PutFixed64(char* p, uint64_t v) { EncodeFixed64(reinterpret_cast<std::byte*>(p), v); }
+void PutFixed32(char* p, uint32_t v) { EncodeFixed32(reinterpret_cast<std::byte*>(p), v); }
+uint64_t GetFixed64(const char* p) { return DecodeFixed64(reinterpret_cast<const std::byte*>(p)); }
+uint32_t GetFixed32(const char* p) { return DecodeFixed32(reinterpret_cast<const std::byte*>(p)); }
+
+}  // namespace
+
+std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value) {
+  std::string out(kEntryHeader, '\0');
+  PutFixed64(out.data(), ts | (tombstone ? kTombstoneBit : 0));
+  out.append(value);
+  return out;
+}
+
+Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key) {
+  if (raw.size() < kEntryHeader) {
+    return Status::Corruption("version entry of key of " + std::to_string(key.size()) +
+                              " bytes holds " + std::to_string(raw.size()) +
+                              " bytes, less than its 8-byte header");
+  }
+  const uint64_t word = GetFixed64(raw.data());
+  EntryView view;
+  view.ts = word & ~kTombstoneBit;
+  view.tombstone = (word & kTombstoneBit) != 0;
+  view.value = raw.substr(kEntryHeader);
+  if (view.ts == 0 || (view.tombstone && !view.value.empty())) {
+    return Status::Corruption(
+        "version entry with " +
+        std::string(view.ts == 0 ? "timestamp 0" : "a tombstone carrying a value"));
+  }
+  return view;
+}
+
+std::string VersionStore::ChainKey(TableId table, std::string_view key) {
+  std::string out(kTableIdBytes, '\0');
+  PutFixed32(out.data(), table);
+  out.append(key);
+  return out;
+}
+
+VersionStore::Shard& VersionStore::ShardOf(std::string_view chain_key) {
+  return shards_[std::hash<std::string_view>{}(chain_key) % kShards];
+}
+
+uint64_t VersionStore::Footprint(const OldVersion& v, size_t key_size) {
+  return v.value.size() + key_size + 64;
+}
+
+bool VersionStore::FindInChain(std::string_view chain_key, Timestamp snapshot, std::string* value,
+                               bool* tombstone) {
+  Shard& shard = ShardOf(chain_key);
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.chains.find(std::string(chain_key));
+  if (it == shard.chains.end()) return false;
+  const Chain& chain = it->second;
+  for (auto v = chain.rbegin(); v != chain.rend(); ++v) {
+    if (v->ts <= snapshot) {
+      *tombstone = v->tombstone;
+      if (!v->tombstone) *value = v->value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---- reads ----
+
+Result<bool> VersionStore::Resolve(TableId table, std::string_view key, std::string_view raw_entry,
+                                   Timestamp snapshot, std::string* value) {
+  MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw_entry, key));
+  if (entry.ts <= snapshot) {
+    if (entry.tombstone) {
+      if (entry.ts <= recovered_) NoteStaleTombstone(table, key, entry.ts);
+      return false;
+    }
+    value->assign(entry.value);
+    return true;
+  }
+  bool tombstone = false;
+  if (!FindInChain(ChainKey(table, key), snapshot, value, &tombstone)) return false;  // invariant 2
+  return !tombstone;
+}
+
+Status VersionStore::Read(TableId table, BTree* tree, std::string_view key, Timestamp snapshot,
+                          std::string* value, Timestamp* newest_ts) {
+  std::string raw;
+  const Status got = tree->Get(key, &raw);
+  if (newest_ts != nullptr) *newest_ts = 0;
+  if (got.IsNotFound()) return got;
+  MVDB_RETURN_IF_ERROR(got);
+  if (newest_ts != nullptr) {
+    MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
+    *newest_ts = entry.ts;
+  }
+  MVDB_ASSIGN_OR_RETURN(const bool present, Resolve(table, key, raw, snapshot, value));
+  return present ? Status::OK() : Status::NotFound("no visible version");
+}
+
+Status VersionStore::ReadLatest(TableId table, BTree* tree, std::string_view key,
+                                std::string* value) {
+  while (true) {  // invariant 5
+    std::string raw;
+    MVDB_RETURN_IF_ERROR(tree->Get(key, &raw));
+    const Timestamp visible = timeline_->visible();
+    MVDB_ASSIGN_OR_RETURN(const bool present, Resolve(table, key, raw, visible, value));
+    if (timeline_->visible() != visible) continue;
+    return present ? Status::OK() : Status::NotFound("no visible version");
+  }
+}
+
+Result<std::vector<VersionInfo>> VersionStore::ListVersions(TableId table, BTree* tree,
+                                                            std::string_view key) {
+  std::vector<VersionInfo> out;
+  std::string raw;
+  const Status got = tree->Get(key, &raw);
+  if (got.IsNotFound()) return out;
+  MVDB_RETURN_IF_ERROR(got);
+  MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
+  out.push_back({entry.ts, entry.tombstone, true, std::string(entry.value)});
+  const std::string chain_key = ChainKey(table, key);
+  Shard& shard = ShardOf(chain_key);
+  std::lock_guard lock(shard.mu);
+  if (const auto it = shard.chains.find(chain_key); it != shard.chains.end()) {
+    for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
+      out.push_back({v->ts, v->tombstone, false, v->value});
+    }
+  }
+  return out;
+}
+
+// ---- writes ----
+
+Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
+                             const std::optional<std::string_view>& value, Timestamp ts) {
+  std::string raw;
+  const Status got = tree->Get(key, &raw);
+  if (!got.ok() && !got.IsNotFound()) return got;
+  if (got.ok()) {
+    MVDB_ASSIGN_OR_RETURN(const EntryView old, DecodeEntry(raw, key));
+    if (!value.has_value() && old.tombstone) return Status::OK();  // deleting nothing
+    OldVersion version{old.ts, ts, old.tombstone, std::string(old.value)};
+    const uint64_t footprint = Footprint(version, key.size());
+    std::string chain_key = ChainKey(table, key);
+    {
+      Shard& shard = ShardOf(chain_key);
+      std::lock_guard lock(shard.mu);
+      shard.chains[chain_key].push_back(std::move(version));  // invariant 1: before the tree
+    }
+    versions_.fetch_add(1, std::memory_order_relaxed);
+    bytes_.fetch_add(footprint, std::memory_order_relaxed);
+    std::lock_guard lock(queue_mu_);
+    queue_.push_back({ts, std::move(chain_key), !value.has_value()});
+  } else if (!value.has_value()) {
+    return Status::OK();  // deleting a key that has no entry
+  }
+  return tree->Put(key, EncodeEntry(ts, !value.has_value(), value.value_or(std::string_view())));
+}
+
+Status VersionStore::ApplyReplayed(BTree* tree, std::string_view key,
+                                   const std::optional<std::string_view>& value, Timestamp ts) {
+  if (value.has_value()) return tree->Put(key, EncodeEntry(ts, false, *value));
+  const Status deleted = tree->Delete(key);
+  return deleted.IsNotFound() ? Status::OK() : deleted;
+}
+
+// ---- collection ----
+
+bool VersionStore::Trim(std::string_view chain_key, Timestamp watermark) {
+  Shard& shard = ShardOf(chain_key);
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.chains.find(std::string(chain_key));
+  if (it == shard.chains.end()) return true;
+  Chain& chain = it->second;
+  size_t n = 0;
+  uint64_t freed = 0;
+  while (n < chain.size() && chain[n].superseded_at <= watermark) {  // invariant 3
+    freed += Footprint(chain[n], chain_key.size() - kTableIdBytes);
+    ++n;
+  }
+  if (n == 0) return chain.empty();
+  chain.erase(chain.begin(), chain.begin() + static_cast<std::ptrdiff_t>(n));
+  versions_.fetch_sub(n, std::memory_order_relaxed);
+  bytes_.fetch_sub(freed, std::memory_order_relaxed);
+  reclaimed_.fetch_add(n, std::memory_order_relaxed);
+  if (!chain.empty()) return false;
+  shard.chains.erase(it);
+  return true;
+}
+
+void VersionStore::NoteStaleTombstone(TableId table, std::string_view key, Timestamp ts) {
+  std::lock_guard lock(queue_mu_);
+  if (stale_tombstones_.size() < 4096)
+    stale_tombstones_.push_back({ts, ChainKey(table, key), true});
+}
+
+Status VersionStore::Collect(Timestamp watermark, size_t max_items, Engine* engine,
+                             const std::function<BTree*(TableId)>& tree_of) {
+  std::vector<WorkItem> due;
+  {
+    std::lock_guard lock(queue_mu_);
+    while (!queue_.empty() && queue_.front().due <= watermark &&
+           (max_items == 0 || due.size() < max_items)) {
+      due.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    for (WorkItem& item : stale_tombstones_) due.push_back(std::move(item));
+    stale_tombstones_.clear();
+  }
+  std::vector<const WorkItem*> tombstones;
+  for (const WorkItem& item : due) {
+    const bool chain_empty = Trim(item.chain_key, watermark);
+    if (item.tombstone && chain_empty) tombstones.push_back(&item);
+  }
+  if (tombstones.empty()) return Status::OK();
+  return engine->RunUnderCommitLock([&]() -> Status {  // invariant 4
+    for (const WorkItem* item : tombstones) {
+      const TableId table = GetFixed32(item->chain_key.data());
+      BTree* tree = tree_of(table);
+      if (tree == nullptr) continue;  // dropped
+      const std::string_view key = std::string_view(item->chain_key).substr(kTableIdBytes);
+      std::string raw;
+      const Status got = tree->Get(key, &raw);
+      if (got.IsNotFound()) continue;
+      MVDB_RETURN_IF_ERROR(got);
+      MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
+      if (!entry.tombstone || entry.ts != item->due || entry.ts > watermark) continue;
+      if (!Trim(item->chain_key, watermark)) continue;
+      const Status deleted = tree->Delete(key);
+      if (!deleted.ok() && !deleted.IsNotFound()) return deleted;
+      tombstones_removed_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return Status::OK();
+  });
+}
+
+void VersionStore::DropTable(TableId table) {
+  std::string prefix(kTableIdBytes, '\0');
+  PutFixed32(prefix.data(), table);
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (auto it = shard.chains.begin(); it != shard.chains.end();) {
+      if (!it->first.starts_with(prefix)) {
+        ++it;
+        continue;
+      }
+      uint64_t freed = 0;
+      for (const OldVersion& v : it->second)
+        freed += Footprint(v, it->first.size() - kTableIdBytes);
+      versions_.fetch_sub(it->second.size(), std::memory_order_relaxed);
+      bytes_.fetch_sub(freed, std::memory_order_relaxed);
+      it = shard.chains.erase(it);
+    }
+  }
+}
+
+VersionStoreStats VersionStore::stats() const {
+  VersionStoreStats s;
+  s.versions = versions_.load(std::memory_order_relaxed);
+  s.bytes = bytes_.load(std::memory_order_relaxed);
+  s.reclaimed = reclaimed_.load(std::memory_order_relaxed);
+  s.tombstones_removed = tombstones_removed_.load(std::memory_order_relaxed);
+  std::lock_guard lock(queue_mu_);
+  s.backlog = queue_.size() + stale_tombstones_.size();
+  return s;
+}
+
+}  // namespace mvdb

@@ -1,0 +1,155 @@
+// VersionStore: the versions of every key, which one a snapshot sees, and
+// the collection of those no snapshot can see. The rules are the essay at
+// the top of version_store.cc; the tree entry's bytes are
+// mvcc/version_format.md.
+//
+// Where versions live: a table's B+tree holds, per key, the newest
+// committed version (or one being committed) stamped with its commit
+// timestamp, or a tombstone for a delete. Older versions that an open (or
+// soon to be taken) snapshot may need live in memory, in a chain per key,
+// newest first. Versions never reach the disk except as the tree's entry,
+// so a database just opened has no chains.
+//
+// Threading: every method may be called from any thread. Install and
+// ApplyReplayed REQUIRE the engine's commit lock (they run inside
+// Engine::Commit's apply and in recovery).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mvcc/timeline.h"
+#include "mvdb/db.h"  // VersionInfo
+#include "mvdb/status.h"
+
+namespace mvdb {
+
+class BTree;
+class Engine;
+
+using TableId = uint32_t;
+
+// A decoded tree entry (version_format.md).
+struct EntryView {
+  Timestamp ts = 0;
+  bool tombstone = false;
+  std::string_view value;  // empty for a tombstone
+};
+
+std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value);
+// Corruption (naming the key) if the bytes are not a valid entry.
+Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key);
+
+struct VersionStoreStats {
+  uint64_t versions = 0;  // old versions in chains
+  uint64_t bytes = 0;     // their approximate memory
+  uint64_t backlog = 0;   // collection work items not yet due or done
+  uint64_t reclaimed = 0;
+  uint64_t tombstones_removed = 0;
+};
+
+class VersionStore {
+ public:
+  // `recovered`: visible() when the database opened; a tombstone at or below
+  // it may predate this process and have no work item.
+  VersionStore(Timeline* timeline, Timestamp recovered)
+      : timeline_(timeline), recovered_(recovered) {}
+
+  // ---- reads ----
+
+  // The value of `key` as the snapshot `snapshot` sees it: OK with *value,
+  // or NotFound. `newest_ts`, when not null, receives the timestamp of the
+  // tree's entry (0 when the key has none): a writer's first-updater-wins
+  // check compares it with its snapshot.
+  Status Read(TableId table, BTree* tree, std::string_view key, Timestamp snapshot,
+              std::string* value, Timestamp* newest_ts = nullptr);
+  // The newest committed value: Read at visible(), read so that it needs no
+  // registered snapshot (read committed's point reads).
+  Status ReadLatest(TableId table, BTree* tree, std::string_view key, std::string* value);
+  // Resolves a tree entry a cursor found: true with *value if the snapshot
+  // sees a value for `key`, false if it sees none.
+  Result<bool> Resolve(TableId table, std::string_view key, std::string_view raw_entry,
+                       Timestamp snapshot, std::string* value);
+  // Every kept version of `key`, newest first.
+  Result<std::vector<VersionInfo>> ListVersions(TableId table, BTree* tree, std::string_view key);
+
+  // ---- writes (REQUIRE the engine's commit lock) ----
+
+  // Makes `value` (nullopt: a delete) the entry of `key` at `ts`, after
+  // moving the entry it replaces to the key's chain, and queues the work of
+  // collecting that version once the watermark passes ts.
+  Status Install(TableId table, BTree* tree, std::string_view key,
+                 const std::optional<std::string_view>& value, Timestamp ts);
+  // Recovery's apply: no snapshot exists, so a put writes the entry and a
+  // delete removes the key.
+  static Status ApplyReplayed(BTree* tree, std::string_view key,
+                              const std::optional<std::string_view>& value, Timestamp ts);
+
+  // ---- collection ----
+
+  // Does the collection work that is due at `watermark`, at most max_items
+  // work items (0: all): trims chains of versions superseded at or below
+  // the watermark and removes tombstones at or below it from the trees
+  // (under the engine's commit lock, a batch at a time). `tree_of` maps a
+  // table to its tree, or null if it was dropped. IOError or Corruption if
+  // a tree could not be changed.
+  Status Collect(Timestamp watermark, size_t max_items, Engine* engine,
+                 const std::function<BTree*(TableId)>& tree_of);
+  // Queues the removal of a tombstone found by a reader that no collection
+  // work item covers (one that was in the tree when the database opened).
+  void NoteStaleTombstone(TableId table, std::string_view key, Timestamp ts);
+  // Forgets every version and work item of a dropped table.
+  void DropTable(TableId table);
+
+  VersionStoreStats stats() const;
+
+ private:
+  struct OldVersion {
+    Timestamp ts = 0;
+    Timestamp superseded_at = 0;  // the ts of the version that replaced it
+    bool tombstone = false;
+    std::string value;
+  };
+  // Oldest first (new versions are appended), so trimming erases a prefix.
+  using Chain = std::vector<OldVersion>;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Chain> chains;
+  };
+  struct WorkItem {
+    Timestamp due = 0;  // the watermark at which the item can be done
+    std::string chain_key;
+    bool tombstone = false;  // the item's version is a tombstone in the tree
+  };
+  static constexpr size_t kShards = 64;
+
+  static std::string ChainKey(TableId table, std::string_view key);
+  Shard& ShardOf(std::string_view chain_key);
+  // The newest chain version at or below snapshot: true with *value (or
+  // tombstone), false if the chain has none (the key did not exist then).
+  bool FindInChain(std::string_view chain_key, Timestamp snapshot, std::string* value,
+                   bool* tombstone);
+  // Removes the chain versions superseded at or below watermark; returns
+  // whether the chain is now empty.
+  bool Trim(std::string_view chain_key, Timestamp watermark);
+  static uint64_t Footprint(const OldVersion& v, size_t key_size);
+
+  Timeline* timeline_;
+  const Timestamp recovered_;
+  std::array<Shard, kShards> shards_;
+  mutable std::mutex queue_mu_;
+  std::deque<WorkItem> queue_;              // in due order (Install runs in ts order)
+  std::vector<WorkItem> stale_tombstones_;  // guarded by queue_mu_
+  std::atomic<uint64_t> versions_{0}, bytes_{0}, reclaimed_{0}, tombstones_removed_{0};
+};
+
+}  // namespace mvdb

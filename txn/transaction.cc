@@ -1,0 +1,438 @@
+// The life of a transaction, and why each isolation level gives what it
+// promises (include/mvdb/options.h, IsolationLevel).
+//
+//  1. Private writes. Put and Delete go to the transaction's write set
+//     (and lock the key); nothing reaches a tree before commit, so no one
+//     can read an uncommitted value (no G1a, G1b) and a rollback only drops
+//     the set. Reads look in the write set first (read your writes).
+//  2. Snapshots. Snapshot isolation takes one registered snapshot at the
+//     first operation (PostgreSQL's REPEATABLE READ takes it at the first
+//     statement). Read committed reads the newest committed version per
+//     point read (VersionStore::ReadLatest) and registers a snapshot per
+//     iterator. A snapshot at ts sees exactly the commits at or below ts
+//     (mvcc/timeline.h), so it never sees half of a commit.
+//  3. Locks before writes. Every write (and GetForUpdate) first takes the
+//     key's row lock, held until commit or rollback (LockManager). A commit
+//     releases its locks only after it is visible (step 6), so whoever gets
+//     the lock next sees the commit with a fresh read.
+//  4. First updater wins. At snapshot isolation, after taking the lock,
+//     a writer compares the key's tree entry (the newest committed version,
+//     or one whose committer still holds the lock, which it cannot, since
+//     we hold it) with its snapshot: newer means someone committed a change
+//     after the snapshot, and the write fails with Conflict. This forbids
+//     lost updates (P4) and, with 2, gives snapshot isolation. The snapshot
+//     is taken before the lock wait, so a waiter whose holder commits a
+//     change fails, and one whose holder rolls back goes on.
+//  5. Errors end the transaction at once. A retryable error (Conflict,
+//     Deadlock, LockTimeout, SnapshotTooOld) fails the transaction: its
+//     locks and snapshot are released right away, as PostgreSQL does when
+//     a statement fails, and every later call but Rollback gets Aborted.
+//  6. Commit: the write set becomes one WriteBatch; Engine::Commit appends
+//     its record and, under the commit lock, calls back to install each
+//     write stamped ts = LSN + 1 (VersionStore::Install), after telling the
+//     timeline the commit is in flight. Once durable, FinishCommit waits
+//     until visible() >= ts; only then are the locks released and OK
+//     returned. So an acknowledged commit is durable and seen by every
+//     later snapshot, and the commit order (ts) is the log order.
+//  7. A commit that fails after its record was appended (an I/O error)
+//     has failed the engine; it stays in flight forever, so nothing at or
+//     after its ts becomes visible, and reads go on at the last good state
+//     until the database is reopened and recovers what was durable.
+#include "txn/transaction.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "btree/btree.h"  // kMaxKeySize, kMaxValueSize
+#include "common/coding.h"
+#include "engine/engine.h"
+
+namespace mvdb {
+
+namespace {
+
+constexpr size_t kTableIdBytes = 4;
+
+TableId TableOf(const std::string& name) {
+  return DecodeFixed32(reinterpret_cast<const std::byte*>(name.data()));
+}
+
+}  // namespace
+
+// ---- TxnManager ----
+
+TxnManager::TxnManager(Engine* engine, const Options& options, TableResolver table_of)
+    : engine_(engine),
+      options_(options),
+      table_of_(std::move(table_of)),
+      tree_of_([this](TableId id) -> BTree* {
+        const std::optional<TableRef> table = table_of_(id);
+        return table.has_value() ? table->tree : nullptr;
+      }),
+      timeline_(engine->next_lsn()),
+      versions_(&timeline_, engine->next_lsn()) {}
+
+TxnManager::~TxnManager() = default;
+
+std::unique_ptr<Txn> TxnManager::Begin(const TransactionOptions& options) {
+  const IsolationLevel isolation = options.isolation.value_or(options_.default_isolation);
+  const std::optional<std::chrono::milliseconds> timeout =
+      options.lock_timeout.has_value() ? options.lock_timeout : options_.lock_timeout;
+  std::unique_ptr<Txn> txn(
+      new Txn(this, next_id_.fetch_add(1, std::memory_order_relaxed), options, isolation, timeout));
+  Register(txn.get());
+  return txn;
+}
+
+Status TxnManager::ApplyReplayed(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn) {
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    const WriteBatch::Op& op = batch.ops()[i];
+    const std::optional<std::string_view> value =
+        op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
+    MVDB_RETURN_IF_ERROR(VersionStore::ApplyReplayed(trees[i], op.key, value, lsn + 1));
+  }
+  return Status::OK();
+}
+
+Status TxnManager::Collect(size_t max_items, bool wait) {
+  std::unique_lock lock(collect_mu_, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return Status::OK();
+  }
+  MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of_));
+  // Bound memory: reclaim the oldest snapshots while the versions they pin
+  // exceed the limit (mvcc/version_store.cc, invariant 6).
+  while (versions_.stats().bytes > options_.max_version_bytes) {
+    const std::vector<uint64_t> victims = timeline_.ReclaimOldest();
+    if (victims.empty()) break;
+    // Counted now; the victims fail when they next call (Txn::CheckActive).
+    aborts_snapshot_too_old_.fetch_add(victims.size(), std::memory_order_relaxed);
+    MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), 0, engine_, tree_of_));
+  }
+  return Status::OK();
+}
+
+void TxnManager::Register(Txn* txn) {
+  std::lock_guard lock(registry_mu_);
+  active_.emplace(txn->id(), txn);
+}
+
+void TxnManager::Unregister(Txn* txn) {
+  std::lock_guard lock(registry_mu_);
+  active_.erase(txn->id());
+}
+
+void TxnManager::Count(const Status& cause) {
+  switch (cause.code()) {
+    case StatusCode::kConflict:
+      aborts_conflict_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case StatusCode::kDeadlock:
+      aborts_deadlock_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case StatusCode::kLockTimeout:
+      aborts_lock_timeout_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case StatusCode::kSnapshotTooOld:
+      aborts_snapshot_too_old_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    default:
+      aborts_other_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+TxnManagerStats TxnManager::stats() const {
+  TxnManagerStats s;
+  s.commits = commits_.load(std::memory_order_relaxed);
+  s.read_only_commits = read_only_commits_.load(std::memory_order_relaxed);
+  s.rollbacks = rollbacks_.load(std::memory_order_relaxed);
+  s.aborts_conflict = aborts_conflict_.load(std::memory_order_relaxed);
+  s.aborts_deadlock = aborts_deadlock_.load(std::memory_order_relaxed);
+  s.aborts_lock_timeout = aborts_lock_timeout_.load(std::memory_order_relaxed);
+  s.aborts_snapshot_too_old = aborts_snapshot_too_old_.load(std::memory_order_relaxed);
+  s.aborts_other = aborts_other_.load(std::memory_order_relaxed);
+  std::lock_guard lock(registry_mu_);
+  s.active = active_.size();
+  return s;
+}
+
+std::vector<TransactionInfo> TxnManager::ListTransactions() const {
+  std::vector<TransactionInfo> out;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(registry_mu_);
+    for (const auto& [id, txn] : active_) {
+      TransactionInfo info;
+      info.id = id;
+      info.isolation = txn->isolation();
+      info.state = txn->state();
+      info.has_snapshot = txn->has_snapshot_.load(std::memory_order_acquire);
+      info.snapshot_ts = txn->snapshot_ts_.load(std::memory_order_relaxed);
+      info.writes = txn->write_count_.load(std::memory_order_relaxed);
+      info.age_ms = std::chrono::duration<double, std::milli>(now - txn->started_).count();
+      out.push_back(info);
+    }
+  }
+  for (TransactionInfo& info : out) info.waiting_for = locks_.WaitingFor(info.id);
+  std::sort(out.begin(), out.end(),
+            [](const TransactionInfo& a, const TransactionInfo& b) { return a.id < b.id; });
+  return out;
+}
+
+// ---- Txn ----
+
+Txn::Txn(TxnManager* manager, TxnId id, const TransactionOptions& options, IsolationLevel isolation,
+         std::optional<std::chrono::milliseconds> lock_timeout)
+    : manager_(manager),
+      id_(id),
+      isolation_(isolation),
+      read_only_(options.read_only),
+      lock_timeout_(lock_timeout),
+      started_(std::chrono::steady_clock::now()) {
+  snapshot_.txn_id = id;
+}
+
+Txn::~Txn() {
+  const TransactionState state = this->state();
+  if (state == TransactionState::kActive || state == TransactionState::kFailed) {
+    (void)Rollback();
+  }
+}
+
+Status Txn::CheckActive() {
+  switch (state()) {
+    case TransactionState::kActive:
+      break;
+    case TransactionState::kFailed:
+      return Status::Aborted(
+          "current transaction is aborted, commands ignored until end of transaction block (" +
+          failure_.ToString() + ")");
+    default:
+      return Status::InvalidArgument("transaction " + std::to_string(id_) + " has ended");
+  }
+  if (snapshot_.too_old.load(std::memory_order_acquire)) {
+    return FailWith(
+        Status::SnapshotTooOld("snapshot " + std::to_string(snapshot_.ts) +
+                               " was reclaimed: old versions exceeded max_version_bytes"));
+  }
+  return Status::OK();
+}
+
+Status Txn::CheckReadable(const SnapshotOwner* owner) {
+  if (owner != nullptr && owner->too_old.load(std::memory_order_acquire)) {
+    return FailWith(
+        Status::SnapshotTooOld("snapshot " + std::to_string(owner->ts) +
+                               " was reclaimed: old versions exceeded max_version_bytes"));
+  }
+  return CheckActive();
+}
+
+Timestamp Txn::EnsureSnapshot() {
+  if (!has_snapshot_.load(std::memory_order_relaxed)) {
+    snapshot_ts_.store(manager_->timeline().Acquire(&snapshot_), std::memory_order_relaxed);
+    has_snapshot_.store(true, std::memory_order_release);
+  }
+  return snapshot_.ts;
+}
+
+Status Txn::FailWith(Status status) {
+  if (state() != TransactionState::kActive) return status;
+  if (!status.IsSnapshotTooOld()) manager_->Count(status);  // counted at the reclaim
+  failure_ = status;
+  manager_->locks().UnlockAll(id_, locks_);  // invariant 5
+  locks_.clear();
+  manager_->timeline().Release(&snapshot_);
+  writes_.clear();
+  state_.store(TransactionState::kFailed, std::memory_order_release);
+  return status;
+}
+
+void Txn::Finish(TransactionState final_state) {
+  manager_->locks().UnlockAll(id_, locks_);
+  locks_.clear();
+  manager_->timeline().Release(&snapshot_);
+  writes_.clear();
+  state_.store(final_state, std::memory_order_release);
+  manager_->Unregister(this);
+}
+
+Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
+  if (read_only_) {
+    return Status::InvalidArgument("transaction " + std::to_string(id_) + " is read-only");
+  }
+  if (key.empty() || key.size() > kMaxKeySize) {
+    return Status::InvalidArgument("key of " + std::to_string(key.size()) +
+                                   " bytes: keys are 1 to " + std::to_string(kMaxKeySize) +
+                                   " bytes");
+  }
+  if (value_size > kMaxValueSize) {
+    return Status::InvalidArgument("value of " + std::to_string(value_size) + " bytes exceeds " +
+                                   std::to_string(kMaxValueSize));
+  }
+  return Status::OK();
+}
+
+Status Txn::Get(const TableRef& table, std::string_view key, std::string* value) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  const std::string name = LockManager::LockName(table.id, key);
+  if (const auto own = writes_.find(name); own != writes_.end()) {
+    if (own->second.is_delete) return Status::NotFound("deleted by this transaction");
+    *value = own->second.value;
+    return Status::OK();
+  }
+  Status read;
+  if (isolation_ == IsolationLevel::kSnapshot) {
+    const Timestamp snapshot = EnsureSnapshot();
+    read = manager_->versions().Read(table.id, table.tree, key, snapshot, value);
+  } else {
+    read = manager_->versions().ReadLatest(table.id, table.tree, key, value);
+  }
+  MVDB_RETURN_IF_ERROR(CheckReadable(&snapshot_));  // invariant 6 of version_store.cc
+  return read;
+}
+
+Status Txn::LockForWrite(const TableRef& table, std::string_view key, const std::string& name) {
+  const bool snapshot_isolation = isolation_ == IsolationLevel::kSnapshot;
+  const Timestamp snapshot = snapshot_isolation ? EnsureSnapshot() : 0;  // invariant 4
+  bool newly = false;
+  bool waited = false;
+  const Status locked = manager_->locks().Lock(id_, name, lock_timeout_, &newly, &waited);
+  if (newly) locks_.push_back(name);
+  if (!locked.ok()) return FailWith(locked);
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  if (!snapshot_isolation || manager_->options().unsafe_skip_write_conflict_check) {
+    return Status::OK();
+  }
+  std::string ignored;
+  Timestamp newest = 0;
+  const Status read =
+      manager_->versions().Read(table.id, table.tree, key, snapshot, &ignored, &newest);
+  if (!read.ok() && !read.IsNotFound()) return read;
+  if (newest > snapshot) {
+    return FailWith(Status::Conflict(
+        "could not serialize access due to concurrent update: key changed by a commit at ts " +
+        std::to_string(newest) + " after snapshot " + std::to_string(snapshot)));
+  }
+  return Status::OK();
+}
+
+Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::string* value) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
+  const std::string name = LockManager::LockName(table.id, key);
+  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
+  return Get(table, key, value);  // at read committed: the newest, after the wait
+}
+
+Status Txn::Put(const TableRef& table, std::string_view key, std::string_view value) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  MVDB_RETURN_IF_ERROR(ValidateWrite(key, value.size()));
+  std::string name = LockManager::LockName(table.id, key);
+  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
+  writes_[std::move(name)] = Write{false, std::string(value)};
+  write_count_.store(writes_.size(), std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status Txn::Delete(const TableRef& table, std::string_view key) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
+  std::string name = LockManager::LockName(table.id, key);
+  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
+  writes_[std::move(name)] = Write{true, std::string()};
+  write_count_.store(writes_.size(), std::memory_order_relaxed);
+  return Status::OK();
+}
+
+Status Txn::Commit(const CommitOptions& options) {
+  if (state() == TransactionState::kFailed) {
+    const Status failure = failure_;
+    Finish(TransactionState::kRolledBack);
+    return failure;
+  }
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  if (writes_.empty()) {
+    Finish(TransactionState::kCommitted);
+    manager_->read_only_commits_.fetch_add(1, std::memory_order_relaxed);
+    return Status::OK();
+  }
+  WriteBatch batch;
+  std::vector<TableId> op_tables;
+  op_tables.reserve(writes_.size());
+  for (const auto& [name, write] : writes_) {
+    const TableId table = TableOf(name);
+    const std::optional<TableRef> ref = manager_->table_of_(table);
+    if (!ref.has_value()) {
+      const Status dropped =
+          Status::NotFound("a table this transaction wrote to was dropped before it committed");
+      manager_->Count(dropped);
+      Finish(TransactionState::kRolledBack);
+      return dropped;
+    }
+    const std::string& table_name = *ref->name;
+    const std::string_view key = std::string_view(name).substr(kTableIdBytes);
+    if (write.is_delete) {
+      batch.Delete(table_name, key);
+    } else {
+      batch.Put(table_name, key, write.value);
+    }
+    op_tables.push_back(table);
+  }
+  Timestamp ts = 0;
+  VersionStore& versions = manager_->versions();
+  Timeline& timeline = manager_->timeline();
+  const auto install = [&](const WriteBatch& logged, std::span<BTree* const> trees,
+                           Lsn lsn) -> Status {  // invariant 6
+    ts = lsn + 1;
+    timeline.BeginCommit(ts);
+    for (size_t i = 0; i < logged.ops().size(); ++i) {
+      const WriteBatch::Op& op = logged.ops()[i];
+      const std::optional<std::string_view> value =
+          op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
+      MVDB_RETURN_IF_ERROR(versions.Install(op_tables[i], trees[i], op.key, value, ts));
+    }
+    return Status::OK();
+  };
+  const SyncMode sync = options.sync.value_or(manager_->options().sync);
+  const Result<Lsn> committed = manager_->engine()->Commit(batch, sync, install);
+  if (!committed.ok()) {  // invariant 7 when ts != 0
+    manager_->Count(committed.status());
+    Finish(TransactionState::kRolledBack);
+    return committed.status();
+  }
+  timeline.FinishCommit(ts);
+  const size_t written = writes_.size();
+  Finish(TransactionState::kCommitted);
+  manager_->commits_.fetch_add(1, std::memory_order_relaxed);
+  // Opportunistic collection: a few items per write, skipped when another
+  // pass runs. Its failure is the engine's and shows at the next commit.
+  (void)manager_->Collect(4 * written + 4, /*wait=*/false);
+  return Status::OK();
+}
+
+Status Txn::Rollback() {
+  const TransactionState state = this->state();
+  if (state != TransactionState::kActive && state != TransactionState::kFailed) {
+    return Status::InvalidArgument("transaction " + std::to_string(id_) + " has ended");
+  }
+  if (state == TransactionState::kActive) {
+    manager_->rollbacks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  Finish(TransactionState::kRolledBack);
+  return Status::OK();
+}
+
+Result<Timestamp> Txn::SnapshotForIterator(SnapshotOwner* owner) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  if (isolation_ == IsolationLevel::kSnapshot) return EnsureSnapshot();
+  owner->txn_id = id_;
+  return manager_->timeline().Acquire(owner);
+}
+
+void Txn::ReleaseIteratorSnapshot(SnapshotOwner* owner) {
+  if (owner != &snapshot_) manager_->timeline().Release(owner);
+}
+
+}  // namespace mvdb

@@ -1,0 +1,223 @@
+// The transaction manager: the life of a transaction from Begin to a
+// durable commit or a rollback, on the storage engine (engine/), the
+// versions (mvcc/) and the row locks (lock_manager.h). The public
+// Transaction (include/mvdb/db.h) is a thin wrapper that names tables; here
+// a table is its id and tree (db/ keeps the catalog). The protocol is the
+// essay at the top of transaction.cc.
+//
+// Threading: TxnManager may be used from any thread; a Txn (and its
+// iterators) from one thread at a time.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine.h"
+#include "mvcc/timeline.h"
+#include "mvcc/version_store.h"
+#include "mvdb/db.h"
+#include "mvdb/options.h"
+#include "txn/lock_manager.h"
+
+namespace mvdb {
+
+class BTree;
+class BTreeCursor;
+class Engine;
+class TxnManager;
+
+// A table as the transaction layer sees it.
+struct TableRef {
+  TableId id = 0;
+  BTree* tree = nullptr;
+  const std::string* name = nullptr;  // owned by the catalog, lives as long as the table
+};
+
+class Txn {
+ public:
+  ~Txn();  // rolls back if still open
+
+  TxnId id() const { return id_; }
+  IsolationLevel isolation() const { return isolation_; }
+  TransactionState state() const { return state_.load(std::memory_order_acquire); }
+  bool read_only() const { return read_only_; }
+
+  Status Get(const TableRef& table, std::string_view key, std::string* value);
+  Status GetForUpdate(const TableRef& table, std::string_view key, std::string* value);
+  Status Put(const TableRef& table, std::string_view key, std::string_view value);
+  Status Delete(const TableRef& table, std::string_view key);
+  // REQUIRES (Commit, and TxnManager::Collect): the caller holds the
+  // catalog shared, so the tree_of function given to the manager may run.
+  Status Commit(const CommitOptions& options);
+  Status Rollback();
+
+  // The snapshot reads go through: the transaction's (snapshot isolation)
+  // or a new one owned by `owner` (read committed iterators). Fails if the
+  // transaction cannot read (failed, ended, snapshot too old).
+  Result<Timestamp> SnapshotForIterator(SnapshotOwner* owner);
+  // OK while the transaction may go on reading; else the error a read gets
+  // (and, for SnapshotTooOld, fails the transaction).
+  Status CheckReadable(const SnapshotOwner* owner);
+  void ReleaseIteratorSnapshot(SnapshotOwner* owner);
+
+  // The transaction's own writes: key = LockManager::LockName(table, key).
+  struct Write {
+    bool is_delete = false;
+    std::string value;
+  };
+  const std::map<std::string, Write>& writes() const { return writes_; }
+  TxnManager* manager() const { return manager_; }
+
+ private:
+  friend class TxnManager;
+  Txn(TxnManager* manager, TxnId id, const TransactionOptions& options, IsolationLevel isolation,
+      std::optional<std::chrono::milliseconds> lock_timeout);
+
+  // The snapshot of a snapshot-isolation transaction, taken at the first
+  // operation.
+  Timestamp EnsureSnapshot();
+  // Fails unless active; turns a reclaimed snapshot into SnapshotTooOld.
+  Status CheckActive();
+  // Locks `name` and, at snapshot isolation, checks first updater wins.
+  Status LockForWrite(const TableRef& table, std::string_view key, const std::string& name);
+  // Records a retryable (or fatal) error: the transaction is failed.
+  Status FailWith(Status status);
+  // Releases locks and snapshot, unregisters; the end of every path.
+  void Finish(TransactionState final_state);
+  Status ValidateWrite(std::string_view key, size_t value_size) const;
+
+  TxnManager* manager_;
+  const TxnId id_;
+  const IsolationLevel isolation_;
+  const bool read_only_;
+  const std::optional<std::chrono::milliseconds> lock_timeout_;
+  const std::chrono::steady_clock::time_point started_;
+  std::atomic<TransactionState> state_{TransactionState::kActive};
+  SnapshotOwner snapshot_;  // registered at snapshot isolation
+  std::map<std::string, Write> writes_;
+  std::vector<std::string> locks_;
+  Status failure_;  // why the transaction failed (state kFailed)
+  // For ListTransactions from other threads.
+  std::atomic<bool> has_snapshot_{false};
+  std::atomic<Timestamp> snapshot_ts_{0};
+  std::atomic<uint64_t> write_count_{0};
+};
+
+struct TxnManagerStats {
+  uint64_t commits = 0, read_only_commits = 0, rollbacks = 0;
+  uint64_t aborts_conflict = 0, aborts_deadlock = 0, aborts_lock_timeout = 0;
+  uint64_t aborts_snapshot_too_old = 0, aborts_other = 0;
+  uint64_t active = 0;
+};
+
+class TxnManager {
+ public:
+  // `table_of` maps a table id to the table, or nullopt if it was dropped;
+  // it is called only while the caller of Commit or Collect holds the
+  // catalog shared.
+  using TableResolver = std::function<std::optional<TableRef>(TableId)>;
+  TxnManager(Engine* engine, const Options& options, TableResolver table_of);
+  ~TxnManager();
+
+  std::unique_ptr<Txn> Begin(const TransactionOptions& options);
+
+  // The ApplyBatchFn recovery uses (VersionStore::ApplyReplayed).
+  static Status ApplyReplayed(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn);
+
+  // Runs due collection work (all of it when max_items is 0), and reclaims
+  // the oldest snapshots while old versions exceed the memory limit.
+  // `wait`: false skips the pass if another one is running.
+  Status Collect(size_t max_items, bool wait);
+  void DropTable(TableId table) { versions_.DropTable(table); }
+
+  Timeline& timeline() { return timeline_; }
+  VersionStore& versions() { return versions_; }
+  LockManager& locks() { return locks_; }
+  Engine* engine() { return engine_; }
+  const Options& options() const { return options_; }
+  TxnManagerStats stats() const;
+  std::vector<TransactionInfo> ListTransactions() const;
+
+ private:
+  friend class Txn;
+  void Register(Txn* txn);
+  void Unregister(Txn* txn);
+  void Count(const Status& abort_cause);
+
+  Engine* engine_;
+  const Options options_;
+  const TableResolver table_of_;
+  const std::function<BTree*(TableId)> tree_of_;  // over table_of_
+  Timeline timeline_;
+  VersionStore versions_;
+  LockManager locks_;
+  std::atomic<TxnId> next_id_{1};
+  mutable std::mutex registry_mu_;
+  std::unordered_map<TxnId, Txn*> active_;  // guarded by registry_mu_
+  std::atomic<uint64_t> commits_{0}, read_only_commits_{0}, rollbacks_{0};
+  std::atomic<uint64_t> aborts_conflict_{0}, aborts_deadlock_{0}, aborts_lock_timeout_{0};
+  std::atomic<uint64_t> aborts_snapshot_too_old_{0}, aborts_other_{0};
+  // Serializes collection passes (background thread, commits, CollectGarbage).
+  std::mutex collect_mu_;
+};
+
+// A transaction's view of one table, in key order both ways: the snapshot
+// merged with the transaction's own writes (db.h, Iterator).
+class TxnIterator {
+ public:
+  TxnIterator(Txn* txn, const TableRef& table, const IteratorOptions& options);
+  ~TxnIterator();
+
+  bool Valid() const { return valid_; }
+  void SeekToFirst();
+  void SeekToLast();
+  void Seek(std::string_view target);
+  void SeekForPrev(std::string_view target);
+  void Next();
+  void Prev();
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+  Status status() const { return status_; }
+
+ private:
+  enum class Direction { kForward, kBackward };
+  // Moves the tree cursor (in the current direction) to the next entry the
+  // snapshot sees within bounds; leaves tree_value_ set.
+  void SkipInvisibleTree();
+  void SeekTreeForward(std::string_view from, bool inclusive);
+  void SeekTreeBackward(std::string_view from, bool inclusive);
+  // Chooses between the tree cursor's entry and the own writes after (or
+  // before) `from`, skipping own deletes.
+  void ResolveForward(std::string from, bool inclusive);
+  void ResolveBackward(std::string from, bool inclusive);
+  bool Begin();  // checks the transaction; false (with status_) if it cannot read
+  void Stop(Status status);
+  bool InBounds(std::string_view key) const;
+
+  Txn* txn_;
+  TableRef table_;
+  IteratorOptions options_;
+  std::string prefix_;  // LockName(table, "") : the table's part of the write set
+  SnapshotOwner owner_;
+  Timestamp snapshot_ = 0;
+  std::unique_ptr<BTreeCursor> cursor_;
+  Direction direction_ = Direction::kForward;
+  bool valid_ = false;
+  bool from_tree_ = false;
+  bool tree_valid_ = false;  // the cursor is on an entry the snapshot sees, within bounds
+  const SnapshotOwner* check_owner_ = nullptr;  // whose reclaim ends the iterator
+  std::string key_, value_, tree_value_;
+  Status status_;
+};
+
+}  // namespace mvdb
