@@ -5,15 +5,20 @@
 
 namespace mvdb {
 
-Timeline::Timeline(Timestamp recovered) : visible_(recovered), last_begun_(recovered) {}
+Timeline::Timeline(Timestamp recovered) : visible_(recovered) {}
 
 void Timeline::BeginCommit(Timestamp ts) {
   std::lock_guard lock(mu_);
   in_flight_.emplace_back(ts, false);
-  last_begun_ = ts;
 }
 
-void Timeline::FinishCommit(Timestamp ts) {
+void Timeline::AbandonCommit(Timestamp ts) {
+  std::lock_guard lock(mu_);
+  if (abandoned_ == 0 || ts < abandoned_) abandoned_ = ts;
+  visible_cv_.notify_all();
+}
+
+bool Timeline::FinishCommit(Timestamp ts) {
   std::unique_lock lock(mu_);
   const auto it = std::lower_bound(in_flight_.begin(), in_flight_.end(), std::make_pair(ts, false));
   if (it != in_flight_.end() && it->first == ts) it->second = true;
@@ -24,7 +29,10 @@ void Timeline::FinishCommit(Timestamp ts) {
     advanced = true;
   }
   if (advanced) visible_cv_.notify_all();
-  visible_cv_.wait(lock, [&] { return visible_.load(std::memory_order_relaxed) >= ts; });
+  visible_cv_.wait(lock, [&] {
+    return visible_.load(std::memory_order_relaxed) >= ts || (abandoned_ != 0 && abandoned_ < ts);
+  });
+  return visible_.load(std::memory_order_relaxed) >= ts;
 }
 
 Timestamp Timeline::Acquire(SnapshotOwner* owner) {

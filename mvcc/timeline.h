@@ -59,8 +59,13 @@ class Timeline {
   // REQUIRES: called in increasing ts order (under the engine's commit
   // lock), each ts greater than visible().
   void BeginCommit(Timestamp ts);
-  // The commit at ts is durable: returns once visible() >= ts.
-  void FinishCommit(Timestamp ts);
+  // The commit at ts is durable: returns true once visible() >= ts, or
+  // false if an earlier commit was abandoned (then it never will be).
+  bool FinishCommit(Timestamp ts);
+  // The commit at ts failed after BeginCommit (the engine has failed): it
+  // stays in flight for good, so visible() never reaches it, and every
+  // FinishCommit waiting behind it returns false.
+  void AbandonCommit(Timestamp ts);
 
   // Registers owner's snapshot at visible() (or moves it there if already
   // registered) and returns it. Clears too_old.
@@ -85,8 +90,8 @@ class Timeline {
   std::condition_variable visible_cv_;
   std::atomic<Timestamp> visible_;
   // In-flight commits in ts order, each with whether it has finished.
-  std::deque<std::pair<Timestamp, bool>> in_flight_;    // guarded by mu_
-  Timestamp last_begun_ = 0;                            // guarded by mu_
+  std::deque<std::pair<Timestamp, bool>> in_flight_;  // guarded by mu_
+  Timestamp abandoned_ = 0;  // the first abandoned commit, 0 if none; guarded by mu_
   std::multimap<Timestamp, SnapshotOwner*> snapshots_;  // guarded by mu_
 };
 

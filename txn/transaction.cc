@@ -35,9 +35,11 @@
 //     returned. So an acknowledged commit is durable and seen by every
 //     later snapshot, and the commit order (ts) is the log order.
 //  7. A commit that fails after its record was appended (an I/O error)
-//     has failed the engine; it stays in flight forever, so nothing at or
-//     after its ts becomes visible, and reads go on at the last good state
-//     until the database is reopened and recovers what was durable.
+//     has failed the engine; it is abandoned and stays in flight forever, so
+//     nothing at or after its ts becomes visible, later commits that were
+//     already durable fail too (their outcome is for recovery to tell), and
+//     reads go on at the last good state until the database is reopened and
+//     recovers what was durable.
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -397,12 +399,19 @@ Status Txn::Commit(const CommitOptions& options) {
   };
   const SyncMode sync = options.sync.value_or(manager_->options().sync);
   const Result<Lsn> committed = manager_->engine()->Commit(batch, sync, install);
-  if (!committed.ok()) {  // invariant 7 when ts != 0
+  if (!committed.ok()) {
+    if (ts != 0) timeline.AbandonCommit(ts);  // invariant 7
     manager_->Count(committed.status());
     Finish(TransactionState::kRolledBack);
     return committed.status();
   }
-  timeline.FinishCommit(ts);
+  if (!timeline.FinishCommit(ts)) {  // invariant 7: an earlier commit failed
+    Status failed = manager_->engine()->health();
+    if (failed.ok()) failed = Status::IOError("an earlier commit failed; this one is not visible");
+    manager_->Count(failed);
+    Finish(TransactionState::kRolledBack);
+    return failed;
+  }
   const size_t written = writes_.size();
   Finish(TransactionState::kCommitted);
   manager_->commits_.fetch_add(1, std::memory_order_relaxed);

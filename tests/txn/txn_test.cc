@@ -1,0 +1,927 @@
+// Transactions through the public API (include/mvdb/db.h), one behaviour per
+// test: what each isolation level sees, read-your-writes, first updater wins,
+// lock waits, deadlocks and timeouts, read-only transactions, garbage
+// collection and SnapshotTooOld, Database::Run's retries, durability across
+// a reopen, tables, argument errors and ListVersions.
+//
+// Most tests interleave two or three transactions on one thread; threads
+// appear only where a call must block (a lock wait), and the test then
+// watches the wait through ListTransactions before it lets it end.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mvdb/db.h"
+#include "mvdb/options.h"
+#include "mvdb/status.h"
+#include "tests/testing/temp_dir.h"
+
+namespace mvdb {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr char kTable[] = "t";
+constexpr IsolationLevel kSnapshot = IsolationLevel::kSnapshot;
+constexpr IsolationLevel kReadCommitted = IsolationLevel::kReadCommitted;
+
+// The code's name ("Conflict", "OK"), so that a failed expectation prints
+// something readable.
+std::string_view Code(const Status& status) { return StatusCodeName(status.code()); }
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it
+// held. For waiting until another thread is blocked in a lock wait.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return condition();
+}
+
+// "v<n>", the n-th value written to a key. (Built with append: GCC 12 warns
+// falsely, -Wrestrict, about "literal" + std::to_string inlined in a loop.)
+std::string VersionValue(int n) {
+  std::string value = "v";
+  value.append(std::to_string(n));
+  return value;
+}
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// Everything from the iterator's current position onwards, moving with
+// Next (forward) or Prev (backward).
+KeyValues Drain(Iterator& it, bool forward = true) {
+  KeyValues out;
+  while (it.Valid()) {
+    out.emplace_back(std::string(it.key()), std::string(it.value()));
+    if (forward) {
+      it.Next();
+    } else {
+      it.Prev();
+    }
+  }
+  EXPECT_TRUE(it.status().ok()) << it.status().ToString();
+  return out;
+}
+
+class TxnTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(dir_.ok());
+    // Durability is not the point of most tests; kOff keeps them fast.
+    options_.sync = SyncMode::kOff;
+    options_.cache_mb = 8;
+    ASSERT_NO_FATAL_FAILURE(Reopen(options_));
+    ASSERT_TRUE(db_->CreateTable(kTable).ok());
+  }
+
+  void TearDown() override {
+    if (db_ != nullptr) {
+      EXPECT_TRUE(db_->Close().ok());
+    }
+  }
+
+  // Closes the database (if open) and opens the same directory with `options`.
+  void Reopen(const Options& options) {
+    if (db_ != nullptr) {
+      ASSERT_TRUE(db_->Close().ok());
+      db_.reset();
+    }
+    auto opened = Database::Open(dir_.path(), options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    db_ = std::move(opened).value();
+  }
+
+  std::unique_ptr<Transaction> Begin(IsolationLevel level) {
+    TransactionOptions options;
+    options.isolation = level;
+    return db_->Begin(options);
+  }
+
+  // Commits key = value (or a delete) in a transaction of its own.
+  void CommitPut(std::string_view key, std::string_view value, std::string_view table = kTable) {
+    auto txn = db_->Begin();
+    ASSERT_TRUE(txn->Put(table, key, value).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  void CommitDelete(std::string_view key) {
+    auto txn = db_->Begin();
+    ASSERT_TRUE(txn->Delete(kTable, key).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+
+  // The value of `key` as `txn` sees it, "<NotFound>", or "<status>" for
+  // another error.
+  static std::string Read(Transaction& txn, std::string_view key, std::string_view table = kTable) {
+    std::string value;
+    Status status = txn.Get(table, key, &value);
+    if (status.ok()) return value;
+    if (status.IsNotFound()) return "<NotFound>";
+    return "<" + status.ToString() + ">";
+  }
+  // The newest committed value of `key`, read in a new transaction.
+  std::string ReadLatest(std::string_view key, std::string_view table = kTable) {
+    auto txn = Begin(kReadCommitted);
+    std::string value = Read(*txn, key, table);
+    EXPECT_TRUE(txn->Commit().ok());
+    return value;
+  }
+
+  // What ListTransactions says transaction `id` waits for (0: nothing).
+  uint64_t WaitingFor(uint64_t id) const {
+    for (const TransactionInfo& info : db_->ListTransactions()) {
+      if (info.id == id) return info.waiting_for;
+    }
+    return 0;
+  }
+
+  testing::TempDir dir_{"txn", /*prefer_tmpfs=*/true};
+  Options options_;
+  std::unique_ptr<Database> db_;
+};
+
+// ---- Visibility ----
+
+TEST_F(TxnTest, SnapshotIsTakenAtFirstOperationNotAtBegin) {
+  CommitPut("k", "v1");
+  auto reader = Begin(kSnapshot);
+  CommitPut("k", "v2");  // between Begin and the first operation: seen
+  EXPECT_EQ(Read(*reader, "k"), "v2");
+  CommitPut("k", "v3");    // after the first operation: not seen
+  CommitPut("new", "n1");  // nor a key created after it
+  EXPECT_EQ(Read(*reader, "k"), "v2");
+  EXPECT_EQ(Read(*reader, "new"), "<NotFound>");
+  EXPECT_TRUE(reader->Commit().ok());
+}
+
+TEST_F(TxnTest, ReadCommittedSeesEachNewCommitPerGet) {
+  CommitPut("k", "v1");
+  auto reader = Begin(kReadCommitted);
+  EXPECT_EQ(Read(*reader, "k"), "v1");
+  CommitPut("k", "v2");
+  EXPECT_EQ(Read(*reader, "k"), "v2");
+  CommitDelete("k");
+  EXPECT_EQ(Read(*reader, "k"), "<NotFound>");
+  CommitPut("k", "v3");
+  EXPECT_EQ(Read(*reader, "k"), "v3");
+}
+
+TEST_F(TxnTest, UncommittedWritesAreNeverSeenByOthers) {
+  CommitPut("k", "committed");
+  auto writer = Begin(kSnapshot);
+  ASSERT_TRUE(writer->Put(kTable, "k", "uncommitted").ok());
+  ASSERT_TRUE(writer->Put(kTable, "fresh", "uncommitted").ok());
+  ASSERT_TRUE(writer->Delete(kTable, "gone").ok());
+  for (IsolationLevel level : {kSnapshot, kReadCommitted}) {
+    auto reader = Begin(level);
+    EXPECT_EQ(Read(*reader, "k"), "committed") << IsolationLevelName(level);
+    EXPECT_EQ(Read(*reader, "fresh"), "<NotFound>") << IsolationLevelName(level);
+    auto it = reader->NewIterator(kTable);
+    it->SeekToFirst();
+    EXPECT_EQ(Drain(*it), (KeyValues{{"k", "committed"}})) << IsolationLevelName(level);
+  }
+  ASSERT_TRUE(writer->Rollback().ok());
+  EXPECT_EQ(ReadLatest("k"), "committed");
+  EXPECT_EQ(ReadLatest("fresh"), "<NotFound>");
+}
+
+TEST_F(TxnTest, DeleteDisappearsOnlyForSnapshotsAfterItsCommit) {
+  CommitPut("k", "v");
+  auto before = Begin(kSnapshot);
+  EXPECT_EQ(Read(*before, "k"), "v");
+  auto deleter = Begin(kSnapshot);
+  ASSERT_TRUE(deleter->Delete(kTable, "k").ok());
+  auto during = Begin(kSnapshot);  // snapshot taken while the delete is uncommitted
+  EXPECT_EQ(Read(*during, "k"), "v");
+  ASSERT_TRUE(deleter->Commit().ok());
+  auto after = Begin(kSnapshot);
+  EXPECT_EQ(Read(*after, "k"), "<NotFound>");
+  EXPECT_EQ(Read(*before, "k"), "v");
+  EXPECT_EQ(Read(*during, "k"), "v");
+}
+
+// ---- Iterators ----
+
+TEST_F(TxnTest, IteratorMergesSnapshotWithOwnWrites) {
+  for (const char* key : {"a", "b", "c", "d"}) CommitPut(key, std::string("old-") + key);
+  auto txn = Begin(kSnapshot);
+  ASSERT_TRUE(txn->Put(kTable, "b", "own-b").ok());  // overwrite of a committed key
+  ASSERT_TRUE(txn->Delete(kTable, "c").ok());        // hides a committed key
+  ASSERT_TRUE(txn->Put(kTable, "aa", "own-aa").ok());
+  ASSERT_TRUE(txn->Put(kTable, "e", "own-e").ok());
+  CommitPut("f", "after-snapshot");  // not in the snapshot
+  CommitPut("a", "after-snapshot");
+  const KeyValues expected = {
+      {"a", "old-a"}, {"aa", "own-aa"}, {"b", "own-b"}, {"d", "old-d"}, {"e", "own-e"}};
+  auto it = txn->NewIterator(kTable);
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), expected);
+  it->SeekToLast();
+  EXPECT_EQ(Drain(*it, /*forward=*/false), KeyValues(expected.rbegin(), expected.rend()));
+}
+
+TEST_F(TxnTest, IteratorSeesOwnWritesMadeAfterItWasCreated) {
+  CommitPut("a", "1");
+  CommitPut("c", "3");
+  auto txn = Begin(kSnapshot);
+  auto it = txn->NewIterator(kTable);
+  ASSERT_TRUE(txn->Put(kTable, "b", "own").ok());
+  ASSERT_TRUE(txn->Delete(kTable, "c").ok());
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), (KeyValues{{"a", "1"}, {"b", "own"}}));
+}
+
+TEST_F(TxnTest, IteratorAtSnapshotIgnoresCommitsAfterTheSnapshot) {
+  CommitPut("a", "1");
+  auto txn = Begin(kSnapshot);
+  EXPECT_EQ(Read(*txn, "a"), "1");  // takes the snapshot
+  CommitPut("b", "2");
+  CommitDelete("a");
+  auto it = txn->NewIterator(kTable);  // created after those commits
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), (KeyValues{{"a", "1"}}));
+}
+
+TEST_F(TxnTest, IteratorRespectsBoundsBothWays) {
+  for (const char* key : {"a", "b", "c", "d", "e"}) CommitPut(key, key);
+  auto txn = Begin(kSnapshot);
+  ASSERT_TRUE(txn->Put(kTable, "bb", "own").ok());  // inside the bounds
+  ASSERT_TRUE(txn->Put(kTable, "d0", "own").ok());  // at or past upper: hidden
+  ASSERT_TRUE(txn->Put(kTable, "a9", "own").ok());  // below lower: hidden
+  IteratorOptions bounds;
+  bounds.lower_bound = "b";
+  bounds.upper_bound = "d";
+  auto it = txn->NewIterator(kTable, bounds);
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), (KeyValues{{"b", "b"}, {"bb", "own"}, {"c", "c"}}));
+  it->SeekToLast();
+  EXPECT_EQ(Drain(*it, false), (KeyValues{{"c", "c"}, {"bb", "own"}, {"b", "b"}}));
+  it->Seek("a");  // below the lower bound: the first key within
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b");
+  it->SeekForPrev("z");  // past the upper bound: the last key within
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "c");
+  it->Seek("d");  // the upper bound itself is excluded
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+}
+
+TEST_F(TxnTest, SeekAndSeekForPrevFindNeighbours) {
+  for (const char* key : {"b", "d", "f"}) CommitPut(key, key);
+  auto txn = Begin(kSnapshot);
+  ASSERT_TRUE(txn->Put(kTable, "e", "own").ok());
+  auto it = txn->NewIterator(kTable);
+  it->Seek("d");  // exact
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "d");
+  it->Seek("dd");  // between: the own write comes next
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "e");
+  EXPECT_EQ(it->value(), "own");
+  it->Seek("g");
+  EXPECT_FALSE(it->Valid());
+  it->SeekForPrev("c");
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "b");
+  it->SeekForPrev("f");  // exact
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "f");
+  it->Prev();
+  ASSERT_TRUE(it->Valid());
+  EXPECT_EQ(it->key(), "e");
+  it->SeekForPrev("a");
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+}
+
+TEST_F(TxnTest, IteratorIsAbortedOnceItsTransactionCommits) {
+  CommitPut("a", "1");
+  CommitPut("b", "2");
+  auto txn = Begin(kSnapshot);
+  auto it = txn->NewIterator(kTable);
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  ASSERT_TRUE(txn->Commit().ok());
+  it->Next();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_EQ(Code(it->status()), "Aborted") << it->status().ToString();
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_EQ(Code(it->status()), "Aborted") << it->status().ToString();
+}
+
+// ---- Read your writes ----
+
+TEST_F(TxnTest, ReadYourWritesThroughGetAndIterator) {
+  for (IsolationLevel level : {kSnapshot, kReadCommitted}) {
+    SCOPED_TRACE(IsolationLevelName(level));
+    const std::string key = std::string("k-") + IsolationLevelName(level);
+    CommitPut(key, "committed");
+    auto txn = Begin(level);
+    ASSERT_TRUE(txn->Put(kTable, key, "mine").ok());
+    EXPECT_EQ(Read(*txn, key), "mine");
+    ASSERT_TRUE(txn->Delete(kTable, key).ok());
+    EXPECT_EQ(Read(*txn, key), "<NotFound>");
+    {
+      auto it = txn->NewIterator(kTable);
+      it->Seek(key);
+      EXPECT_TRUE(!it->Valid() || it->key() != key);
+    }
+    ASSERT_TRUE(txn->Put(kTable, key, "again").ok());
+    EXPECT_EQ(Read(*txn, key), "again");
+    {
+      auto it = txn->NewIterator(kTable);
+      it->Seek(key);
+      ASSERT_TRUE(it->Valid());
+      EXPECT_EQ(it->key(), key);
+      EXPECT_EQ(it->value(), "again");
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+    EXPECT_EQ(ReadLatest(key), "again");
+  }
+}
+
+// ---- First updater wins ----
+
+// One way for a snapshot-isolation transaction to touch a key that another
+// transaction changed after its snapshot.
+struct WriteOp {
+  const char* name;
+  std::function<Status(Transaction&)> apply;
+};
+void PrintTo(const WriteOp& op, std::ostream* os) { *os << op.name; }
+
+class FirstUpdaterWinsTest : public TxnTest, public ::testing::WithParamInterface<WriteOp> {};
+
+TEST_P(FirstUpdaterWinsTest, SnapshotWriterOfKeyChangedAfterSnapshotFailsWithConflict) {
+  CommitPut("k", "v0");
+  const uint64_t conflicts_before = db_->stats().aborts_conflict;
+  auto t1 = Begin(kSnapshot);
+  ASSERT_TRUE(t1->Put(kTable, "t1-own", "x").ok());  // takes the snapshot
+  CommitPut("k", "v1");
+  Status status = GetParam().apply(*t1);
+  EXPECT_EQ(Code(status), "Conflict") << status.ToString();
+  EXPECT_TRUE(status.IsRetryable());
+  EXPECT_EQ(t1->state(), TransactionState::kFailed);
+  std::string value;
+  EXPECT_EQ(Code(t1->Get(kTable, "k", &value)), "Aborted");
+  EXPECT_EQ(Code(t1->Put(kTable, "other", "x")), "Aborted");
+  Status commit = t1->Commit();
+  EXPECT_EQ(Code(commit), "Conflict")
+      << "Commit returns the error that failed the transaction; " << commit.ToString();
+  EXPECT_NE(t1->state(), TransactionState::kCommitted);
+  EXPECT_EQ(ReadLatest("k"), "v1");
+  EXPECT_EQ(ReadLatest("t1-own"), "<NotFound>");
+  EXPECT_EQ(ReadLatest("other"), "<NotFound>");
+  EXPECT_GE(db_->stats().aborts_conflict, conflicts_before + 1);
+}
+
+TEST_P(FirstUpdaterWinsTest, ReadCommittedWriterGoesOnFromTheNewestVersion) {
+  CommitPut("k", "v0");
+  auto t1 = Begin(kReadCommitted);
+  ASSERT_TRUE(t1->Put(kTable, "t1-own", "x").ok());
+  CommitPut("k", "v1");
+  Status status = GetParam().apply(*t1);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(t1->state(), TransactionState::kActive);
+  ASSERT_TRUE(t1->Commit().ok());
+  EXPECT_EQ(ReadLatest("t1-own"), "x");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ops, FirstUpdaterWinsTest,
+    ::testing::Values(WriteOp{"Put", [](Transaction& t) { return t.Put(kTable, "k", "t1"); }},
+                      WriteOp{"Delete", [](Transaction& t) { return t.Delete(kTable, "k"); }},
+                      WriteOp{"GetForUpdate",
+                              [](Transaction& t) {
+                                std::string value;
+                                Status status = t.GetForUpdate(kTable, "k", &value);
+                                // At read committed the answer must be the newest commit.
+                                if (status.ok() && value != "v1")
+                                  return Status::Corruption("read " + value);
+                                return status;
+                              }}),
+    [](const ::testing::TestParamInfo<WriteOp>& info) { return std::string(info.param.name); });
+
+// ---- Lock waits ----
+
+struct LockWaitCase {
+  IsolationLevel level;
+  bool first_commits;  // else it rolls back
+};
+void PrintTo(const LockWaitCase& c, std::ostream* os) {
+  *os << IsolationLevelName(c.level)
+      << (c.first_commits ? ", first commits" : ", first rolls back");
+}
+
+class LockWaitTest : public TxnTest, public ::testing::WithParamInterface<LockWaitCase> {};
+
+// T1 writes k; T2 writes k on another thread and waits for T1, visibly in
+// ListTransactions and ListLocks. When T1 commits, T2 fails with Conflict at
+// snapshot isolation and goes on at read committed; when T1 rolls back, T2
+// goes on at both.
+TEST_P(LockWaitTest, SecondWriterWaitsForTheFirstThenFollowsTheContract) {
+  const LockWaitCase c = GetParam();
+  CommitPut("k", "v0");
+  const uint64_t waits_before = db_->stats().lock_waits;
+  auto t1 = Begin(kSnapshot);
+  ASSERT_TRUE(t1->Put(kTable, "k", "first").ok());
+  auto t2 = Begin(c.level);
+  EXPECT_EQ(Read(*t2, "other"), "<NotFound>");  // t2's snapshot predates t1's commit
+  std::atomic<bool> t2_returned{false};
+  Status t2_status;
+  std::thread second([&] {
+    t2_status = t2->Put(kTable, "k", "second");
+    t2_returned = true;
+  });
+  const bool waiting = WaitUntil([&] { return WaitingFor(t2->id()) == t1->id(); });
+  EXPECT_TRUE(waiting) << "ListTransactions never showed t2 waiting for t1";
+  EXPECT_FALSE(t2_returned.load());
+  EXPECT_EQ(WaitingFor(t1->id()), 0u);
+  bool lock_listed = false;
+  for (const LockInfo& lock : db_->ListLocks()) {
+    if (lock.table != kTable || lock.key != "k") continue;
+    lock_listed = true;
+    EXPECT_EQ(lock.holder, t1->id());
+    EXPECT_NE(std::find(lock.waiters.begin(), lock.waiters.end(), t2->id()), lock.waiters.end());
+  }
+  EXPECT_TRUE(lock_listed);
+  EXPECT_GE(db_->stats().lock_waits, waits_before + 1);
+
+  if (c.first_commits) {
+    ASSERT_TRUE(t1->Commit().ok());
+  } else {
+    ASSERT_TRUE(t1->Rollback().ok());
+  }
+  second.join();
+  const bool t2_should_fail = c.level == kSnapshot && c.first_commits;
+  if (t2_should_fail) {
+    EXPECT_EQ(Code(t2_status), "Conflict") << t2_status.ToString();
+    EXPECT_EQ(t2->state(), TransactionState::kFailed);
+    EXPECT_EQ(ReadLatest("k"), "first");
+  } else {
+    ASSERT_TRUE(t2_status.ok()) << t2_status.ToString();
+    ASSERT_TRUE(t2->Commit().ok());
+    EXPECT_EQ(ReadLatest("k"), "second");  // the later commit wins
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LockWaitTest,
+    ::testing::Values(LockWaitCase{kSnapshot, true}, LockWaitCase{kSnapshot, false},
+                      LockWaitCase{kReadCommitted, true}, LockWaitCase{kReadCommitted, false}),
+    [](const ::testing::TestParamInfo<LockWaitCase>& info) {
+      return std::string(info.param.level == kSnapshot ? "Snapshot" : "ReadCommitted") +
+             (info.param.first_commits ? "FirstCommits" : "FirstRollsBack");
+    });
+
+TEST_F(TxnTest, DeadlockFailsOneTransactionAndTheOtherGoesOn) {
+  const uint64_t deadlocks_before = db_->stats().aborts_deadlock;
+  // A timeout far above any real wait, so that a missed deadlock fails the
+  // test instead of hanging it.
+  TransactionOptions options;
+  options.lock_timeout = 10s;
+  auto t1 = db_->Begin(options);
+  auto t2 = db_->Begin(options);
+  ASSERT_TRUE(t1->Put(kTable, "a", "t1").ok());
+  ASSERT_TRUE(t2->Put(kTable, "b", "t2").ok());
+  Status t1_status;
+  TransactionState t1_state_after = TransactionState::kActive;
+  std::thread first([&] {
+    t1_status = t1->Put(kTable, "b", "t1");  // waits for t2
+    t1_state_after = t1->state();
+    if (!t1_status.ok()) {
+      EXPECT_TRUE(t1->Rollback().ok());
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] { return WaitingFor(t1->id()) == t2->id(); }))
+      << "t1 never waited for t2";
+  Status t2_status = t2->Put(kTable, "a", "t2");  // closes the cycle
+  TransactionState t2_state_after = t2->state();
+  if (!t2_status.ok()) {
+    EXPECT_TRUE(t2->Rollback().ok());
+  }
+  first.join();
+
+  const int victims = (t1_status.code() == StatusCode::kDeadlock ? 1 : 0) +
+                      (t2_status.code() == StatusCode::kDeadlock ? 1 : 0);
+  EXPECT_EQ(victims, 1) << "t1 " << t1_status.ToString() << ", t2 " << t2_status.ToString();
+  // db.h: the transaction whose wait would close the cycle is the victim.
+  EXPECT_EQ(Code(t2_status), "Deadlock") << t2_status.ToString();
+  EXPECT_TRUE(t1_status.ok()) << t1_status.ToString();
+  EXPECT_EQ(t2_state_after, TransactionState::kFailed);
+  EXPECT_EQ(db_->stats().aborts_deadlock, deadlocks_before + 1);
+  if (t1_status.ok()) {
+    EXPECT_EQ(t1_state_after, TransactionState::kActive);
+    ASSERT_TRUE(t1->Commit().ok());
+    EXPECT_EQ(ReadLatest("a"), "t1");
+    EXPECT_EQ(ReadLatest("b"), "t1");
+  }
+}
+
+TEST_F(TxnTest, LockWaitTimesOut) {
+  const uint64_t timeouts_before = db_->stats().aborts_lock_timeout;
+  auto holder = Begin(kSnapshot);
+  ASSERT_TRUE(holder->Put(kTable, "k", "holder").ok());
+  TransactionOptions options;
+  options.lock_timeout = 50ms;
+  auto waiter = db_->Begin(options);
+  const auto start = std::chrono::steady_clock::now();
+  Status status = waiter->Put(kTable, "k", "waiter");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(Code(status), "LockTimeout") << status.ToString();
+  EXPECT_TRUE(status.IsRetryable());
+  EXPECT_EQ(waiter->state(), TransactionState::kFailed);
+  EXPECT_GE(waited, 45ms);
+  EXPECT_LT(waited, 5s);
+  EXPECT_EQ(db_->stats().aborts_lock_timeout, timeouts_before + 1);
+  ASSERT_TRUE(holder->Commit().ok());
+  EXPECT_EQ(ReadLatest("k"), "holder");
+}
+
+TEST_F(TxnTest, DatabaseLockTimeoutAppliesWhenTransactionHasNone) {
+  Options options = options_;
+  options.lock_timeout = 30ms;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+  auto holder = Begin(kSnapshot);
+  ASSERT_TRUE(holder->Put(kTable, "k", "holder").ok());
+  auto waiter = Begin(kReadCommitted);
+  std::string value;
+  Status status = waiter->GetForUpdate(kTable, "k", &value);
+  EXPECT_EQ(Code(status), "LockTimeout") << status.ToString();
+}
+
+// ---- GetForUpdate ----
+
+TEST_F(TxnTest, GetForUpdateAtReadCommittedReturnsTheValueCommittedDuringTheWait) {
+  CommitPut("k", "v0");
+  auto t1 = Begin(kSnapshot);
+  ASSERT_TRUE(t1->Put(kTable, "k", "v1").ok());
+  auto t2 = Begin(kReadCommitted);
+  Status status;
+  std::string value;
+  std::thread reader([&] { status = t2->GetForUpdate(kTable, "k", &value); });
+  EXPECT_TRUE(WaitUntil([&] { return WaitingFor(t2->id()) == t1->id(); }));
+  ASSERT_TRUE(t1->Commit().ok());
+  reader.join();
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(value, "v1");
+}
+
+TEST_F(TxnTest, GetForUpdateTakesTheLockEvenWhenTheKeyIsMissing) {
+  auto t1 = Begin(kSnapshot);
+  std::string value;
+  EXPECT_TRUE(t1->GetForUpdate(kTable, "missing", &value).IsNotFound());
+  EXPECT_EQ(t1->state(), TransactionState::kActive);
+  TransactionOptions options;
+  options.lock_timeout = 20ms;
+  auto t2 = db_->Begin(options);
+  EXPECT_EQ(Code(t2->Put(kTable, "missing", "x")), "LockTimeout");
+}
+
+// Two threads increment one counter 200 times each with GetForUpdate + Put
+// at read committed: every increment survives.
+TEST_F(TxnTest, GetForUpdateAtReadCommittedPreventsLostUpdates) {
+  constexpr int kIncrements = 200;
+  CommitPut("counter", "0");
+  RunOptions run;
+  run.transaction.isolation = kReadCommitted;
+  std::atomic<int> failures{0};
+  auto increment = [&] {
+    for (int i = 0; i < kIncrements; ++i) {
+      Status status = db_->Run(
+          [](Transaction& txn) {
+            std::string value;
+            MVDB_RETURN_IF_ERROR(txn.GetForUpdate(kTable, "counter", &value));
+            return txn.Put(kTable, "counter", std::to_string(std::stoi(value) + 1));
+          },
+          run);
+      if (!status.ok()) ++failures;
+    }
+  };
+  std::thread a(increment);
+  std::thread b(increment);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(ReadLatest("counter"), std::to_string(2 * kIncrements));
+}
+
+// ---- Read-only transactions ----
+
+TEST_F(TxnTest, ReadOnlyTransactionRefusesWritesButReads) {
+  CommitPut("k", "v");
+  const uint64_t read_only_before = db_->stats().read_only_commits;
+  TransactionOptions options;
+  options.read_only = true;
+  auto txn = db_->Begin(options);
+  EXPECT_TRUE(txn->read_only());
+  EXPECT_EQ(Code(txn->Put(kTable, "k", "w")), "InvalidArgument");
+  EXPECT_EQ(Code(txn->Delete(kTable, "k")), "InvalidArgument");
+  std::string value;
+  EXPECT_EQ(Code(txn->GetForUpdate(kTable, "k", &value)), "InvalidArgument");
+  EXPECT_EQ(txn->state(), TransactionState::kActive);
+  EXPECT_EQ(Read(*txn, "k"), "v");
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(txn->state(), TransactionState::kCommitted);
+  EXPECT_EQ(db_->stats().read_only_commits, read_only_before + 1);
+  EXPECT_EQ(ReadLatest("k"), "v");
+}
+
+// ---- Garbage collection ----
+
+TEST_F(TxnTest, WithoutSnapshotsOldVersionsAreCollected) {
+  for (int i = 0; i < 100; ++i) CommitPut("k", VersionValue(i));
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  const DatabaseStats stats = db_->stats();
+  EXPECT_EQ(stats.old_versions, 0u);
+  EXPECT_EQ(stats.old_version_bytes, 0u);
+  auto versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  ASSERT_EQ(versions->size(), 1u);
+  EXPECT_TRUE((*versions)[0].in_tree);
+  EXPECT_EQ((*versions)[0].value, VersionValue(99));
+}
+
+TEST_F(TxnTest, OldSnapshotKeepsItsVersionsUntilItEnds) {
+  CommitPut("k", "original");
+  auto old_reader = Begin(kSnapshot);
+  EXPECT_EQ(Read(*old_reader, "k"), "original");
+  for (int i = 0; i < 50; ++i) CommitPut("k", VersionValue(i));
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  EXPECT_GT(db_->stats().old_versions, 0u);
+  EXPECT_LE(db_->stats().oldest_snapshot_ts, db_->stats().visible_ts);
+  EXPECT_EQ(Read(*old_reader, "k"), "original");
+  auto versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_GE(versions->size(), 2u);
+  EXPECT_EQ(versions->back().value, "original");
+
+  ASSERT_TRUE(old_reader->Commit().ok());
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  EXPECT_EQ(db_->stats().old_versions, 0u);
+  versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(versions->size(), 1u);
+}
+
+TEST_F(TxnTest, TombstonesAreRemovedOnceNoSnapshotNeedsThem) {
+  CommitPut("k", "v");
+  auto old_reader = Begin(kSnapshot);
+  EXPECT_EQ(Read(*old_reader, "k"), "v");
+  CommitDelete("k");
+  const uint64_t removed_before = db_->stats().tombstones_removed;
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  auto versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u) << "the tombstone and the version the old snapshot reads";
+  EXPECT_TRUE((*versions)[0].deleted);
+  EXPECT_EQ((*versions)[1].value, "v");
+  EXPECT_EQ(Read(*old_reader, "k"), "v");
+
+  ASSERT_TRUE(old_reader->Commit().ok());
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok());
+  EXPECT_TRUE(versions->empty());
+  EXPECT_GT(db_->stats().tombstones_removed, removed_before);
+  EXPECT_EQ(ReadLatest("k"), "<NotFound>");
+}
+
+TEST_F(TxnTest, SnapshotTooOldWhenOldVersionsExceedTheLimit) {
+  constexpr size_t kLimit = 64 << 10;
+  constexpr int kKeys = 200;  // 200 KiB of old versions, three times the limit
+  Options options = options_;
+  options.max_version_bytes = kLimit;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+  auto key = [](int i) { return "key" + std::to_string(1000 + i); };
+  {
+    auto loader = db_->Begin();
+    for (int i = 0; i < kKeys; ++i)
+      ASSERT_TRUE(loader->Put(kTable, key(i), std::string(1024, 'a')).ok());
+    ASSERT_TRUE(loader->Commit().ok());
+  }
+  const uint64_t too_old_before = db_->stats().aborts_snapshot_too_old;
+  auto reader = Begin(kSnapshot);
+  EXPECT_EQ(Read(*reader, key(0)), std::string(1024, 'a'));
+  {
+    auto writer = db_->Begin();
+    for (int i = 0; i < kKeys; ++i)
+      ASSERT_TRUE(writer->Put(kTable, key(i), std::string(1024, 'b')).ok());
+    ASSERT_TRUE(writer->Commit().ok());
+  }
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  const DatabaseStats stats = db_->stats();
+  EXPECT_GE(stats.aborts_snapshot_too_old, too_old_before + 1);
+  EXPECT_LE(stats.old_version_bytes, kLimit);
+
+  std::string value;
+  Status status = reader->Get(kTable, key(1), &value);
+  EXPECT_EQ(Code(status), "SnapshotTooOld") << status.ToString();
+  EXPECT_TRUE(status.IsRetryable());
+  EXPECT_EQ(reader->state(), TransactionState::kFailed);
+  auto fresh = Begin(kSnapshot);
+  EXPECT_EQ(Read(*fresh, key(1)), std::string(1024, 'b'));
+}
+
+// ---- Database::Run ----
+
+TEST_F(TxnTest, RunRetriesRetryableErrorsInNewTransactions) {
+  int attempts = 0;
+  RunOptions run;
+  run.initial_backoff = 10us;
+  Status status = db_->Run(
+      [&](Transaction& txn) {
+        ++attempts;
+        MVDB_RETURN_IF_ERROR(txn.Put(kTable, "attempt" + std::to_string(attempts), "x"));
+        if (attempts <= 2) return Status::Conflict("injected");
+        return txn.Put(kTable, "done", "yes");
+      },
+      run);
+  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(ReadLatest("done"), "yes");
+  EXPECT_EQ(ReadLatest("attempt1"), "<NotFound>");  // rolled back with its attempt
+  EXPECT_EQ(ReadLatest("attempt2"), "<NotFound>");
+  EXPECT_EQ(ReadLatest("attempt3"), "x");
+}
+
+TEST_F(TxnTest, RunStopsAtOnceOnNonRetryableError) {
+  int attempts = 0;
+  Status status = db_->Run([&](Transaction& txn) {
+    ++attempts;
+    MVDB_RETURN_IF_ERROR(txn.Put(kTable, "k", "x"));
+    return Status::InvalidArgument("not retryable");
+  });
+  EXPECT_EQ(Code(status), "InvalidArgument") << status.ToString();
+  EXPECT_EQ(attempts, 1);
+  EXPECT_EQ(ReadLatest("k"), "<NotFound>");
+}
+
+TEST_F(TxnTest, RunGivesUpAfterMaxAttempts) {
+  int attempts = 0;
+  RunOptions run;
+  run.max_attempts = 4;
+  run.initial_backoff = 10us;
+  run.max_backoff = 100us;
+  Status status = db_->Run(
+      [&](Transaction&) {
+        ++attempts;
+        return Status::Deadlock("injected");
+      },
+      run);
+  EXPECT_EQ(Code(status), "Deadlock") << status.ToString();
+  EXPECT_EQ(attempts, 4);
+}
+
+// ---- Durability ----
+
+TEST_F(TxnTest, CommittedWritesSurviveReopenAndUncommittedDoNot) {
+  Options options = options_;
+  options.sync = SyncMode::kFull;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+  ASSERT_TRUE(db_->CreateTable("accounts").ok());
+  ASSERT_TRUE(db_->CreateTable("audit").ok());
+  {
+    auto txn = db_->Begin();
+    ASSERT_TRUE(txn->Put("accounts", "alice", "90").ok());
+    ASSERT_TRUE(txn->Put("accounts", "bob", "110").ok());
+    ASSERT_TRUE(txn->Put("audit", "0001", "alice->bob 10").ok());
+    CommitOptions commit;
+    commit.sync = SyncMode::kFull;
+    ASSERT_TRUE(txn->Commit(commit).ok());
+  }
+  const uint64_t rollbacks_before = db_->stats().rollbacks;
+  {
+    auto abandoned = db_->Begin();
+    ASSERT_TRUE(abandoned->Put("accounts", "alice", "0").ok());
+    ASSERT_TRUE(abandoned->Put("audit", "0002", "never").ok());
+  }  // destroyed without Commit: rolled back
+  EXPECT_EQ(db_->stats().rollbacks, rollbacks_before + 1);
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+
+  auto tables = db_->ListTables();
+  ASSERT_TRUE(tables.ok());
+  for (const char* table : {kTable, "accounts", "audit"}) {
+    EXPECT_NE(std::find(tables->begin(), tables->end(), table), tables->end()) << table;
+  }
+  EXPECT_EQ(ReadLatest("alice", "accounts"), "90");
+  EXPECT_EQ(ReadLatest("bob", "accounts"), "110");
+  EXPECT_EQ(ReadLatest("0001", "audit"), "alice->bob 10");
+  EXPECT_EQ(ReadLatest("0002", "audit"), "<NotFound>");
+}
+
+// ---- Tables ----
+
+TEST_F(TxnTest, CreateListAndDropTables) {
+  ASSERT_TRUE(db_->CreateTable("x").ok());
+  EXPECT_EQ(Code(db_->CreateTable("x")), "InvalidArgument");
+  EXPECT_EQ(Code(db_->CreateTable("")), "InvalidArgument");
+  EXPECT_EQ(Code(db_->CreateTable(std::string(1025, 'n'))), "InvalidArgument");
+  auto tables = db_->ListTables();
+  ASSERT_TRUE(tables.ok());
+  EXPECT_NE(std::find(tables->begin(), tables->end(), "x"), tables->end());
+  CommitPut("row", "1", "x");
+  ASSERT_TRUE(db_->DropTable("x").ok());
+  tables = db_->ListTables();
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(std::find(tables->begin(), tables->end(), "x"), tables->end());
+  EXPECT_TRUE(db_->DropTable("x").IsNotFound());
+  ASSERT_TRUE(db_->CreateTable("x").ok());  // recreated empty
+  EXPECT_EQ(ReadLatest("row", "x"), "<NotFound>");
+}
+
+TEST_F(TxnTest, MissingTableIsNotFound) {
+  auto txn = Begin(kSnapshot);
+  EXPECT_TRUE(txn->Put("missing", "k", "v").IsNotFound());
+  std::string value;
+  EXPECT_TRUE(txn->Get("missing", "k", &value).IsNotFound());
+  auto it = txn->NewIterator("missing");
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_TRUE(it->status().IsNotFound()) << it->status().ToString();
+  EXPECT_TRUE(db_->ListVersions("missing", "k").status().IsNotFound());
+}
+
+TEST_F(TxnTest, DropTableIsBusyWhileAnIteratorIsOpen) {
+  ASSERT_TRUE(db_->CreateTable("x").ok());
+  auto txn = Begin(kSnapshot);
+  auto it = txn->NewIterator("x");
+  EXPECT_TRUE(db_->DropTable("x").IsBusy());
+  it.reset();
+  EXPECT_TRUE(db_->DropTable("x").ok());
+}
+
+TEST_F(TxnTest, CommitToADroppedTableFailsWithNotFound) {
+  ASSERT_TRUE(db_->CreateTable("x").ok());
+  auto txn = Begin(kSnapshot);
+  ASSERT_TRUE(txn->Put("x", "k", "v").ok());
+  ASSERT_TRUE(txn->Put(kTable, "k", "v").ok());
+  ASSERT_TRUE(db_->DropTable("x").ok());
+  EXPECT_TRUE(txn->Commit().IsNotFound());
+  EXPECT_EQ(ReadLatest("k"), "<NotFound>");  // nothing of it, not even the other table
+}
+
+// ---- Argument errors ----
+
+TEST_F(TxnTest, BadKeysAreInvalidArgumentAndLeaveTheTransactionActive) {
+  auto txn = Begin(kSnapshot);
+  EXPECT_EQ(Code(txn->Put(kTable, "", "v")), "InvalidArgument");
+  EXPECT_EQ(Code(txn->Put(kTable, std::string(1025, 'k'), "v")), "InvalidArgument");
+  EXPECT_EQ(Code(txn->Delete(kTable, "")), "InvalidArgument");
+  EXPECT_EQ(txn->state(), TransactionState::kActive);
+  ASSERT_TRUE(txn->Put(kTable, std::string(1024, 'k'), "longest").ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(ReadLatest(std::string(1024, 'k')), "longest");
+}
+
+TEST_F(TxnTest, CommitOrRollbackOfAnEndedTransactionIsInvalidArgument) {
+  auto txn = Begin(kSnapshot);
+  ASSERT_TRUE(txn->Put(kTable, "k", "v").ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(Code(txn->Commit()), "InvalidArgument");
+  EXPECT_EQ(Code(txn->Rollback()), "InvalidArgument");
+  EXPECT_EQ(txn->state(), TransactionState::kCommitted);
+}
+
+// ---- ListVersions ----
+
+TEST_F(TxnTest, ListVersionsIsNewestFirstWhileSnapshotsNeedThem) {
+  CommitPut("k", "v1");
+  auto sees_v1 = Begin(kSnapshot);
+  EXPECT_EQ(Read(*sees_v1, "k"), "v1");
+  CommitPut("k", "v2");
+  auto sees_v2 = Begin(kSnapshot);
+  EXPECT_EQ(Read(*sees_v2, "k"), "v2");
+  CommitPut("k", "v3");
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  auto versions = db_->ListVersions(kTable, "k");
+  ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  ASSERT_EQ(versions->size(), 3u);
+  const std::vector<std::string> values = {"v3", "v2", "v1"};
+  for (size_t i = 0; i < versions->size(); ++i) {
+    EXPECT_EQ((*versions)[i].value, values[i]);
+    EXPECT_FALSE((*versions)[i].deleted);
+    EXPECT_EQ((*versions)[i].in_tree, i == 0);
+    if (i > 0) {
+      EXPECT_GT((*versions)[i - 1].commit_ts, (*versions)[i].commit_ts);
+    }
+  }
+  EXPECT_GE(db_->stats().visible_ts, (*versions)[0].commit_ts);
+}
+
+}  // namespace
+}  // namespace mvdb
