@@ -66,6 +66,17 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir, const O
   Impl& impl = *db->impl_;
   impl.dir = dir;
   impl.options = options;
+  const Status opened = impl.Open();
+  if (!opened.ok()) {
+    impl.closed = true;  // nothing for the destructor to close
+    if (impl.engine != nullptr) (void)impl.engine->Close();
+    return opened;
+  }
+  impl.gc_thread = std::thread([raw = &impl] { raw->GcLoop(); });
+  return db;
+}
+
+Status Database::Impl::Open() {
   EngineOptions engine_options;
   engine_options.create_if_missing = options.create_if_missing;
   engine_options.cache_mb = options.cache_mb;
@@ -76,21 +87,19 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& dir, const O
   engine_options.wal_segment_bytes = options.wal_segment_bytes;
   engine_options.fs = options.file_system;
   engine_options.replay_apply = &TxnManager::ApplyReplayed;
-  MVDB_ASSIGN_OR_RETURN(impl.engine, Engine::Open(dir, engine_options));
-  MVDB_ASSIGN_OR_RETURN(const std::vector<std::string> names, impl.engine->ListTrees());
+  MVDB_ASSIGN_OR_RETURN(engine, Engine::Open(dir, engine_options));
+  MVDB_ASSIGN_OR_RETURN(const std::vector<std::string> names, engine->ListTrees());
   for (const std::string& name : names) {
-    MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.engine->OpenTree(name));
-    impl.AddTable(name, tree);
+    MVDB_ASSIGN_OR_RETURN(BTree * tree, engine->OpenTree(name));
+    AddTable(name, tree);
   }
-  Impl* raw = &impl;
-  impl.txns = std::make_unique<TxnManager>(
-      impl.engine.get(), options, [raw](TableId id) -> std::optional<TableRef> {
-        const auto it = raw->tables_by_id.find(id);  // the caller holds catalog_mu
-        if (it == raw->tables_by_id.end()) return std::nullopt;
+  txns = std::make_unique<TxnManager>(
+      engine.get(), options, [this](TableId id) -> std::optional<TableRef> {
+        const auto it = tables_by_id.find(id);  // the caller holds catalog_mu
+        if (it == tables_by_id.end()) return std::nullopt;
         return it->second->ref();
       });
-  impl.gc_thread = std::thread([raw] { raw->GcLoop(); });
-  return db;
+  return Status::OK();
 }
 
 Database::~Database() {

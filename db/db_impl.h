@@ -53,6 +53,8 @@ struct Database::Impl {
   bool gc_stopping = false;
   std::thread gc_thread;
 
+  // Opens the engine and the catalog (Database::Open's work).
+  Status Open();
   // The table named `name`, or null. REQUIRES: catalog_mu held.
   Table* Find(std::string_view name) const;
   // REQUIRES: catalog_mu held exclusively (or during Open).

@@ -18,9 +18,11 @@ Status NoTable(std::string_view name) {
 Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Transaction::~Transaction() {
-  if (impl_ != nullptr && impl_->txn != nullptr) {
+  if (impl_ == nullptr || impl_->txn == nullptr) return;
+  const TransactionState state = impl_->txn->state();
+  if (state == TransactionState::kActive || state == TransactionState::kFailed) {
     std::shared_lock catalog(impl_->db->catalog_mu);
-    impl_->txn.reset();  // rolls back if open
+    impl_->txn.reset();  // rolls back
   }
 }
 

@@ -99,8 +99,13 @@ Status Engine::Impl::Health() const {
 Status Engine::Impl::Fail(const Status& cause) {
   std::lock_guard lock(failure_mu);
   if (failure.ok()) {
-    failure = Status::IOError("database failed: " + cause.ToString() +
-                              "; no further commits are acknowledged; reopen to recover");
+    std::string text = "database failed: " + cause.ToString();
+    // The log's and the data file's own sticky errors already say what
+    // happens next; say it once.
+    if (text.find("reopen the database to recover") == std::string::npos) {
+      text += "; no further commits are acknowledged; reopen to recover";
+    }
+    failure = Status::IOError(text);
     failed.store(true, std::memory_order_release);
     Log(LogLevel::kError, dir + ": " + std::string(failure.message()));
   }

@@ -358,12 +358,16 @@ class UringFile final : public FdFile {
     return RunAndCount(std::span(&op, 1));
   }
 
+  // A single buffered write is a plain pwrite: io_uring cannot overlap it
+  // with anything, and on file systems without async buffered writes the
+  // kernel hands it to an io-wq worker thread, which made a small write
+  // (a WAL append) 25x slower than pwrite (43 us against 1.6 us per
+  // one-put commit, bench/txn_bench raw_put). Batches still go through the
+  // ring (SubmitBatch).
   Status WriteAt(uint64_t offset, std::span<const std::byte> data) override {
-    // The kernel only reads from a write's buffer; the op type is shared
-    // with reads, hence the const_cast.
-    UringOp op =
-        MakeOp(UringOp::Kind::kWrite, offset, const_cast<std::byte*>(data.data()), data.size());
-    return RunAndCount(std::span(&op, 1));
+    MVDB_RETURN_IF_ERROR(io_internal::PwriteFully(fd(), path(), offset, data));
+    stats()->AddWrite(data.size());
+    return Status::OK();
   }
 
   Status SubmitBatch(std::span<IoRequest> requests) override {

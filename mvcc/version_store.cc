@@ -94,7 +94,9 @@ Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key) {
 }
 
 std::string VersionStore::ChainKey(TableId table, std::string_view key) {
-  std::string out(kTableIdBytes, '\0');
+  std::string out;
+  out.reserve(kTableIdBytes + key.size());  // one allocation
+  out.resize(kTableIdBytes);
   PutFixed32(out.data(), table);
   out.append(key);
   return out;
@@ -192,12 +194,24 @@ Result<std::vector<VersionInfo>> VersionStore::ListVersions(TableId table, BTree
 
 // ---- writes ----
 
-Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
-                             const std::optional<std::string_view>& value, Timestamp ts) {
+Result<std::optional<std::string>> VersionStore::ReadEntry(BTree* tree, std::string_view key) {
   std::string raw;
   const Status got = tree->Get(key, &raw);
-  if (!got.ok() && !got.IsNotFound()) return got;
-  if (got.ok()) {
+  if (got.IsNotFound()) return std::optional<std::string>();
+  MVDB_RETURN_IF_ERROR(got);
+  return std::optional<std::string>(std::move(raw));
+}
+
+Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
+                             const std::optional<std::string_view>& value, Timestamp ts,
+                             const std::optional<std::string>* current) {
+  std::optional<std::string> read;
+  if (current == nullptr) {
+    MVDB_ASSIGN_OR_RETURN(read, ReadEntry(tree, key));
+    current = &read;
+  }
+  if (current->has_value()) {
+    const std::string& raw = **current;
     MVDB_ASSIGN_OR_RETURN(const EntryView old, DecodeEntry(raw, key));
     if (!value.has_value() && old.tombstone) return Status::OK();  // deleting nothing
     OldVersion version{old.ts, ts, old.tombstone, std::string(old.value)};

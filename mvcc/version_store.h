@@ -86,9 +86,16 @@ class VersionStore {
 
   // Makes `value` (nullopt: a delete) the entry of `key` at `ts`, after
   // moving the entry it replaces to the key's chain, and queues the work of
-  // collecting that version once the watermark passes ts.
+  // collecting that version once the watermark passes ts. `current`, when
+  // not null, is the key's raw tree entry (nullopt: none) as the writer read
+  // it after taking the key's row lock, which keeps it from changing (a
+  // tombstone the collector removed meanwhile is still right to append);
+  // null: Install reads it.
   Status Install(TableId table, BTree* tree, std::string_view key,
-                 const std::optional<std::string_view>& value, Timestamp ts);
+                 const std::optional<std::string_view>& value, Timestamp ts,
+                 const std::optional<std::string>* current = nullptr);
+  // The raw tree entry of `key`, for Install's `current`.
+  static Result<std::optional<std::string>> ReadEntry(BTree* tree, std::string_view key);
   // Recovery's apply: no snapshot exists, so a put writes the entry and a
   // delete removes the key.
   static Status ApplyReplayed(BTree* tree, std::string_view key,

@@ -30,7 +30,9 @@
 namespace mvdb {
 
 std::string LockManager::LockName(uint32_t table, std::string_view key) {
-  std::string name(4, '\0');
+  std::string name;
+  name.reserve(4 + key.size());  // one allocation
+  name.resize(4);
   EncodeFixed32(reinterpret_cast<std::byte*>(name.data()), table);
   name.append(key);
   return name;

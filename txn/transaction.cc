@@ -14,7 +14,11 @@
 //  3. Locks before writes. Every write (and GetForUpdate) first takes the
 //     key's row lock, held until commit or rollback (LockManager). A commit
 //     releases its locks only after it is visible (step 6), so whoever gets
-//     the lock next sees the commit with a fresh read.
+//     the lock next sees the commit with a fresh read. Only a lock holder
+//     installs a key, so the tree entry read right after locking stays the
+//     key's entry until this transaction installs over it (the collector
+//     may remove it if it is an old tombstone, which changes nothing any
+//     snapshot sees); that read serves the check of 4 and the install.
 //  4. First updater wins. At snapshot isolation, after taking the lock,
 //     a writer compares the key's tree entry (the newest committed version,
 //     or one whose committer still holds the lock, which it cannot, since
@@ -245,6 +249,7 @@ Status Txn::FailWith(Status status) {
   failure_ = status;
   manager_->locks().UnlockAll(id_, locks_);  // invariant 5
   locks_.clear();
+  base_entries_.clear();
   manager_->timeline().Release(&snapshot_);
   writes_.clear();
   state_.store(TransactionState::kFailed, std::memory_order_release);
@@ -254,6 +259,7 @@ Status Txn::FailWith(Status status) {
 void Txn::Finish(TransactionState final_state) {
   manager_->locks().UnlockAll(id_, locks_);
   locks_.clear();
+  base_entries_.clear();
   manager_->timeline().Release(&snapshot_);
   writes_.clear();
   state_.store(final_state, std::memory_order_release);
@@ -304,18 +310,23 @@ Status Txn::LockForWrite(const TableRef& table, std::string_view key, const std:
   if (newly) locks_.push_back(name);
   if (!locked.ok()) return FailWith(locked);
   MVDB_RETURN_IF_ERROR(CheckActive());
-  if (!snapshot_isolation || manager_->options().unsafe_skip_write_conflict_check) {
+  // The entry cannot change while the lock is held (invariant 3), so it is
+  // read once, here, outside the commit lock, and Install reuses it.
+  auto base = base_entries_.find(name);
+  if (base == base_entries_.end()) {
+    MVDB_ASSIGN_OR_RETURN(std::optional<std::string> entry,
+                          VersionStore::ReadEntry(table.tree, key));
+    base = base_entries_.emplace(name, std::move(entry)).first;
+  }
+  if (!snapshot_isolation || manager_->options().unsafe_skip_write_conflict_check ||
+      !base->second.has_value()) {
     return Status::OK();
   }
-  std::string ignored;
-  Timestamp newest = 0;
-  const Status read =
-      manager_->versions().Read(table.id, table.tree, key, snapshot, &ignored, &newest);
-  if (!read.ok() && !read.IsNotFound()) return read;
-  if (newest > snapshot) {
+  MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*base->second, key));
+  if (newest.ts > snapshot) {
     return FailWith(Status::Conflict(
         "could not serialize access due to concurrent update: key changed by a commit at ts " +
-        std::to_string(newest) + " after snapshot " + std::to_string(snapshot)));
+        std::to_string(newest.ts) + " after snapshot " + std::to_string(snapshot)));
   }
   return Status::OK();
 }
@@ -362,7 +373,9 @@ Status Txn::Commit(const CommitOptions& options) {
   }
   WriteBatch batch;
   std::vector<TableId> op_tables;
+  std::vector<const std::optional<std::string>*> op_bases;
   op_tables.reserve(writes_.size());
+  op_bases.reserve(writes_.size());
   for (const auto& [name, write] : writes_) {
     const TableId table = TableOf(name);
     const std::optional<TableRef> ref = manager_->table_of_(table);
@@ -381,6 +394,8 @@ Status Txn::Commit(const CommitOptions& options) {
       batch.Put(table_name, key, write.value);
     }
     op_tables.push_back(table);
+    const auto base = base_entries_.find(name);
+    op_bases.push_back(base == base_entries_.end() ? nullptr : &base->second);
   }
   Timestamp ts = 0;
   VersionStore& versions = manager_->versions();
@@ -393,7 +408,8 @@ Status Txn::Commit(const CommitOptions& options) {
       const WriteBatch::Op& op = logged.ops()[i];
       const std::optional<std::string_view> value =
           op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
-      MVDB_RETURN_IF_ERROR(versions.Install(op_tables[i], trees[i], op.key, value, ts));
+      MVDB_RETURN_IF_ERROR(
+          versions.Install(op_tables[i], trees[i], op.key, value, ts, op_bases[i]));
     }
     return Status::OK();
   };

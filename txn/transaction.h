@@ -106,6 +106,9 @@ class Txn {
   SnapshotOwner snapshot_;  // registered at snapshot isolation
   std::map<std::string, Write> writes_;
   std::vector<std::string> locks_;
+  // The tree entry (nullopt: none) of each locked key as read right after
+  // locking it; Install's `current`.
+  std::unordered_map<std::string, std::optional<std::string>> base_entries_;
   Status failure_;  // why the transaction failed (state kFailed)
   // For ListTransactions from other threads.
   std::atomic<bool> has_snapshot_{false};

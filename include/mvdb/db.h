@@ -31,8 +31,11 @@
 // and Commit rolls back — and running the whole transaction again may
 // succeed; Database::Run does so. NotFound from a read is an answer, not a
 // failure, and leaves the transaction usable, as does InvalidArgument. An
-// IOError or Corruption means the database has failed: commits are refused
-// until it is reopened, which recovers every acknowledged commit.
+// IOError from a commit means the database has failed (health() says so):
+// every later commit is refused until it is reopened, which recovers every
+// acknowledged commit. Corruption names a damaged page: the operations that
+// need it fail, the rest of the database goes on working, and `mvdb check`
+// reports the damage.
 //
 // Threading. A Database may be used from any number of threads at once.
 // A Transaction, and its iterators, belong to one thread at a time.
