@@ -43,6 +43,12 @@ const char* TransactionStateName(TransactionState state) {
   return "unknown";
 }
 
+std::optional<TableRef> Database::Impl::Find(TableId id) const {
+  const auto it = tables_by_id.find(id);
+  if (it == tables_by_id.end()) return std::nullopt;
+  return it->second->ref();
+}
+
 Table* Database::Impl::Find(std::string_view name) const {
   const auto it = tables.find(name);
   return it == tables.end() ? nullptr : it->second.get();
@@ -93,12 +99,7 @@ Status Database::Impl::Open() {
     MVDB_ASSIGN_OR_RETURN(BTree * tree, engine->OpenTree(name));
     AddTable(name, tree);
   }
-  txns = std::make_unique<TxnManager>(
-      engine.get(), options, [this](TableId id) -> std::optional<TableRef> {
-        const auto it = tables_by_id.find(id);  // the caller holds catalog_mu
-        if (it == tables_by_id.end()) return std::nullopt;
-        return it->second->ref();
-      });
+  txns = std::make_unique<TxnManager>(engine.get(), options, this);
   return Status::OK();
 }
 
@@ -115,7 +116,6 @@ void Database::Impl::GcLoop() {
     if (gc_stopping) break;
     lock.unlock();
     {
-      std::shared_lock catalog(catalog_mu);
       const Status collected = txns->Collect(0, /*wait=*/true);
       if (!collected.ok() && engine->health().ok()) {
         Log(LogLevel::kWarning, dir + ": version collection: " + collected.ToString());
@@ -179,6 +179,17 @@ Status Database::DropTable(std::string_view name) {
     return Status::Busy("table '" + std::string(name) + "' has " + std::to_string(open) +
                         " open iterator(s)");
   }
+  // New users need catalog_mu, so the count only falls; an operation that
+  // waits for a row lock held by the caller's own transaction never ends,
+  // hence the bound.
+  const auto deadline = std::chrono::steady_clock::now() + kCatalogWait;
+  while (table->users.load(std::memory_order_acquire) > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Busy("table '" + std::string(name) +
+                          "' is in use by running operations; try again");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   MVDB_RETURN_IF_ERROR(impl.engine->DropTree(name));
   impl.txns->DropTable(table->id);
   impl.tables_by_id.erase(table->id);
@@ -238,7 +249,6 @@ Status Database::Checkpoint() {
 Status Database::CollectGarbage() {
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
-  std::shared_lock catalog(impl.catalog_mu);
   return impl.txns->Collect(0, /*wait=*/true);
 }
 

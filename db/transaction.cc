@@ -1,6 +1,6 @@
-// The public Transaction and Iterator: name a table, hold the catalog
-// shared while using it, and hand over to the transaction manager
-// (txn/transaction.h).
+// The public Transaction and Iterator: name a table, keep it from being
+// dropped while using it (Database::Impl::TableUse), and hand over to the
+// transaction manager (txn/transaction.h).
 #include <shared_mutex>
 
 #include "db/db_impl.h"
@@ -15,14 +15,19 @@ Status NoTable(std::string_view name) {
 
 }  // namespace
 
+Database::Impl::TableUse::TableUse(Impl* db, std::string_view name) {
+  std::shared_lock catalog(db->catalog_mu);
+  table_ = db->Find(name);
+  if (table_ != nullptr) table_->users.fetch_add(1, std::memory_order_acquire);
+}
+
 Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Transaction::~Transaction() {
   if (impl_ == nullptr || impl_->txn == nullptr) return;
   const TransactionState state = impl_->txn->state();
   if (state == TransactionState::kActive || state == TransactionState::kFailed) {
-    std::shared_lock catalog(impl_->db->catalog_mu);
-    impl_->txn.reset();  // rolls back
+    impl_->txn.reset();  // rolls back; touches no table
   }
 }
 
@@ -32,42 +37,32 @@ TransactionState Transaction::state() const { return impl_->txn->state(); }
 bool Transaction::read_only() const { return impl_->txn->read_only(); }
 
 Status Transaction::Get(std::string_view table, std::string_view key, std::string* value) {
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  const Table* t = impl_->db->Find(table);
-  if (t == nullptr) return NoTable(table);
-  return impl_->txn->Get(t->ref(), key, value);
+  const Database::Impl::TableUse use(impl_->db, table);
+  if (!use) return NoTable(table);
+  return impl_->txn->Get(use->ref(), key, value);
 }
 
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value) {
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  const Table* t = impl_->db->Find(table);
-  if (t == nullptr) return NoTable(table);
-  return impl_->txn->GetForUpdate(t->ref(), key, value);
+  const Database::Impl::TableUse use(impl_->db, table);
+  if (!use) return NoTable(table);
+  return impl_->txn->GetForUpdate(use->ref(), key, value);
 }
 
 Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  const Table* t = impl_->db->Find(table);
-  if (t == nullptr) return NoTable(table);
-  return impl_->txn->Put(t->ref(), key, value);
+  const Database::Impl::TableUse use(impl_->db, table);
+  if (!use) return NoTable(table);
+  return impl_->txn->Put(use->ref(), key, value);
 }
 
 Status Transaction::Delete(std::string_view table, std::string_view key) {
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  const Table* t = impl_->db->Find(table);
-  if (t == nullptr) return NoTable(table);
-  return impl_->txn->Delete(t->ref(), key);
+  const Database::Impl::TableUse use(impl_->db, table);
+  if (!use) return NoTable(table);
+  return impl_->txn->Delete(use->ref(), key);
 }
 
-Status Transaction::Commit(const CommitOptions& options) {
-  std::shared_lock catalog(impl_->db->catalog_mu);  // TxnManager's tree_of runs under it
-  return impl_->txn->Commit(options);
-}
+Status Transaction::Commit(const CommitOptions& options) { return impl_->txn->Commit(options); }
 
-Status Transaction::Rollback() {
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  return impl_->txn->Rollback();
-}
+Status Transaction::Rollback() { return impl_->txn->Rollback(); }
 
 std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
                                                    const IteratorOptions& options) {
@@ -91,7 +86,6 @@ Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Iterator::~Iterator() {
   if (impl_->it == nullptr) return;
-  std::shared_lock catalog(impl_->db->catalog_mu);
   impl_->it.reset();
   impl_->table->iterators.fetch_sub(1);
 }

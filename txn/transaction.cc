@@ -67,14 +67,10 @@ TableId TableOf(const std::string& name) {
 
 // ---- TxnManager ----
 
-TxnManager::TxnManager(Engine* engine, const Options& options, TableResolver table_of)
+TxnManager::TxnManager(Engine* engine, const Options& options, Catalog* catalog)
     : engine_(engine),
       options_(options),
-      table_of_(std::move(table_of)),
-      tree_of_([this](TableId id) -> BTree* {
-        const std::optional<TableRef> table = table_of_(id);
-        return table.has_value() ? table->tree : nullptr;
-      }),
+      catalog_(catalog),
       timeline_(engine->next_lsn()),
       versions_(&timeline_, engine->next_lsn()) {}
 
@@ -107,7 +103,20 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
   } else if (!lock.try_lock()) {
     return Status::OK();
   }
-  MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of_));
+  if (wait) {
+    catalog_->LockShared();
+  } else if (!catalog_->TryLockShared()) {
+    return Status::OK();
+  }
+  struct Unlock {
+    Catalog* catalog;
+    ~Unlock() { catalog->UnlockShared(); }
+  } unlock{catalog_};
+  const auto tree_of = [this](TableId id) -> BTree* {
+    const std::optional<TableRef> table = catalog_->Find(id);
+    return table.has_value() ? table->tree : nullptr;
+  };
+  MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of));
   // Bound memory: reclaim the oldest snapshots while the versions they pin
   // exceed the limit (mvcc/version_store.cc, invariant 6).
   while (versions_.stats().bytes > options_.max_version_bytes) {
@@ -115,7 +124,7 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
     if (victims.empty()) break;
     // Counted now; the victims fail when they next call (Txn::CheckActive).
     aborts_snapshot_too_old_.fetch_add(victims.size(), std::memory_order_relaxed);
-    MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), 0, engine_, tree_of_));
+    MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), 0, engine_, tree_of));
   }
   return Status::OK();
 }
@@ -376,27 +385,35 @@ Status Txn::Commit(const CommitOptions& options) {
   std::vector<const std::optional<std::string>*> op_bases;
   op_tables.reserve(writes_.size());
   op_bases.reserve(writes_.size());
+  bool dropped = false;
+  manager_->catalog_->LockShared();  // only to name the tables
   for (const auto& [name, write] : writes_) {
     const TableId table = TableOf(name);
-    const std::optional<TableRef> ref = manager_->table_of_(table);
+    const std::optional<TableRef> ref = manager_->catalog_->Find(table);
     if (!ref.has_value()) {
-      const Status dropped =
-          Status::NotFound("a table this transaction wrote to was dropped before it committed");
-      manager_->Count(dropped);
-      Finish(TransactionState::kRolledBack);
-      return dropped;
+      dropped = true;
+      break;
     }
-    const std::string& table_name = *ref->name;
     const std::string_view key = std::string_view(name).substr(kTableIdBytes);
     if (write.is_delete) {
-      batch.Delete(table_name, key);
+      batch.Delete(*ref->name, key);
     } else {
-      batch.Put(table_name, key, write.value);
+      batch.Put(*ref->name, key, write.value);
     }
     op_tables.push_back(table);
     const auto base = base_entries_.find(name);
     op_bases.push_back(base == base_entries_.end() ? nullptr : &base->second);
   }
+  manager_->catalog_->UnlockShared();
+  if (dropped) {
+    const Status status =
+        Status::NotFound("a table this transaction wrote to was dropped before it committed");
+    manager_->Count(status);
+    Finish(TransactionState::kRolledBack);
+    return status;
+  }
+  // A table dropped from here on fails the engine's commit with NotFound
+  // (it checks every tree under its commit lock, as DropTree takes it).
   Timestamp ts = 0;
   VersionStore& versions = manager_->versions();
   Timeline& timeline = manager_->timeline();

@@ -56,8 +56,6 @@ class Txn {
   Status GetForUpdate(const TableRef& table, std::string_view key, std::string* value);
   Status Put(const TableRef& table, std::string_view key, std::string_view value);
   Status Delete(const TableRef& table, std::string_view key);
-  // REQUIRES (Commit, and TxnManager::Collect): the caller holds the
-  // catalog shared, so the tree_of function given to the manager may run.
   Status Commit(const CommitOptions& options);
   Status Rollback();
 
@@ -123,13 +121,25 @@ struct TxnManagerStats {
   uint64_t active = 0;
 };
 
+// What the transaction manager asks of the catalog of tables (db/ keeps
+// it): a commit names the tables it wrote, and the collector needs their
+// trees. Both hold the catalog shared meanwhile, so no table is dropped
+// under them; neither holds it while waiting for a row lock or an fsync.
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+  // The table with this id, or nullopt if it was dropped.
+  // REQUIRES: LockShared (or a successful TryLockShared) held.
+  virtual std::optional<TableRef> Find(TableId id) const = 0;
+  virtual void LockShared() = 0;
+  virtual bool TryLockShared() = 0;
+  virtual void UnlockShared() = 0;
+};
+
 class TxnManager {
  public:
-  // `table_of` maps a table id to the table, or nullopt if it was dropped;
-  // it is called only while the caller of Commit or Collect holds the
-  // catalog shared.
-  using TableResolver = std::function<std::optional<TableRef>(TableId)>;
-  TxnManager(Engine* engine, const Options& options, TableResolver table_of);
+  // `catalog` must outlive the manager.
+  TxnManager(Engine* engine, const Options& options, Catalog* catalog);
   ~TxnManager();
 
   std::unique_ptr<Txn> Begin(const TransactionOptions& options);
@@ -159,8 +169,7 @@ class TxnManager {
 
   Engine* engine_;
   const Options options_;
-  const TableResolver table_of_;
-  const std::function<BTree*(TableId)> tree_of_;  // over table_of_
+  Catalog* const catalog_;
   Timeline timeline_;
   VersionStore versions_;
   LockManager locks_;

@@ -865,6 +865,29 @@ TEST_F(TxnTest, DropTableIsBusyWhileAnIteratorIsOpen) {
   EXPECT_TRUE(db_->DropTable("x").ok());
 }
 
+TEST_F(TxnTest, ALockWaitHoldsUpNoDdlOfOtherTablesAndDropOfItsTableIsBusy) {
+  auto t1 = Begin(kReadCommitted);
+  ASSERT_TRUE(t1->Put(kTable, "k", "1").ok());
+  auto t2 = Begin(kReadCommitted);
+  Status waited;
+  std::thread second([&] { waited = t2->Put(kTable, "k", "2"); });
+  ASSERT_TRUE(WaitUntil([&] { return WaitingFor(t2->id()) == t1->id(); }));
+
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(db_->CreateTable("other").ok());
+  ASSERT_TRUE(db_->DropTable("other").ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  // The waiting Put uses kTable's tree: dropping it must not pull the tree
+  // away underneath, nor wait forever for t1 (held by this very thread).
+  EXPECT_TRUE(db_->DropTable(kTable).IsBusy());
+
+  ASSERT_TRUE(t1->Commit().ok());
+  second.join();
+  EXPECT_TRUE(waited.ok()) << waited.ToString();
+  ASSERT_TRUE(t2->Commit().ok());
+  EXPECT_EQ(ReadLatest("k"), "2");
+}
+
 TEST_F(TxnTest, CommitToADroppedTableFailsWithNotFound) {
   ASSERT_TRUE(db_->CreateTable("x").ok());
   auto txn = Begin(kSnapshot);
