@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "btree/tree_store.h"
+#include "common/spin_mutex.h"
 #include "engine/engine.h"
 #include "io/file.h"
 #include "mvdb/status.h"
@@ -39,7 +40,7 @@ struct Engine::Impl {
   // Orders Append and apply: records are applied in LSN order, so replay
   // (in LSN order) rebuilds exactly what readers saw. Taken inside the
   // checkpoint gate's shared hold (essay, invariant 2).
-  std::mutex commit_mu;
+  SpinThenBlockMutex commit_mu;
   // Keeps a BTree* alive: Get holds it shared, DropTree exclusively (inside
   // commit_mu).
   std::shared_mutex trees_mu;
