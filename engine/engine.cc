@@ -17,6 +17,13 @@
 //     readers saw (two batches writing one key end with the later LSN's
 //     value both live and after replay). The gate makes every record
 //     either wholly before a checkpoint's moment or wholly after it.
+//     A concurrent apply (Commit with ConcurrentApply, the transaction
+//     layer's) releases commit_mu after the append and applies under the
+//     gate and trees_mu (shared) only, so batches on different keys apply
+//     in parallel. Its caller guarantees that no two batches in flight
+//     write one key (row locks held until the commit is applied), so the
+//     order of applies to any key is still the LSN order; trees_mu keeps
+//     DropTree and CheckTrees out until the apply ends.
 //  3. A checkpoint (checkpointer.cc) reads its LSN, the WAL's next LSN,
 //     while holding the gate exclusively: then every record before the LSN
 //     is applied and none after it is, so the checkpoint holds exactly the
@@ -223,7 +230,7 @@ Status Engine::Write(const WriteBatch& batch) { return Write(batch, impl_->optio
 
 Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
   if (batch.empty()) return impl_->CheckWritable();
-  return Commit(batch, sync, nullptr).status();
+  return Commit(batch, sync, nullptr, nullptr).status();
 }
 
 Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees) {
@@ -236,7 +243,8 @@ Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees) {
   return Status::OK();
 }
 
-Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply) {
+Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
+                           const ConcurrentApply* concurrent) {
   Impl& impl = *impl_;
   MVDB_RETURN_IF_ERROR(impl.CheckWritable());
   if (batch.empty()) return Status::InvalidArgument("an empty write batch commits nothing");
@@ -245,7 +253,7 @@ Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBa
   Lsn lsn = 0;
   {
     const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
-    std::lock_guard commit(impl.commit_mu);
+    std::unique_lock commit(impl.commit_mu);
     MVDB_RETURN_IF_ERROR(impl.Health());
     std::vector<BTree*> trees;
     trees.reserve(batch.ops().size());
@@ -258,6 +266,12 @@ Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBa
       trees.push_back(tree);
     }
     MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kWriteBatch, payload));
+    std::shared_lock<std::shared_mutex> trees_alive;
+    if (concurrent != nullptr) {  // invariant 2
+      if (concurrent->appended) concurrent->appended(lsn);
+      trees_alive = std::shared_lock(impl.trees_mu);
+      commit.unlock();
+    }
     const Status applied = apply ? apply(batch, trees, lsn) : ApplyPlainBatch(batch, trees);
     if (!applied.ok()) {  // invariant 1
       return impl.Fail(applied.WithContext("applying a write batch"));
@@ -321,7 +335,7 @@ Status Engine::DropTree(std::string_view name) {
   {
     const CheckpointGate::SharedHold hold(impl.store->checkpoint_gate());
     std::lock_guard commit(impl.commit_mu);
-    std::unique_lock trees(impl.trees_mu);  // no Get is inside the tree
+    std::unique_lock trees(impl.trees_mu);  // no Get or concurrent apply is inside the tree
     MVDB_RETURN_IF_ERROR(impl.Health());
     MVDB_RETURN_IF_ERROR(impl.store->OpenTree(name).status());
     MVDB_ASSIGN_OR_RETURN(lsn, impl.AppendRecord(db_record::kDropTree, payload));
@@ -381,10 +395,12 @@ Status Engine::Scan(
 Result<StoreCheckReport> Engine::CheckTrees() {
   Impl& impl = *impl_;
   if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
-  // commit_mu keeps every write (and DropTree) out. Not the gate: a
-  // checkpoint waiting for it may hold the page store's checkpoint mutex,
-  // which the page map check needs.
+  // commit_mu keeps every new write (and DropTree) out, trees_mu the
+  // concurrent applies under way. Not the gate: a checkpoint waiting for it
+  // may hold the page store's checkpoint mutex, which the page map check
+  // needs.
   std::lock_guard commit(impl.commit_mu);
+  std::unique_lock trees(impl.trees_mu);
   return impl.store->Check();
 }
 

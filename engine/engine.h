@@ -128,11 +128,19 @@ class Engine {
   // reopening recovers.
   Status Write(const WriteBatch& batch);
   Status Write(const WriteBatch& batch, SyncMode sync);
-  // Write with the batch applied by `apply` (called under the checkpoint
-  // gate and the commit lock, right after the record is appended, so
-  // batches are applied in LSN order). Returns the batch's LSN once the
-  // commit is acknowledged under `sync`.
-  Result<Lsn> Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply);
+  // Write with the batch applied by `apply` (null: as Write does), right
+  // after its record is appended, under the checkpoint gate. Without
+  // `concurrent`, apply runs under the commit lock, so batches are applied
+  // in LSN order. With it, concurrent->appended(lsn) runs under the commit
+  // lock and apply after releasing it, in parallel with other batches
+  // (essay, invariant 2). REQUIRES then: no two batches in flight write the
+  // same key. Returns the batch's LSN once the commit is acknowledged under
+  // `sync`.
+  struct ConcurrentApply {
+    std::function<void(Lsn)> appended;
+  };
+  Result<Lsn> Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
+                     const ConcurrentApply* concurrent = nullptr);
 
   // Runs fn under the checkpoint gate (shared) and the commit lock, so no
   // batch is applied meanwhile. For changes to the trees that are not

@@ -41,8 +41,9 @@ struct Engine::Impl {
   // (in LSN order) rebuilds exactly what readers saw. Taken inside the
   // checkpoint gate's shared hold (essay, invariant 2).
   SpinThenBlockMutex commit_mu;
-  // Keeps a BTree* alive: Get holds it shared, DropTree exclusively (inside
-  // commit_mu).
+  // Keeps a BTree* alive: Get and concurrent applies hold it shared,
+  // DropTree and CheckTrees exclusively (inside commit_mu, so no new
+  // concurrent apply can start meanwhile).
   std::shared_mutex trees_mu;
   // 1 + the LSN of the last record appended since Open; 0 if none. Written
   // under commit_mu, read by a checkpoint under the exclusive gate.

@@ -8,12 +8,10 @@
 // (Timeline::Watermark): no registered snapshot is below it.
 //
 //  1. Install order. A key's tree entry is replaced only by Install, under
-//     the engine's commit lock and the writer's row lock (txn/), and the
-//     entry it replaces is appended to the key's chain *before* the tree is
-//     changed. So at any moment, the tree entry followed by the chain
-//     (newest first) is the key's whole history back to what collection
-//     removed, and a reader that read an older tree entry finds the newer
-//     one's predecessor in the chain.
+//     the writer's row lock (txn/), and the entry it replaces is appended to
+//     the key's chain *before* the tree is changed. So at any moment, the tree entry followed by
+//     the chain (newest first) is the key's whole history back to what collection removed, and a
+//     reader that read an older tree entry finds the newer one's predecessor in the chain.
 //  2. A new key has no chain: a snapshot below its first version's ts
 //     finds the entry too new and the chain empty, and sees nothing, which
 //     is right. A tombstone that is replaced is appended like any version,
@@ -25,9 +23,10 @@
 //     Chains are appended in ts order, so superseded_at grows along a
 //     chain and trimming removes a prefix (oldest first).
 //  4. A tombstone at ts <= W hides the key from every snapshot, so the
-//     collector may remove it from the tree. It does so under the engine's
-//     commit lock (so no Install of the key is in progress) and only if the
-//     entry is still that tombstone. The removal is not logged: it changes
+//     collector may remove it from the tree. It does so holding the key's
+//     row lock (so no Install of the key is in progress; a key someone
+//     holds is retried at the next pass) and only if the entry is still
+//     that tombstone. The removal is not logged: it changes
 //     no state a reader can see, and recovery's replay deletes keys
 //     outright (there is no snapshot then).
 //  5. Unregistered reads (ReadLatest, read committed's point reads) read
@@ -41,9 +40,11 @@
 //
 // Work items: each Install that appends to a chain queues an item due at
 // its ts (when W reaches it, the appended version is garbage). Installs
-// run in ts order, so the queue is in due order and the collector pops a
-// prefix. Commits run a few items on their way out; a background thread
-// runs the rest (db/database.cc).
+// of concurrent commits may queue out of ts order, so the queue is only
+// nearly in due order: the collector pops the prefix that is due, and an
+// item behind a later one waits a little longer, which delays its
+// collection but never makes it early. Commits run a few items on their way out; a background
+// thread runs the rest (db/database.cc).
 #include "mvcc/version_store.h"
 
 #include <functional>
@@ -270,7 +271,7 @@ void VersionStore::NoteStaleTombstone(TableId table, std::string_view key, Times
 }
 
 Status VersionStore::Collect(Timestamp watermark, size_t max_items, Engine* engine,
-                             const std::function<BTree*(TableId)>& tree_of) {
+                             const std::function<BTree*(TableId)>& tree_of, const KeyLocks& locks) {
   std::vector<WorkItem> due;
   {
     std::lock_guard lock(queue_mu_);
@@ -288,25 +289,42 @@ Status VersionStore::Collect(Timestamp watermark, size_t max_items, Engine* engi
     if (item.tombstone && chain_empty) tombstones.push_back(&item);
   }
   if (tombstones.empty()) return Status::OK();
-  return engine->RunUnderCommitLock([&]() -> Status {  // invariant 4
+  std::vector<WorkItem> retry;
+  const Status removed = engine->RunUnderCommitLock([&]() -> Status {  // invariant 4
     for (const WorkItem* item : tombstones) {
       const TableId table = GetFixed32(item->chain_key.data());
       BTree* tree = tree_of(table);
       if (tree == nullptr) continue;  // dropped
-      const std::string_view key = std::string_view(item->chain_key).substr(kTableIdBytes);
-      std::string raw;
-      const Status got = tree->Get(key, &raw);
-      if (got.IsNotFound()) continue;
-      MVDB_RETURN_IF_ERROR(got);
-      MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
-      if (!entry.tombstone || entry.ts != item->due || entry.ts > watermark) continue;
-      if (!Trim(item->chain_key, watermark)) continue;
-      const Status deleted = tree->Delete(key);
-      if (!deleted.ok() && !deleted.IsNotFound()) return deleted;
-      tombstones_removed_.fetch_add(1, std::memory_order_relaxed);
+      if (!locks.try_lock(item->chain_key)) {
+        retry.push_back(*item);  // a writer holds the key; it may install over it or not
+        continue;
+      }
+      const Status status = RemoveTombstone(tree, *item, watermark);
+      locks.unlock(item->chain_key);
+      MVDB_RETURN_IF_ERROR(status);
     }
     return Status::OK();
   });
+  if (!retry.empty()) {
+    std::lock_guard lock(queue_mu_);
+    for (WorkItem& item : retry) stale_tombstones_.push_back(std::move(item));
+  }
+  return removed;
+}
+
+Status VersionStore::RemoveTombstone(BTree* tree, const WorkItem& item, Timestamp watermark) {
+  const std::string_view key = std::string_view(item.chain_key).substr(kTableIdBytes);
+  std::string raw;
+  const Status got = tree->Get(key, &raw);
+  if (got.IsNotFound()) return Status::OK();
+  MVDB_RETURN_IF_ERROR(got);
+  MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
+  if (!entry.tombstone || entry.ts != item.due || entry.ts > watermark) return Status::OK();
+  if (!Trim(item.chain_key, watermark)) return Status::OK();
+  const Status deleted = tree->Delete(key);
+  if (!deleted.ok() && !deleted.IsNotFound()) return deleted;
+  tombstones_removed_.fetch_add(1, std::memory_order_relaxed);
+  return Status::OK();
 }
 
 void VersionStore::DropTable(TableId table) {

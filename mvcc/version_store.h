@@ -10,9 +10,8 @@
 // newest first. Versions never reach the disk except as the tree's entry,
 // so a database just opened has no chains.
 //
-// Threading: every method may be called from any thread. Install and
-// ApplyReplayed REQUIRE the engine's commit lock (they run inside
-// Engine::Commit's apply and in recovery).
+// Threading: every method may be called from any thread. Install
+// REQUIRES the key's row lock (txn/); ApplyReplayed runs in recovery alone.
 #pragma once
 
 #include <array>
@@ -103,14 +102,21 @@ class VersionStore {
 
   // ---- collection ----
 
+  // How the collector keeps writers of a key out while it removes the
+  // key's tombstone: the row lock every installer holds (txn/). Keys are
+  // named as chains are (4-byte table id, then the key).
+  struct KeyLocks {
+    std::function<bool(const std::string& name)> try_lock;
+    std::function<void(const std::string& name)> unlock;
+  };
   // Does the collection work that is due at `watermark`, at most max_items
   // work items (0: all): trims chains of versions superseded at or below
-  // the watermark and removes tombstones at or below it from the trees
-  // (under the engine's commit lock, a batch at a time). `tree_of` maps a
-  // table to its tree, or null if it was dropped. IOError or Corruption if
-  // a tree could not be changed.
+  // the watermark and removes tombstones at or below it from the trees,
+  // each under its key's lock (a tombstone whose key is locked is retried
+  // at the next pass). `tree_of` maps a table to its tree, or null if it
+  // was dropped. IOError or Corruption if a tree could not be changed.
   Status Collect(Timestamp watermark, size_t max_items, Engine* engine,
-                 const std::function<BTree*(TableId)>& tree_of);
+                 const std::function<BTree*(TableId)>& tree_of, const KeyLocks& locks);
   // Queues the removal of a tombstone found by a reader that no collection
   // work item covers (one that was in the tree when the database opened).
   void NoteStaleTombstone(TableId table, std::string_view key, Timestamp ts);
@@ -149,12 +155,15 @@ class VersionStore {
   // whether the chain is now empty.
   bool Trim(std::string_view chain_key, Timestamp watermark);
   static uint64_t Footprint(const OldVersion& v, size_t key_size);
+  // Removes the tree's tombstone for item if it is still the one item
+  // names, due at or below watermark. REQUIRES: the key's lock held.
+  Status RemoveTombstone(BTree* tree, const WorkItem& item, Timestamp watermark);
 
   Timeline* timeline_;
   const Timestamp recovered_;
   std::array<Shard, kShards> shards_;
   mutable std::mutex queue_mu_;
-  std::deque<WorkItem> queue_;              // in due order (Install runs in ts order)
+  std::deque<WorkItem> queue_;              // nearly in due order (see the essay)
   std::vector<WorkItem> stale_tombstones_;  // guarded by queue_mu_
   std::atomic<uint64_t> versions_{0}, bytes_{0}, reclaimed_{0}, tombstones_removed_{0};
 };

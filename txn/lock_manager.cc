@@ -113,6 +113,17 @@ Status LockManager::Lock(TxnId txn, const std::string& name,
   return Status::OK();
 }
 
+bool LockManager::TryLock(TxnId txn, const std::string& name) {
+  Shard& shard = ShardOf(name);
+  std::lock_guard lock(shard.mu);
+  const auto [it, inserted] = shard.locks.try_emplace(name);
+  if (inserted) {
+    it->second.holder = txn;
+    return true;
+  }
+  return it->second.holder == txn;
+}
+
 void LockManager::UnlockAll(TxnId txn, const std::vector<std::string>& names) {
   for (const std::string& name : names) {
     Shard& shard = ShardOf(name);

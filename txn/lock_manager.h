@@ -45,6 +45,8 @@ class LockManager {
   // it had to wait.
   Status Lock(TxnId txn, const std::string& name, std::optional<std::chrono::milliseconds> timeout,
               bool* newly, bool* waited);
+  // Takes `name` for txn if nobody holds it or waits for it; never waits.
+  bool TryLock(TxnId txn, const std::string& name);
   // Releases every lock in names (all held by txn) and wakes their waiters.
   void UnlockAll(TxnId txn, const std::vector<std::string>& names);
 

@@ -32,9 +32,11 @@
 //     locks and snapshot are released right away, as PostgreSQL does when
 //     a statement fails, and every later call but Rollback gets Aborted.
 //  6. Commit: the write set becomes one WriteBatch; Engine::Commit appends
-//     its record and, under the commit lock, calls back to install each
-//     write stamped ts = LSN + 1 (VersionStore::Install), after telling the
-//     timeline the commit is in flight. Once durable, FinishCommit waits
+//     its record and, under the commit lock, tells the timeline the commit
+//     is in flight at ts = LSN + 1 (so in ts order); then, outside that
+//     lock but under the checkpoint gate, each write is installed stamped
+//     with ts (VersionStore::Install), in parallel with other commits: the
+//     row locks of 3 keep any two from writing one key. Once durable, FinishCommit waits
 //     until visible() >= ts; only then are the locks released and OK
 //     returned. So an acknowledged commit is durable and seen by every
 //     later snapshot, and the commit order (ts) is the log order.
@@ -58,6 +60,9 @@ namespace mvdb {
 namespace {
 
 constexpr size_t kTableIdBytes = 4;
+// The collector's identity in the lock table (transaction ids count up
+// from 1 and never get here).
+constexpr TxnId kCollectorTxn = ~TxnId{0};
 
 TableId TableOf(const std::string& name) {
   return DecodeFixed32(reinterpret_cast<const std::byte*>(name.data()));
@@ -116,7 +121,11 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
     const std::optional<TableRef> table = catalog_->Find(id);
     return table.has_value() ? table->tree : nullptr;
   };
-  MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of));
+  const VersionStore::KeyLocks key_locks{
+      [this](const std::string& name) { return locks_.TryLock(kCollectorTxn, name); },
+      [this](const std::string& name) { locks_.UnlockAll(kCollectorTxn, {name}); }};
+  MVDB_RETURN_IF_ERROR(
+      versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of, key_locks));
   // Bound memory: reclaim the oldest snapshots while the versions they pin
   // exceed the limit (mvcc/version_store.cc, invariant 6).
   while (versions_.stats().bytes > options_.max_version_bytes) {
@@ -124,7 +133,7 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
     if (victims.empty()) break;
     // Counted now; the victims fail when they next call (Txn::CheckActive).
     aborts_snapshot_too_old_.fetch_add(victims.size(), std::memory_order_relaxed);
-    MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), 0, engine_, tree_of));
+    MVDB_RETURN_IF_ERROR(versions_.Collect(timeline_.Watermark(), 0, engine_, tree_of, key_locks));
   }
   return Status::OK();
 }
@@ -417,10 +426,16 @@ Status Txn::Commit(const CommitOptions& options) {
   Timestamp ts = 0;
   VersionStore& versions = manager_->versions();
   Timeline& timeline = manager_->timeline();
-  const auto install = [&](const WriteBatch& logged, std::span<BTree* const> trees,
-                           Lsn lsn) -> Status {  // invariant 6
+  // Invariant 6. In flight in log order (under the engine's commit lock);
+  // installed in parallel with other commits, as this one holds the row
+  // lock of every key it writes.
+  Engine::ConcurrentApply in_flight;
+  in_flight.appended = [&](Lsn lsn) {
     ts = lsn + 1;
     timeline.BeginCommit(ts);
+  };
+  const auto install = [&](const WriteBatch& logged, std::span<BTree* const> trees,
+                           Lsn lsn) -> Status {
     for (size_t i = 0; i < logged.ops().size(); ++i) {
       const WriteBatch::Op& op = logged.ops()[i];
       const std::optional<std::string_view> value =
@@ -431,7 +446,7 @@ Status Txn::Commit(const CommitOptions& options) {
     return Status::OK();
   };
   const SyncMode sync = options.sync.value_or(manager_->options().sync);
-  const Result<Lsn> committed = manager_->engine()->Commit(batch, sync, install);
+  const Result<Lsn> committed = manager_->engine()->Commit(batch, sync, install, &in_flight);
   if (!committed.ok()) {
     if (ts != 0) timeline.AbandonCommit(ts);  // invariant 7
     manager_->Count(committed.status());

@@ -63,6 +63,22 @@
 #include "common/logging.h"
 
 namespace mvdb {
+
+namespace {
+
+// How often WaitFor looks again at a busy round before sleeping, with a
+// pause of a few tens of nanoseconds between looks.
+constexpr int kBusySpins = 64;
+
+void SpinPause() {
+  for (int i = 0; i < 16; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+}  // namespace
 namespace lf = log_format;
 
 namespace {
@@ -335,7 +351,16 @@ Status Wal::WaitFor(std::unique_lock<std::mutex>& lock, Lsn lsn, bool durable) {
     if (!failed_.ok()) return failed_;  // invariant 7: checked first
     if ((durable ? durable_lsn_ : written_lsn_) > lsn) return Status::OK();
     if (io_busy_) {
-      io_done_.wait(lock);
+      // A round that only writes to the kernel ends within a microsecond or
+      // two; sleeping on io_done_ and being woken costs more than that, so
+      // look again a few times before sleeping (not for a durable wait,
+      // which an fsync round makes long).
+      for (int spin = 0; !durable && spin < kBusySpins && io_busy_; ++spin) {
+        lock.unlock();
+        SpinPause();
+        lock.lock();
+      }
+      if (io_busy_) io_done_.wait(lock);
       continue;
     }
     io_busy_ = true;
