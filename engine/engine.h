@@ -143,9 +143,10 @@ class Engine {
                      const ConcurrentApply* concurrent = nullptr);
 
   // Runs fn under the checkpoint gate (shared) and the commit lock, so no
-  // batch is applied meanwhile. For changes to the trees that are not
+  // record is appended meanwhile (concurrent applies of records already
+  // appended may run; see Commit). For changes to the trees that are not
   // logged because they change no logical state (the MVCC collector removes
-  // tombstones no snapshot needs). Returns fn's status; an error fails the
+  // tombstones no snapshot needs, holding the key's row lock). Returns fn's status; an error fails the
   // engine only if fn says so by returning IOError or Corruption.
   Status RunUnderCommitLock(const std::function<Status()>& fn);
   // The LSN the next record will get: every record so far is below it.
