@@ -19,6 +19,10 @@ namespace {
 
 constexpr auto kCatalogWait = std::chrono::seconds(2);
 
+// An empty tree that marks a database written through this API: every
+// table's entries are versions (mvcc/version_format.md). Not a table.
+constexpr char kVersionedMarker[] = "__mvdb_versioned";
+
 Status ClosedError(const std::string& dir) {
   return Status::InvalidArgument("database " + dir + " is closed");
 }
@@ -95,7 +99,18 @@ Status Database::Impl::Open() {
   engine_options.replay_apply = &TxnManager::ApplyReplayed;
   MVDB_ASSIGN_OR_RETURN(engine, Engine::Open(dir, engine_options));
   MVDB_ASSIGN_OR_RETURN(const std::vector<std::string> names, engine->ListTrees());
+  // Trees written by the storage engine alone (the interim demo program)
+  // hold plain values, which read as versions would be garbage: refuse them.
+  const bool versioned = std::find(names.begin(), names.end(), kVersionedMarker) != names.end();
+  if (!versioned && !names.empty()) {
+    return Status::InvalidArgument(
+        dir +
+        " holds trees written without versions (by the storage engine alone, as the "
+        "interim mvdb demo program does), which the transactional API cannot read");
+  }
+  if (!versioned) MVDB_RETURN_IF_ERROR(engine->CreateTree(kVersionedMarker));
   for (const std::string& name : names) {
+    if (name == kVersionedMarker) continue;
     MVDB_ASSIGN_OR_RETURN(BTree * tree, engine->OpenTree(name));
     AddTable(name, tree);
   }
@@ -159,6 +174,9 @@ Status Database::CreateTable(std::string_view name) {
   }
   if (impl.Find(name) != nullptr) {
     return Status::InvalidArgument("table '" + std::string(name) + "' exists already");
+  }
+  if (name == kVersionedMarker) {
+    return Status::InvalidArgument("'" + std::string(name) + "' is reserved");
   }
   MVDB_RETURN_IF_ERROR(impl.engine->CreateTree(name));
   MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.engine->OpenTree(name));

@@ -231,7 +231,9 @@ class Database {
   // its lock first: Busy naming the holder's pid if another process (or
   // another Database of this one) has it open, with nothing changed. Then
   // recovers: the newest checkpoint plus every logged commit after it.
-  // IOError or Corruption (naming the file and offset) if that fails.
+  // IOError or Corruption (naming the file and offset) if that fails;
+  // InvalidArgument for a directory whose trees were written by the storage
+  // engine alone (the interim demo program), which hold no versions.
   static Result<std::unique_ptr<Database>> Open(const std::string& dir,
                                                 const Options& options = {});
   // Close, dropping its error (call Close to see it).
@@ -241,7 +243,8 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   // Creates an empty table, durably (not part of any transaction).
-  // InvalidArgument if the name is empty, longer than 1,024 bytes, or exists.
+  // InvalidArgument if the name is empty, longer than 1,024 bytes, exists,
+  // or is the reserved "__mvdb_versioned".
   Status CreateTable(std::string_view name);
   // Removes a table and its rows, durably. NotFound if there is none; Busy
   // while an iterator over it is open. A transaction that wrote to it and

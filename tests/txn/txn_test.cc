@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/engine.h"
 #include "mvdb/db.h"
 #include "mvdb/options.h"
 #include "mvdb/status.h"
@@ -825,6 +826,49 @@ TEST_F(TxnTest, CommittedWritesSurviveReopenAndUncommittedDoNot) {
 }
 
 // ---- Tables ----
+
+TEST(TxnOpenTest, RefusesTreesWrittenWithoutVersionsAndChangesNothing) {
+  testing::TempDir dir("txn-plain");
+  ASSERT_TRUE(dir.ok());
+  const std::string path = dir.path() + "/db";
+  {
+    EngineOptions options;
+    options.background_checkpoints = false;
+    auto engine = Engine::Open(path, options);
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    ASSERT_TRUE((*engine)->CreateTree("plain").ok());
+    WriteBatch batch;
+    batch.Put("plain", "k", "a plain value, not a version");
+    ASSERT_TRUE((*engine)->Write(batch).ok());
+    ASSERT_TRUE((*engine)->Close().ok());
+  }
+  auto db = Database::Open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kInvalidArgument) << db.status().ToString();
+  EXPECT_NE(db.status().message().find("without versions"), std::string::npos);
+
+  EngineOptions options;
+  options.background_checkpoints = false;
+  auto engine = Engine::Open(path, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto trees = (*engine)->ListTrees();
+  ASSERT_TRUE(trees.ok());
+  EXPECT_EQ(*trees, std::vector<std::string>{"plain"});  // no marker was added
+  std::string value;
+  ASSERT_TRUE((*engine)->Get("plain", "k", &value).ok());
+  EXPECT_EQ(value, "a plain value, not a version");
+}
+
+TEST_F(TxnTest, TheVersionMarkerIsNoTable) {
+  EXPECT_EQ(Code(db_->CreateTable("__mvdb_versioned")), "InvalidArgument");
+  auto tables = db_->ListTables();
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(std::find(tables->begin(), tables->end(), "__mvdb_versioned"), tables->end());
+  Reopen(options_);
+  tables = db_->ListTables();
+  ASSERT_TRUE(tables.ok());
+  EXPECT_EQ(std::find(tables->begin(), tables->end(), "__mvdb_versioned"), tables->end());
+}
 
 TEST_F(TxnTest, CreateListAndDropTables) {
   ASSERT_TRUE(db_->CreateTable("x").ok());
