@@ -146,8 +146,8 @@ class Engine {
   // record is appended meanwhile (concurrent applies of records already
   // appended may run; see Commit). For changes to the trees that are not
   // logged because they change no logical state (the MVCC collector removes
-  // tombstones no snapshot needs, holding the key's row lock). Returns fn's status; an error fails the
-  // engine only if fn says so by returning IOError or Corruption.
+  // tombstones no snapshot needs, holding the key's row lock). Returns fn's status; an error fails
+  // the engine only if fn says so by returning IOError or Corruption.
   Status RunUnderCommitLock(const std::function<Status()>& fn);
   // The LSN the next record will get: every record so far is below it.
   Lsn next_lsn() const;
