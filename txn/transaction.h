@@ -208,10 +208,16 @@ class TxnIterator {
   void SkipInvisibleTree();
   void SeekTreeForward(std::string_view from, bool inclusive);
   void SeekTreeBackward(std::string_view from, bool inclusive);
-  // Chooses between the tree cursor's entry and the own writes after (or
-  // before) `from`, skipping own deletes.
-  void ResolveForward(std::string from, bool inclusive);
-  void ResolveBackward(std::string from, bool inclusive);
+  // Moves the cursor one entry in the current direction, then to the next
+  // entry the snapshot sees.
+  void StepTree();
+  // The transaction's own write of this table nearest after (moving
+  // backward: before) `from` within bounds, or null; *key is its key.
+  const Txn::Write* NearestOwnWrite(std::string_view from, bool inclusive,
+                                    std::string_view* key) const;
+  // Positions on the nearer of the cursor's entry and the own write after
+  // (or before) `from`, in the current direction, skipping own deletes.
+  void Resolve(std::string from, bool inclusive);
   bool Begin();  // checks the transaction; false (with status_) if it cannot read
   void Stop(Status status);
   bool InBounds(std::string_view key) const;

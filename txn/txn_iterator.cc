@@ -12,6 +12,7 @@
 // sees after the current key (or on it, when the current key came from the
 // tree); moving backward, symmetrically. A change of direction re-seeks the
 // cursor from the current key.
+#include <iterator>
 #include <utility>
 
 #include "btree/btree.h"
@@ -111,84 +112,57 @@ void TxnIterator::SeekTreeBackward(std::string_view from, bool inclusive) {
   SkipInvisibleTree();
 }
 
-void TxnIterator::ResolveForward(std::string from, bool inclusive) {
-  const auto& writes = txn_->writes();
-  while (status_.ok()) {
-    const std::string probe = prefix_ + from;
-    auto own = inclusive ? writes.lower_bound(probe) : writes.upper_bound(probe);
-    bool own_valid = own != writes.end() && own->first.starts_with(prefix_);
-    std::string_view own_key;
-    if (own_valid) {
-      own_key = std::string_view(own->first).substr(prefix_.size());
-      own_valid = InBounds(own_key);
-    }
-    if (!own_valid && !tree_valid_) {
-      valid_ = false;
-      return;
-    }
-    if (own_valid && (!tree_valid_ || own_key <= cursor_->key())) {
-      if (tree_valid_ && own_key == cursor_->key()) {
-        cursor_->Next();
-        SkipInvisibleTree();
-      }
-      if (own->second.is_delete) {
-        from = std::string(own_key);
-        inclusive = false;
-        continue;
-      }
-      key_ = own_key;
-      value_ = own->second.value;
-      from_tree_ = false;
-      valid_ = true;
-      return;
-    }
-    key_ = cursor_->key();
-    value_ = tree_value_;
-    from_tree_ = true;
-    valid_ = true;
-    return;
+void TxnIterator::StepTree() {
+  if (direction_ == Direction::kForward) {
+    cursor_->Next();
+  } else {
+    cursor_->Prev();
   }
-  valid_ = false;
+  SkipInvisibleTree();
 }
 
-void TxnIterator::ResolveBackward(std::string from, bool inclusive) {
+const Txn::Write* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusive,
+                                               std::string_view* key) const {
   const auto& writes = txn_->writes();
+  const std::string probe = prefix_ + std::string(from);
+  auto own = writes.end();
+  if (direction_ == Direction::kForward) {
+    own = inclusive ? writes.lower_bound(probe) : writes.upper_bound(probe);
+  } else {
+    own = inclusive ? writes.upper_bound(probe) : writes.lower_bound(probe);
+    own = own == writes.begin() ? writes.end() : std::prev(own);
+  }
+  if (own == writes.end() || !own->first.starts_with(prefix_)) return nullptr;
+  *key = std::string_view(own->first).substr(prefix_.size());
+  return InBounds(*key) ? &own->second : nullptr;
+}
+
+void TxnIterator::Resolve(std::string from, bool inclusive) {
+  const bool forward = direction_ == Direction::kForward;
   while (status_.ok()) {
-    const std::string probe = prefix_ + from;
-    auto own = inclusive ? writes.upper_bound(probe) : writes.lower_bound(probe);
-    bool own_valid = own != writes.begin();
     std::string_view own_key;
-    if (own_valid) {
-      --own;
-      own_valid = own->first.starts_with(prefix_);
-      if (own_valid) {
-        own_key = std::string_view(own->first).substr(prefix_.size());
-        own_valid = InBounds(own_key);
-      }
-    }
-    if (!own_valid && !tree_valid_) {
-      valid_ = false;
-      return;
-    }
-    if (own_valid && (!tree_valid_ || own_key >= cursor_->key())) {
-      if (tree_valid_ && own_key == cursor_->key()) {
-        cursor_->Prev();
-        SkipInvisibleTree();
-      }
-      if (own->second.is_delete) {
-        from = std::string(own_key);
-        inclusive = false;
-        continue;
-      }
-      key_ = own_key;
-      value_ = own->second.value;
-      from_tree_ = false;
+    const Txn::Write* own = NearestOwnWrite(from, inclusive, &own_key);
+    if (own == nullptr && !tree_valid_) break;
+    const bool own_first =
+        own != nullptr &&
+        (!tree_valid_ || (forward ? own_key <= cursor_->key() : own_key >= cursor_->key()));
+    if (!own_first) {
+      key_ = cursor_->key();
+      value_ = tree_value_;
+      from_tree_ = true;
       valid_ = true;
       return;
     }
-    key_ = cursor_->key();
-    value_ = tree_value_;
-    from_tree_ = true;
+    // An own write of a key hides the tree's version of it.
+    if (tree_valid_ && own_key == cursor_->key()) StepTree();
+    if (own->is_delete) {
+      from = std::string(own_key);
+      inclusive = false;
+      continue;
+    }
+    key_ = own_key;
+    value_ = own->value;
+    from_tree_ = false;
     valid_ = true;
     return;
   }
@@ -201,7 +175,7 @@ void TxnIterator::Seek(std::string_view target) {
   if (options_.lower_bound.has_value() && from < *options_.lower_bound)
     from = *options_.lower_bound;
   SeekTreeForward(from, true);
-  ResolveForward(std::move(from), true);
+  Resolve(std::move(from), true);
   (void)Begin();  // a read that overlapped a reclaim is discarded
 }
 
@@ -214,7 +188,7 @@ void TxnIterator::SeekForPrev(std::string_view target) {
   }
   if (!Begin()) return;
   SeekTreeBackward(target, true);
-  ResolveBackward(std::string(target), true);
+  Resolve(std::string(target), true);
   (void)Begin();
 }
 
@@ -222,12 +196,12 @@ void TxnIterator::SeekToLast() {
   if (!Begin()) return;
   if (options_.upper_bound.has_value()) {
     SeekTreeBackward(*options_.upper_bound, false);
-    ResolveBackward(*options_.upper_bound, false);
+    Resolve(*options_.upper_bound, false);
   } else {
     direction_ = Direction::kBackward;
     cursor_->SeekToLast();
     SkipInvisibleTree();
-    ResolveBackward(AfterAllKeys(), true);
+    Resolve(AfterAllKeys(), true);
   }
   (void)Begin();
 }
@@ -237,10 +211,9 @@ void TxnIterator::Next() {
   if (direction_ == Direction::kBackward) {
     SeekTreeForward(key_, false);
   } else if (from_tree_) {
-    cursor_->Next();
-    SkipInvisibleTree();
+    StepTree();
   }
-  ResolveForward(key_, false);
+  Resolve(key_, false);
   (void)Begin();
 }
 
@@ -249,10 +222,9 @@ void TxnIterator::Prev() {
   if (direction_ == Direction::kForward) {
     SeekTreeBackward(key_, false);
   } else if (from_tree_) {
-    cursor_->Prev();
-    SkipInvisibleTree();
+    StepTree();
   }
-  ResolveBackward(key_, false);
+  Resolve(key_, false);
   (void)Begin();
 }
 

@@ -13,8 +13,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -868,6 +871,107 @@ TEST_F(TxnTest, TheVersionMarkerIsNoTable) {
   tables = db_->ListTables();
   ASSERT_TRUE(tables.ok());
   EXPECT_EQ(std::find(tables->begin(), tables->end(), "__mvdb_versioned"), tables->end());
+}
+
+// The iterator against a model: committed keys (some overwritten and
+// deleted after the snapshot by another transaction), own puts and deletes,
+// random bounds, and random walks that change direction.
+TEST_F(TxnTest, IteratorMatchesAModelOfSnapshotPlusOwnWrites) {
+  const uint64_t seed = testing::TestSeed(20261127);
+  SCOPED_TRACE("MVDB_SEED=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  auto key = [](int i) {
+    char buf[8];
+    std::snprintf(buf, sizeof(buf), "k%03d", i);
+    return std::string(buf);
+  };
+  for (int round = 0; round < 20; ++round) {
+    const std::string table = "model" + std::to_string(round);
+    ASSERT_TRUE(db_->CreateTable(table).ok());
+    std::map<std::string, std::string> model;  // what the reader must see
+    {
+      auto loader = db_->Begin();
+      for (int i = 0; i < 60; ++i) {
+        if (rng() % 2 == 0) continue;
+        model[key(i)] = "committed" + std::to_string(i);
+        ASSERT_TRUE(loader->Put(table, key(i), model[key(i)]).ok());
+      }
+      ASSERT_TRUE(loader->Commit().ok());
+    }
+    auto reader = Begin(kSnapshot);
+    std::string ignored;
+    (void)reader->Get(table, key(0), &ignored);  // takes the snapshot
+    {
+      auto other = db_->Begin();  // changes the reader must not see
+      for (int i = 0; i < 60; i += 3) {
+        ASSERT_TRUE(
+            (rng() % 2 == 0 ? other->Put(table, key(i), "later") : other->Delete(table, key(i)))
+                .ok());
+      }
+      ASSERT_TRUE(other->Commit().ok());
+    }
+    for (int n = 0; n < 25; ++n) {  // own writes, of keys `other` left alone (first updater wins)
+      const int i = static_cast<int>(rng() % 20) * 3 + 1 + static_cast<int>(rng() % 2);
+      if (rng() % 3 == 0) {
+        ASSERT_TRUE(reader->Delete(table, key(i)).ok());
+        model.erase(key(i));
+      } else {
+        model[key(i)] = "own" + std::to_string(n);
+        ASSERT_TRUE(reader->Put(table, key(i), model[key(i)]).ok());
+      }
+    }
+    IteratorOptions bounds;
+    if (rng() % 2 == 0) bounds.lower_bound = key(static_cast<int>(rng() % 30));
+    if (rng() % 2 == 0) bounds.upper_bound = key(30 + static_cast<int>(rng() % 31));
+    std::map<std::string, std::string> visible;
+    for (const auto& [k, v] : model) {
+      if ((!bounds.lower_bound || k >= *bounds.lower_bound) &&
+          (!bounds.upper_bound || k < *bounds.upper_bound)) {
+        visible[k] = v;
+      }
+    }
+    auto it = reader->NewIterator(table, bounds);
+    // Whole scans both ways.
+    std::map<std::string, std::string> seen;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) seen[std::string(it->key())] = it->value();
+    ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+    EXPECT_EQ(seen, visible) << "round " << round;
+    std::vector<std::string> backward;
+    for (it->SeekToLast(); it->Valid(); it->Prev()) backward.emplace_back(it->key());
+    std::vector<std::string> expected_backward;
+    for (auto m = visible.rbegin(); m != visible.rend(); ++m) expected_backward.push_back(m->first);
+    EXPECT_EQ(backward, expected_backward) << "round " << round;
+    // Random walks: seek anywhere, then step both ways.
+    for (int walk = 0; walk < 20; ++walk) {
+      const std::string target = key(static_cast<int>(rng() % 62) - 1);
+      std::optional<std::map<std::string, std::string>::iterator> at;
+      if (rng() % 2 == 0) {
+        it->Seek(target);
+        auto m = visible.lower_bound(target);
+        if (m != visible.end()) at = m;
+      } else {
+        it->SeekForPrev(target);
+        auto m = visible.upper_bound(target);
+        if (m != visible.begin()) at = std::prev(m);
+      }
+      for (int step = 0; step < 8; ++step) {
+        ASSERT_EQ(it->Valid(), at.has_value()) << "round " << round << " walk " << walk;
+        if (!at) break;
+        ASSERT_EQ(it->key(), (*at)->first);
+        ASSERT_EQ(it->value(), (*at)->second);
+        if (rng() % 2 == 0) {
+          it->Next();
+          auto next = std::next(*at);
+          at = next == visible.end() ? std::nullopt : std::optional(next);
+        } else {
+          it->Prev();
+          at = *at == visible.begin() ? std::nullopt : std::optional(std::prev(*at));
+        }
+      }
+    }
+    it.reset();
+    ASSERT_TRUE(reader->Rollback().ok());
+  }
 }
 
 TEST_F(TxnTest, CreateListAndDropTables) {
