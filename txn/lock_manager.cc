@@ -124,18 +124,16 @@ bool LockManager::TryLock(TxnId txn, const std::string& name) {
   return it->second.holder == txn;
 }
 
-void LockManager::UnlockAll(TxnId txn, const std::vector<std::string>& names) {
-  for (const std::string& name : names) {
-    Shard& shard = ShardOf(name);
-    std::lock_guard lock(shard.mu);
-    const auto it = shard.locks.find(name);
-    if (it == shard.locks.end() || it->second.holder != txn) continue;
-    if (it->second.waiters.empty()) {
-      shard.locks.erase(it);
-    } else {
-      it->second.holder = 0;
-      shard.released.notify_all();
-    }
+void LockManager::Unlock(TxnId txn, const std::string& name) {
+  Shard& shard = ShardOf(name);
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.locks.find(name);
+  if (it == shard.locks.end() || it->second.holder != txn) return;
+  if (it->second.waiters.empty()) {
+    shard.locks.erase(it);
+  } else {
+    it->second.holder = 0;
+    shard.released.notify_all();
   }
 }
 

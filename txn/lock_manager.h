@@ -47,8 +47,8 @@ class LockManager {
               bool* newly, bool* waited);
   // Takes `name` for txn if nobody holds it or waits for it; never waits.
   bool TryLock(TxnId txn, const std::string& name);
-  // Releases every lock in names (all held by txn) and wakes their waiters.
-  void UnlockAll(TxnId txn, const std::vector<std::string>& names);
+  // Releases `name` if txn holds it and wakes its waiters.
+  void Unlock(TxnId txn, const std::string& name);
 
   // The transaction txn waits for, or 0.
   TxnId WaitingFor(TxnId txn) const;

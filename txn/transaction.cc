@@ -123,7 +123,7 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
   };
   const VersionStore::KeyLocks key_locks{
       [this](const std::string& name) { return locks_.TryLock(kCollectorTxn, name); },
-      [this](const std::string& name) { locks_.UnlockAll(kCollectorTxn, {name}); }};
+      [this](const std::string& name) { locks_.Unlock(kCollectorTxn, name); }};
   MVDB_RETURN_IF_ERROR(
       versions_.Collect(timeline_.Watermark(), max_items, engine_, tree_of, key_locks));
   // Bound memory: reclaim the oldest snapshots while the versions they pin
@@ -140,12 +140,24 @@ Status TxnManager::Collect(size_t max_items, bool wait) {
 
 void TxnManager::Register(Txn* txn) {
   std::lock_guard lock(registry_mu_);
-  active_.emplace(txn->id(), txn);
+  txn->next_ = active_;
+  if (active_ != nullptr) active_->prev_ = txn;
+  active_ = txn;
+  ++active_count_;
 }
 
 void TxnManager::Unregister(Txn* txn) {
   std::lock_guard lock(registry_mu_);
-  active_.erase(txn->id());
+  if (txn->prev_ != nullptr) {
+    txn->prev_->next_ = txn->next_;
+  } else if (active_ == txn) {
+    active_ = txn->next_;
+  } else {
+    return;  // not registered (already unregistered)
+  }
+  if (txn->next_ != nullptr) txn->next_->prev_ = txn->prev_;
+  txn->prev_ = txn->next_ = nullptr;
+  --active_count_;
 }
 
 void TxnManager::Count(const Status& cause) {
@@ -178,7 +190,7 @@ TxnManagerStats TxnManager::stats() const {
   s.aborts_snapshot_too_old = aborts_snapshot_too_old_.load(std::memory_order_relaxed);
   s.aborts_other = aborts_other_.load(std::memory_order_relaxed);
   std::lock_guard lock(registry_mu_);
-  s.active = active_.size();
+  s.active = active_count_;
   return s;
 }
 
@@ -187,9 +199,9 @@ std::vector<TransactionInfo> TxnManager::ListTransactions() const {
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(registry_mu_);
-    for (const auto& [id, txn] : active_) {
+    for (const Txn* txn = active_; txn != nullptr; txn = txn->next_) {
       TransactionInfo info;
-      info.id = id;
+      info.id = txn->id();
       info.isolation = txn->isolation();
       info.state = txn->state();
       info.has_snapshot = txn->has_snapshot_.load(std::memory_order_acquire);
@@ -265,21 +277,22 @@ Status Txn::FailWith(Status status) {
   if (state() != TransactionState::kActive) return status;
   if (!status.IsSnapshotTooOld()) manager_->Count(status);  // counted at the reclaim
   failure_ = status;
-  manager_->locks().UnlockAll(id_, locks_);  // invariant 5
-  locks_.clear();
-  base_entries_.clear();
+  UnlockAll();  // invariant 5
   manager_->timeline().Release(&snapshot_);
-  writes_.clear();
   state_.store(TransactionState::kFailed, std::memory_order_release);
   return status;
 }
 
+void Txn::UnlockAll() {
+  for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
+  keys_.clear();
+  written_ = 0;
+  write_count_.store(0, std::memory_order_relaxed);
+}
+
 void Txn::Finish(TransactionState final_state) {
-  manager_->locks().UnlockAll(id_, locks_);
-  locks_.clear();
-  base_entries_.clear();
+  UnlockAll();
   manager_->timeline().Release(&snapshot_);
-  writes_.clear();
   state_.store(final_state, std::memory_order_release);
   manager_->Unregister(this);
 }
@@ -303,7 +316,7 @@ Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
 Status Txn::Get(const TableRef& table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   const std::string name = LockManager::LockName(table.id, key);
-  if (const auto own = writes_.find(name); own != writes_.end()) {
+  if (const auto own = keys_.find(name); own != keys_.end() && own->second.written) {
     if (own->second.is_delete) return Status::NotFound("deleted by this transaction");
     *value = own->second.value;
     return Status::OK();
@@ -319,62 +332,65 @@ Status Txn::Get(const TableRef& table, std::string_view key, std::string* value)
   return read;
 }
 
-Status Txn::LockForWrite(const TableRef& table, std::string_view key, const std::string& name) {
+Result<Txn::Key*> Txn::LockForWrite(const TableRef& table, std::string_view key, std::string name) {
   const bool snapshot_isolation = isolation_ == IsolationLevel::kSnapshot;
   const Timestamp snapshot = snapshot_isolation ? EnsureSnapshot() : 0;  // invariant 4
   bool newly = false;
   bool waited = false;
   const Status locked = manager_->locks().Lock(id_, name, lock_timeout_, &newly, &waited);
-  if (newly) locks_.push_back(name);
+  // Recorded even on failure if taken, so that it is released.
+  Key& state = keys_.try_emplace(std::move(name)).first->second;
   if (!locked.ok()) return FailWith(locked);
   MVDB_RETURN_IF_ERROR(CheckActive());
-  // The entry cannot change while the lock is held (invariant 3), so it is
-  // read once, here, outside the commit lock, and Install reuses it.
-  auto base = base_entries_.find(name);
-  if (base == base_entries_.end()) {
-    MVDB_ASSIGN_OR_RETURN(std::optional<std::string> entry,
-                          VersionStore::ReadEntry(table.tree, key));
-    base = base_entries_.emplace(name, std::move(entry)).first;
+  // Invariant 3: read once, here, outside the commit lock; Install reuses it.
+  if (!state.base_read) {
+    MVDB_ASSIGN_OR_RETURN(state.base, VersionStore::ReadEntry(table.tree, key));
+    state.base_read = true;
   }
   if (!snapshot_isolation || manager_->options().unsafe_skip_write_conflict_check ||
-      !base->second.has_value()) {
-    return Status::OK();
+      !state.base.has_value()) {
+    return &state;
   }
-  MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*base->second, key));
+  MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*state.base, key));
   if (newest.ts > snapshot) {
     return FailWith(Status::Conflict(
         "could not serialize access due to concurrent update: key changed by a commit at ts " +
         std::to_string(newest.ts) + " after snapshot " + std::to_string(snapshot)));
   }
-  return Status::OK();
+  return &state;
 }
 
 Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
-  const std::string name = LockManager::LockName(table.id, key);
-  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
+  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, LockManager::LockName(table.id, key)).status());
   return Get(table, key, value);  // at read committed: the newest, after the wait
 }
 
 Status Txn::Put(const TableRef& table, std::string_view key, std::string_view value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, value.size()));
-  std::string name = LockManager::LockName(table.id, key);
-  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
-  writes_[std::move(name)] = Write{false, std::string(value)};
-  write_count_.store(writes_.size(), std::memory_order_relaxed);
+  MVDB_ASSIGN_OR_RETURN(Key * state,
+                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  Write(state, false, value);
   return Status::OK();
 }
 
 Status Txn::Delete(const TableRef& table, std::string_view key) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
-  std::string name = LockManager::LockName(table.id, key);
-  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, name));
-  writes_[std::move(name)] = Write{true, std::string()};
-  write_count_.store(writes_.size(), std::memory_order_relaxed);
+  MVDB_ASSIGN_OR_RETURN(Key * state,
+                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  Write(state, true, {});
   return Status::OK();
+}
+
+void Txn::Write(Key* state, bool is_delete, std::string_view value) {
+  if (!state->written) ++written_;
+  state->written = true;
+  state->is_delete = is_delete;
+  state->value.assign(value);
+  write_count_.store(written_, std::memory_order_relaxed);
 }
 
 Status Txn::Commit(const CommitOptions& options) {
@@ -384,7 +400,7 @@ Status Txn::Commit(const CommitOptions& options) {
     return failure;
   }
   MVDB_RETURN_IF_ERROR(CheckActive());
-  if (writes_.empty()) {
+  if (written_ == 0) {
     Finish(TransactionState::kCommitted);
     manager_->read_only_commits_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
@@ -392,11 +408,12 @@ Status Txn::Commit(const CommitOptions& options) {
   WriteBatch batch;
   std::vector<TableId> op_tables;
   std::vector<const std::optional<std::string>*> op_bases;
-  op_tables.reserve(writes_.size());
-  op_bases.reserve(writes_.size());
+  op_tables.reserve(written_);
+  op_bases.reserve(written_);
   bool dropped = false;
   manager_->catalog_->LockShared();  // only to name the tables
-  for (const auto& [name, write] : writes_) {
+  for (const auto& [name, write] : keys_) {
+    if (!write.written) continue;  // locked by GetForUpdate only
     const TableId table = TableOf(name);
     const std::optional<TableRef> ref = manager_->catalog_->Find(table);
     if (!ref.has_value()) {
@@ -410,8 +427,7 @@ Status Txn::Commit(const CommitOptions& options) {
       batch.Put(*ref->name, key, write.value);
     }
     op_tables.push_back(table);
-    const auto base = base_entries_.find(name);
-    op_bases.push_back(base == base_entries_.end() ? nullptr : &base->second);
+    op_bases.push_back(write.base_read ? &write.base : nullptr);
   }
   manager_->catalog_->UnlockShared();
   if (dropped) {
@@ -460,7 +476,7 @@ Status Txn::Commit(const CommitOptions& options) {
     Finish(TransactionState::kRolledBack);
     return failed;
   }
-  const size_t written = writes_.size();
+  const size_t written = written_;
   Finish(TransactionState::kCommitted);
   manager_->commits_.fetch_add(1, std::memory_order_relaxed);
   // Opportunistic collection: a few items per write, skipped when another

@@ -68,12 +68,18 @@ class Txn {
   Status CheckReadable(const SnapshotOwner* owner);
   void ReleaseIteratorSnapshot(SnapshotOwner* owner);
 
-  // The transaction's own writes: key = LockManager::LockName(table, key).
-  struct Write {
+  // What the transaction holds of a key, named LockManager::LockName(table,
+  // key): the row lock (always), the tree entry read right after taking it
+  // (it cannot change while the lock is held: transaction.cc, invariant 3),
+  // and the transaction's write of it, if any.
+  struct Key {
+    bool base_read = false;
+    std::optional<std::string> base;  // the tree entry; nullopt: none
+    bool written = false;
     bool is_delete = false;
     std::string value;
   };
-  const std::map<std::string, Write>& writes() const { return writes_; }
+  const std::map<std::string, Key>& keys() const { return keys_; }
   TxnManager* manager() const { return manager_; }
 
  private:
@@ -86,8 +92,13 @@ class Txn {
   Timestamp EnsureSnapshot();
   // Fails unless active; turns a reclaimed snapshot into SnapshotTooOld.
   Status CheckActive();
-  // Locks `name` and, at snapshot isolation, checks first updater wins.
-  Status LockForWrite(const TableRef& table, std::string_view key, const std::string& name);
+  // Locks `name`, reads its tree entry once and, at snapshot isolation,
+  // checks first updater wins. Returns the key's state.
+  Result<Key*> LockForWrite(const TableRef& table, std::string_view key, std::string name);
+  // Releases every row lock.
+  void UnlockAll();
+  // Records the transaction's write of a locked key.
+  void Write(Key* state, bool is_delete, std::string_view value);
   // Records a retryable (or fatal) error: the transaction is failed.
   Status FailWith(Status status);
   // Releases locks and snapshot, unregisters; the end of every path.
@@ -101,14 +112,13 @@ class Txn {
   const std::optional<std::chrono::milliseconds> lock_timeout_;
   const std::chrono::steady_clock::time_point started_;
   std::atomic<TransactionState> state_{TransactionState::kActive};
-  SnapshotOwner snapshot_;  // registered at snapshot isolation
-  std::map<std::string, Write> writes_;
-  std::vector<std::string> locks_;
-  // The tree entry (nullopt: none) of each locked key as read right after
-  // locking it; Install's `current`.
-  std::unordered_map<std::string, std::optional<std::string>> base_entries_;
-  Status failure_;  // why the transaction failed (state kFailed)
+  SnapshotOwner snapshot_;           // registered at snapshot isolation
+  std::map<std::string, Key> keys_;  // every key locked, in key order
+  size_t written_ = 0;               // keys_ with written set
+  Status failure_;                   // why the transaction failed (state kFailed)
   // For ListTransactions from other threads.
+  Txn* prev_ = nullptr;  // the manager's list of open transactions
+  Txn* next_ = nullptr;
   std::atomic<bool> has_snapshot_{false};
   std::atomic<Timestamp> snapshot_ts_{0};
   std::atomic<uint64_t> write_count_{0};
@@ -175,7 +185,8 @@ class TxnManager {
   LockManager locks_;
   std::atomic<TxnId> next_id_{1};
   mutable std::mutex registry_mu_;
-  std::unordered_map<TxnId, Txn*> active_;  // guarded by registry_mu_
+  Txn* active_ = nullptr;    // open transactions, a list; guarded by registry_mu_
+  size_t active_count_ = 0;  // guarded by registry_mu_
   std::atomic<uint64_t> commits_{0}, read_only_commits_{0}, rollbacks_{0};
   std::atomic<uint64_t> aborts_conflict_{0}, aborts_deadlock_{0}, aborts_lock_timeout_{0};
   std::atomic<uint64_t> aborts_snapshot_too_old_{0}, aborts_other_{0};
@@ -213,8 +224,8 @@ class TxnIterator {
   void StepTree();
   // The transaction's own write of this table nearest after (moving
   // backward: before) `from` within bounds, or null; *key is its key.
-  const Txn::Write* NearestOwnWrite(std::string_view from, bool inclusive,
-                                    std::string_view* key) const;
+  const Txn::Key* NearestOwnWrite(std::string_view from, bool inclusive,
+                                  std::string_view* key) const;
   // Positions on the nearer of the cursor's entry and the own write after
   // (or before) `from`, in the current direction, skipping own deletes.
   void Resolve(std::string from, bool inclusive);

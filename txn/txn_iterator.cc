@@ -121,18 +121,22 @@ void TxnIterator::StepTree() {
   SkipInvisibleTree();
 }
 
-const Txn::Write* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusive,
-                                               std::string_view* key) const {
-  const auto& writes = txn_->writes();
+const Txn::Key* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusive,
+                                             std::string_view* key) const {
+  // Keys the transaction only locked (GetForUpdate) are not writes: skip.
+  const auto& keys = txn_->keys();
   const std::string probe = prefix_ + std::string(from);
-  auto own = writes.end();
+  auto own = keys.end();
   if (direction_ == Direction::kForward) {
-    own = inclusive ? writes.lower_bound(probe) : writes.upper_bound(probe);
+    own = inclusive ? keys.lower_bound(probe) : keys.upper_bound(probe);
+    while (own != keys.end() && !own->second.written) ++own;
   } else {
-    own = inclusive ? writes.upper_bound(probe) : writes.lower_bound(probe);
-    own = own == writes.begin() ? writes.end() : std::prev(own);
+    own = inclusive ? keys.upper_bound(probe) : keys.lower_bound(probe);
+    do {
+      own = own == keys.begin() ? keys.end() : std::prev(own);
+    } while (own != keys.end() && !own->second.written);
   }
-  if (own == writes.end() || !own->first.starts_with(prefix_)) return nullptr;
+  if (own == keys.end() || !own->first.starts_with(prefix_)) return nullptr;
   *key = std::string_view(own->first).substr(prefix_.size());
   return InBounds(*key) ? &own->second : nullptr;
 }
@@ -141,7 +145,7 @@ void TxnIterator::Resolve(std::string from, bool inclusive) {
   const bool forward = direction_ == Direction::kForward;
   while (status_.ok()) {
     std::string_view own_key;
-    const Txn::Write* own = NearestOwnWrite(from, inclusive, &own_key);
+    const Txn::Key* own = NearestOwnWrite(from, inclusive, &own_key);
     if (own == nullptr && !tree_valid_) break;
     const bool own_first =
         own != nullptr &&
