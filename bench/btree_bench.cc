@@ -10,7 +10,6 @@
 // once timing stops, so every benchmark sees the same 1,000,000 keys.
 #include <benchmark/benchmark.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,6 +24,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "btree/btree.h"
 #include "btree/tree_store.h"
 #include "buffer/buffer_pool.h"
@@ -36,67 +36,12 @@ namespace mvdb::bench {
 namespace {
 
 constexpr uint64_t kNumKeys = 1'000'000;
-constexpr size_t kKeySize = 16;
-constexpr size_t kValueSize = 100;
 constexpr char kTreeName[] = "bench";
 
-// splitmix64's finaliser: a bijection on 64-bit integers, so distinct
-// indexes give distinct keys, and index order is a random key order.
-uint64_t Scramble(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-using Key = std::array<char, kKeySize>;
-
-// Key number i: the 16 hex digits of Scramble(i). Indexes below kNumKeys are
-// the data set; inserts use indexes above it, which never collide.
-Key MakeKey(uint64_t i) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  Key key;
-  uint64_t x = Scramble(i);
-  for (size_t d = 0; d < kKeySize; ++d, x >>= 4) {
-    key[kKeySize - 1 - d] = kHex[x & 15];
-  }
-  return key;
-}
-
-std::string_view View(const Key& key) { return {key.data(), key.size()}; }
-
-std::string MakeValue(uint64_t i, char generation) {
-  std::string value(kValueSize, generation);
-  for (size_t b = 0; b < 8; ++b) {
-    value[b] = static_cast<char>(i >> (8 * b));
-  }
-  return value;
-}
-
-// A cheap per-thread random index source (xorshift64*).
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(Scramble(seed) | 1) {}
-  uint64_t Next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545f4914f6cdd1dULL;
-  }
-  uint64_t Uniform(uint64_t n) { return Next() % n; }
-
- private:
-  uint64_t state_;
-};
-
+// Indexes below kNumKeys are the data set; inserts use indexes above it,
+// which never collide.
 const std::vector<Key>& Keys() {
-  static const std::vector<Key> keys = [] {
-    std::vector<Key> k(kNumKeys);
-    for (uint64_t i = 0; i < kNumKeys; ++i) {
-      k[i] = MakeKey(i);
-    }
-    return k;
-  }();
+  static const std::vector<Key> keys = MakeKeys(kNumKeys);
   return keys;
 }
 
@@ -427,17 +372,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "btree_bench: %s\n", fs.status().ToString().c_str());
     return 1;
   }
-  // MVDB_BENCH_DIR chooses the disk; a fresh directory under it is used.
-  const char* base = std::getenv("MVDB_BENCH_DIR");
-  if (base == nullptr || *base == '\0') {
-    base = std::getenv("TMPDIR");
-  }
-  std::string dir =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/mvdb-btree-bench-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) {
-    std::perror(("btree_bench: mkdtemp " + dir).c_str());
-    return 1;
-  }
+  const std::string dir = b::MakeBenchDir("btree-bench");
+  if (dir.empty()) return 1;
   b::Engine engine(fs->get(), dir);
   b::engine = &engine;
 

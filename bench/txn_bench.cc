@@ -25,7 +25,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -38,6 +37,7 @@
 #include <system_error>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "engine/engine.h"
 #include "io/file.h"
 #include "mvdb/db.h"
@@ -47,62 +47,13 @@ namespace mvdb::bench {
 namespace {
 
 constexpr uint64_t kNumKeys = 100'000;
-constexpr size_t kKeySize = 16;
-constexpr size_t kValueSize = 100;
 constexpr char kTable[] = "bench";
 constexpr int64_t kInitialBalance = 1'000;
 
-// splitmix64's finaliser: a bijection, so distinct indexes give distinct
-// keys, and index order is a random key order.
-uint64_t Scramble(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-using Key = std::array<char, kKeySize>;
-
-// Key number i: the 16 hex digits of Scramble(i).
-Key MakeKey(uint64_t i) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  Key key;
-  uint64_t x = Scramble(i);
-  for (size_t d = 0; d < kKeySize; ++d, x >>= 4) {
-    key[kKeySize - 1 - d] = kHex[x & 15];
-  }
-  return key;
-}
-
-std::string_view View(const Key& key) { return {key.data(), key.size()}; }
-
 const std::vector<Key>& Keys() {
-  static const std::vector<Key> keys = [] {
-    std::vector<Key> k(kNumKeys);
-    for (uint64_t i = 0; i < kNumKeys; ++i) {
-      k[i] = MakeKey(i);
-    }
-    return k;
-  }();
+  static const std::vector<Key> keys = MakeKeys(kNumKeys);
   return keys;
 }
-
-// A cheap per-thread random source (xorshift64*).
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(Scramble(seed) | 1) {}
-  uint64_t Next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545f4914f6cdd1dULL;
-  }
-  uint64_t Uniform(uint64_t n) { return Next() % n; }
-  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
-
- private:
-  uint64_t state_;
-};
 
 // Zipfian ranks in [0, n), rank 0 the most frequent (Gray et al., "Quickly
 // generating billion-record synthetic databases", as YCSB does it). With
@@ -142,14 +93,6 @@ class Zipfian {
   double eta_ = 0;
 };
 
-std::string MakeValue(uint64_t i, char fill) {
-  std::string value(kValueSize, fill);
-  for (size_t b = 0; b < 8; ++b) {
-    value[b] = static_cast<char>(i >> (8 * b));
-  }
-  return value;
-}
-
 // How the two accounts of a transfer are chosen.
 struct AccountChoice {
   const char* name;
@@ -166,7 +109,7 @@ constexpr uint64_t kAccountTables[] = {10'000, 100};
 
 std::string AccountTable(uint64_t accounts) { return "accounts_" + std::to_string(accounts); }
 std::string AccountKey(uint64_t i) {
-  char buf[24];
+  char buf[32];
   std::snprintf(buf, sizeof(buf), "acct%08llu", static_cast<unsigned long long>(i));
   return buf;
 }
@@ -480,17 +423,8 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
     return 1;
   }
-  // MVDB_BENCH_DIR chooses the disk; a fresh directory under it is used.
-  const char* base = std::getenv("MVDB_BENCH_DIR");
-  if (base == nullptr || *base == '\0') {
-    base = std::getenv("TMPDIR");
-  }
-  std::string dir =
-      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/mvdb-txn-bench-XXXXXX";
-  if (mkdtemp(dir.data()) == nullptr) {
-    std::perror(("txn_bench: mkdtemp " + dir).c_str());
-    return 1;
-  }
+  const std::string dir = b::MakeBenchDir("txn-bench");
+  if (dir.empty()) return 1;
   int exit_code = 0;
   {
     b::Fixture fixture(dir);

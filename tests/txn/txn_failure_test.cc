@@ -11,7 +11,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +20,6 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -32,12 +30,14 @@
 #include "io/fault_injection_file_system.h"
 #include "io/file.h"
 #include "mvdb/db.h"
+#include "tests/testing/sync_control_file_system.h"
 #include "tests/testing/temp_dir.h"
 
 namespace mvdb {
 namespace {
 
 using testing::FlipByte;
+using testing::SyncControlFileSystem;
 using testing::TempDir;
 
 // table -> key -> value; a table that exists but is empty maps to {}.
@@ -137,93 +137,6 @@ Status AwaitOrDie(std::future<Status>& commit, const char* what) {
   return commit.get();
 }
 
-// A FileSystem that passes everything to `base` but can hold the next
-// fdatasync of a log segment until released: a test then knows a kFull
-// commit is in its fsync and can line a second commit up behind it.
-class SyncGate final : public FileSystem {
- public:
-  explicit SyncGate(FileSystem* base) : base_(base) {}
-  ~SyncGate() override { Release(); }
-
-  void HoldNextLogSync() {
-    std::lock_guard lock(mu_);
-    armed_ = true;
-  }
-  // True once a log fdatasync is held (false after kDeadline).
-  bool WaitUntilHeld() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, kDeadline, [this] { return held_; });
-  }
-  void Release() {
-    std::lock_guard lock(mu_);
-    armed_ = false;
-    released_ = true;
-    cv_.notify_all();
-  }
-
-  std::string_view name() const override { return base_->name(); }
-  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& options) override {
-    MVDB_ASSIGN_OR_RETURN(std::unique_ptr<File> file, base_->Open(path, options));
-    return std::unique_ptr<File>(new GatedFile(this, std::move(file)));
-  }
-  Status Remove(const std::string& path) override { return base_->Remove(path); }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Result<bool> Exists(const std::string& path) override { return base_->Exists(path); }
-  Status CreateDir(const std::string& path) override { return base_->CreateDir(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& path) override {
-    return base_->ListDir(path);
-  }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  FileSystemStats stats() const override { return base_->stats(); }
-
- private:
-  class GatedFile final : public File {
-   public:
-    GatedFile(SyncGate* gate, std::unique_ptr<File> base)
-        : File(base->path()), gate_(gate), base_(std::move(base)) {}
-    Status ReadAt(uint64_t offset, std::span<std::byte> buf) override {
-      return base_->ReadAt(offset, buf);
-    }
-    Status WriteAt(uint64_t offset, std::span<const std::byte> data) override {
-      return base_->WriteAt(offset, data);
-    }
-    Status SubmitBatch(std::span<IoRequest> requests) override {
-      return base_->SubmitBatch(requests);
-    }
-    Status Sync() override {
-      gate_->MaybeHold(path());
-      return base_->Sync();
-    }
-    Result<uint64_t> Size() override { return base_->Size(); }
-    Status Truncate(uint64_t size) override { return base_->Truncate(size); }
-
-   private:
-    SyncGate* gate_;
-    std::unique_ptr<File> base_;
-  };
-
-  void MaybeHold(const std::string& path) {
-    std::unique_lock lock(mu_);
-    if (!armed_ || path.find("/wal/") == std::string::npos) return;
-    armed_ = false;
-    held_ = true;
-    cv_.notify_all();
-    cv_.wait(lock, [this] { return released_; });
-  }
-
-  FileSystem* base_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool armed_ = false;
-  bool held_ = false;
-  bool released_ = false;
-};
-
 class TxnFailureTest : public ::testing::Test {
  protected:
   void SetUp() override { SetLogLevel(LogLevel::kNone); }
@@ -321,7 +234,9 @@ TEST_F(TxnFailureTest, NoSpaceOnLogWriteFailsTheDatabaseAndLosesNothingAcknowled
 // than wait forever; after reopening, what is there is a prefix of the log.
 void CheckCommitBehindFailedFsync(FileSystem* posix, const std::string& dir, SyncMode second_sync) {
   FaultInjectionFileSystem fault(posix);
-  SyncGate gate(&fault);
+  // Holds the log's fdatasync: the test then knows a kFull commit is in its
+  // fsync and can line a second commit up behind it.
+  SyncControlFileSystem gate(&fault, /*real_syncs=*/true);
   State acknowledged;
   const std::vector<Write> first = {{kAccounts, "x", "first"}, {kLedger, "first", "1"}};
   const std::vector<Write> second = {{kAccounts, "y", "second"}, {kLedger, "second", "2"}};
@@ -337,10 +252,10 @@ void CheckCommitBehindFailedFsync(FileSystem* posix, const std::string& dir, Syn
     Apply(before, &acknowledged);
 
     fault.FailSync(1, EIO, /*sticky=*/false);
-    gate.HoldNextLogSync();
+    gate.CloseGate("/wal/");
     std::future<Status> full = std::async(
         std::launch::async, [&] { return CommitWrites(db.get(), first, SyncMode::kFull); });
-    const bool held = gate.WaitUntilHeld();
+    const bool held = gate.WaitUntilBlocked(kDeadline);
     EXPECT_TRUE(held) << "the kFull commit never reached its log fsync";
     const uint64_t logged = db->stats().wal_bytes;
     std::future<Status> queued =
@@ -352,7 +267,7 @@ void CheckCommitBehindFailedFsync(FileSystem* posix, const std::string& dir, Syn
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     EXPECT_GT(db->stats().wal_bytes, logged) << "the second commit was never logged";
-    gate.Release();
+    gate.OpenGate();
     const Status full_status = AwaitOrDie(full, "the kFull commit whose fsync failed");
     const Status queued_status = AwaitOrDie(queued, "the commit logged behind it");
     EXPECT_TRUE(full_status.IsIOError()) << full_status.ToString();
