@@ -247,8 +247,9 @@ class Database {
   // or is the reserved "__mvdb_versioned".
   Status CreateTable(std::string_view name);
   // Removes a table and its rows, durably. NotFound if there is none; Busy
-  // while an iterator over it is open. A transaction that wrote to it and
-  // commits later fails with NotFound.
+  // while an iterator over it is open, or if an operation on it (one waiting
+  // for a row lock, say) is still running after 2 seconds. A transaction
+  // that wrote to it and commits later fails with NotFound.
   Status DropTable(std::string_view name);
   Result<std::vector<std::string>> ListTables();
 
