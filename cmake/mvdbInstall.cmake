@@ -15,7 +15,7 @@ include(CMakePackageConfigHelpers)
 
 # Bottom-up; a layer that has no library yet is left out. New libraries
 # are added to this list.
-set(mvdb_layer_candidates mvdb_common mvdb_io mvdb_buffer mvdb_wal mvdb_btree mvdb_engine mvdb_mvcc mvdb_txn mvdb_db)
+set(mvdb_layer_candidates mvdb_common mvdb_io mvdb_buffer mvdb_wal mvdb_btree mvdb_engine mvdb_mvcc mvdb_txn mvdb_db mvdb_sql)
 set(mvdb_layers "")
 foreach(lib IN LISTS mvdb_layer_candidates)
   if(TARGET ${lib})

@@ -1,0 +1,1 @@
+ALTER TABLE t ADD COLUMN c text; ALTER TABLE t ADD d integer NOT NULL;

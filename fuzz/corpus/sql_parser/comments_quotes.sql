@@ -1,0 +1,2 @@
+-- comment ; here
+SELECT "Mixed""Case", t."select" /* nested /* ; */ comment */ FROM "T" WHERE x = ';--';

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX t_b ON t (b, a); CREATE INDEX i ON t (c);

@@ -1,0 +1,1 @@
+CREATE TABLE accounts (id bigint PRIMARY KEY, name varchar(20) NOT NULL UNIQUE, balance double precision, active boolean, note text);

@@ -1,0 +1,1 @@
+create table t (a int, b text, c real, d float8, e bool, primary key (b, a));

@@ -1,0 +1,1 @@
+DELETE FROM accounts WHERE balance < 0 OR name IS NULL;

@@ -1,0 +1,1 @@
+SELECT * FROM test WHERE value % 3 = 0;

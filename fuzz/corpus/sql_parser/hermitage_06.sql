@@ -1,0 +1,1 @@
+UPDATE test SET value = 12 WHERE value = 10;

@@ -1,0 +1,1 @@
+DELETE FROM test WHERE value = 20;

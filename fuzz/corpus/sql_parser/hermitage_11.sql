@@ -1,0 +1,1 @@
+UPDATE test SET value = 12 WHERE id = 1;

@@ -1,0 +1,1 @@
+UPDATE test SET value = 18 WHERE id = 2;

@@ -1,0 +1,1 @@
+UPDATE test SET value = 11 WHERE id = 1;

@@ -1,0 +1,1 @@
+UPDATE test SET value = 21 WHERE id = 2;

@@ -1,0 +1,1 @@
+UPDATE test SET value = 22 WHERE id = 2;

@@ -1,0 +1,1 @@
+UPDATE test SET value = 101 WHERE id = 1;

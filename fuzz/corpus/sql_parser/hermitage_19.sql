@@ -1,0 +1,1 @@
+UPDATE test SET value = 0 WHERE id = 1;

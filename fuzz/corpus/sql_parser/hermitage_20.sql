@@ -1,0 +1,1 @@
+UPDATE test SET value = value + 5 WHERE id = 2;

@@ -1,0 +1,1 @@
+INSERT INTO test (id, value) VALUES (3, 30);

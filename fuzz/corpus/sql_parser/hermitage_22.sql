@@ -1,0 +1,1 @@
+INSERT INTO test (id, value) VALUES (4, 42);

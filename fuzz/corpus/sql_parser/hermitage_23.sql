@@ -1,0 +1,1 @@
+UPDATE test SET value = 19 WHERE id = 2;

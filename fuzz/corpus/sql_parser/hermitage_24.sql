@@ -1,0 +1,1 @@
+UPDATE test SET value = value + 10;

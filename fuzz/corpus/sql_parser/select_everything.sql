@@ -1,0 +1,1 @@
+SELECT a, count(*), sum(b) AS total, min(c), max(c), avg(c) FROM t AS x WHERE a > 1 AND b IS NOT NULL GROUP BY a ORDER BY a DESC, 2 ASC NULLS FIRST LIMIT 10 OFFSET 5 FOR UPDATE;

@@ -1,0 +1,1 @@
+SELECT 1+1, -a * b % 3, 'x' "Label", true;

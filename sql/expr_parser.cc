@@ -1,0 +1,416 @@
+// The expression half of the parser (parser_internal.h): precedence
+// climbing over the operators of CONTRACT.md section 3, aggregates, number
+// literals, and ExprToString, which prints a tree so that it parses back to
+// the same tree. parser.cc has the statements and the essay on errors and
+// depth.
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "sql/parser_internal.h"
+
+namespace mvdb::sql {
+
+using namespace parser_internal;  // NOLINT(google-build-using-namespace): this file implements it
+
+namespace parser_internal {
+
+// --- Expressions ------------------------------------------------------------
+
+ExprPtr Parser::MakeNode(ExprKind kind, const SourcePos& pos, std::vector<ExprPtr> operands) {
+  auto node = std::make_unique<Expr>();
+  node->kind = kind;
+  node->pos = pos;
+  for (const ExprPtr& operand : operands)
+    node->height = std::max(node->height, operand->height + 1);
+  node->operands = std::move(operands);
+  if (node->height > kMaxExpressionDepth) {
+    Fail("54001",
+         "stack depth limit exceeded: expression nested more than " +
+             std::to_string(kMaxExpressionDepth) + " levels deep",
+         pos);
+    return nullptr;
+  }
+  return node;
+}
+
+ExprPtr Parser::ParseExpr(int min_prec) {
+  struct DepthGuard {
+    int& depth;
+    ~DepthGuard() { --depth; }
+  } guard{++depth_};
+  if (depth_ > kMaxExpressionDepth) {
+    Fail("54001",
+         "stack depth limit exceeded: expression nested more than " +
+             std::to_string(kMaxExpressionDepth) + " levels deep",
+         Peek().pos);
+    return nullptr;
+  }
+  ExprPtr left = ParsePrefix();
+  int last_nonassociative = 0;
+  while (left != nullptr) {
+    const PositionedToken& t = Peek();
+    int prec = 0;
+    if (t.token.kind == TokenKind::kOperator) {
+      const std::string& op = t.token.text;
+      if (op == "+" || op == "-") {
+        prec = kPrecAdditive;
+      } else if (op == "*" || op == "/" || op == "%") {
+        prec = kPrecMultiplicative;
+      } else if (op == "=" || op == "<>" || op == "<" || op == "<=" || op == ">" || op == ">=") {
+        prec = kPrecComparison;
+      }
+    } else if (t.token.kind == TokenKind::kIdentifier) {
+      const std::string& word = t.token.text;
+      if (word == "or") {
+        prec = kPrecOr;
+      } else if (word == "and") {
+        prec = kPrecAnd;
+      } else if (word == "is") {
+        prec = kPrecIs;
+      } else if (word == "between" || word == "in" || word == "like") {
+        prec = kPrecPattern;
+      } else if (word == "not" &&
+                 (IsWord(Peek(1), "between") || IsWord(Peek(1), "in") || IsWord(Peek(1), "like"))) {
+        prec = kPrecPattern;
+      }
+    }
+    if (prec == 0 || prec < min_prec) break;
+    if (IsNonAssociative(prec) && prec == last_nonassociative) {
+      SyntaxError(t);
+      return nullptr;
+    }
+    last_nonassociative = IsNonAssociative(prec) ? prec : 0;
+    left = ParseInfix(std::move(left), prec);
+  }
+  return left;
+}
+
+ExprPtr Parser::ParseInfix(ExprPtr left, int prec) {
+  const PositionedToken& op_token = Advance();
+  const SourcePos pos = op_token.pos;
+  const std::string& op = op_token.token.text;
+  if (op_token.token.kind == TokenKind::kOperator || op == "and" || op == "or") {
+    static const std::pair<std::string_view, BinaryOp> kBinaryOps[] = {
+        {"+", BinaryOp::kAdd},       {"-", BinaryOp::kSubtract},      {"*", BinaryOp::kMultiply},
+        {"/", BinaryOp::kDivide},    {"%", BinaryOp::kModulo},        {"=", BinaryOp::kEqual},
+        {"<>", BinaryOp::kNotEqual}, {"<", BinaryOp::kLess},          {"<=", BinaryOp::kLessEqual},
+        {">", BinaryOp::kGreater},   {">=", BinaryOp::kGreaterEqual}, {"and", BinaryOp::kAnd},
+        {"or", BinaryOp::kOr},
+    };
+    BinaryOp binary_op = BinaryOp::kAdd;
+    for (const auto& [spelling, code] : kBinaryOps) {
+      if (spelling == op) binary_op = code;
+    }
+    // Left-associative operators bind a right operand one level tighter;
+    // comparisons (non-associative) do the same, which leaves a second
+    // comparison to ParseExpr's check.
+    ExprPtr right = ParseExpr(prec + 1);
+    if (right == nullptr) return nullptr;
+    std::vector<ExprPtr> operands;
+    operands.push_back(std::move(left));
+    operands.push_back(std::move(right));
+    ExprPtr node = MakeNode(ExprKind::kBinary, pos, std::move(operands));
+    if (node != nullptr) node->binary_op = binary_op;
+    return node;
+  }
+  if (op == "is") {
+    const bool negated = AcceptWord("not");
+    if (!AcceptWord("null")) {
+      SyntaxError(Peek());
+      return nullptr;
+    }
+    std::vector<ExprPtr> operands;
+    operands.push_back(std::move(left));
+    ExprPtr node = MakeNode(ExprKind::kIsNull, pos, std::move(operands));
+    if (node != nullptr) node->negated = negated;
+    return node;
+  }
+  // [NOT] BETWEEN, IN, LIKE.
+  const bool negated = op == "not";
+  const std::string& word = negated ? Advance().token.text : op;
+  std::vector<ExprPtr> operands;
+  operands.push_back(std::move(left));
+  ExprKind kind;
+  if (word == "between") {
+    kind = ExprKind::kBetween;
+    ExprPtr low = ParseExpr(kPrecAdditive);
+    if (low == nullptr || !ExpectWord("and")) return nullptr;
+    ExprPtr high = ParseExpr(kPrecAdditive);
+    if (high == nullptr) return nullptr;
+    operands.push_back(std::move(low));
+    operands.push_back(std::move(high));
+  } else if (word == "in") {
+    kind = ExprKind::kInList;
+    if (!ExpectOp("(")) return nullptr;
+    do {
+      ExprPtr item = ParseExpr(0);
+      if (item == nullptr) return nullptr;
+      operands.push_back(std::move(item));
+    } while (AcceptOp(","));
+    if (!ExpectOp(")")) return nullptr;
+  } else {
+    kind = ExprKind::kLike;
+    ExprPtr pattern = ParseExpr(kPrecAdditive);
+    if (pattern == nullptr) return nullptr;
+    operands.push_back(std::move(pattern));
+  }
+  ExprPtr node = MakeNode(kind, pos, std::move(operands));
+  if (node != nullptr) node->negated = negated;
+  return node;
+}
+
+ExprPtr Parser::ParseNumber(const PositionedToken& token, bool negative, const SourcePos& pos) {
+  const std::string text = (negative ? "-" : "") + token.token.text;
+  auto node = std::make_unique<Expr>();
+  node->kind = ExprKind::kLiteral;
+  node->pos = pos;
+  if (token.token.kind == TokenKind::kInteger) {
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) {
+      Fail("22003", "value \"" + text + "\" is out of range for type bigint", pos);
+      return nullptr;
+    }
+    node->literal = Value::Int(value);
+  } else {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+      Fail("22003", "\"" + text + "\" is out of range for type double precision", pos);
+      return nullptr;
+    }
+    node->literal = Value::Float(value);
+  }
+  return node;
+}
+
+ExprPtr Parser::ParsePrefix() {
+  const PositionedToken& t = Peek();
+  auto literal = [&](Value value) {
+    Advance();
+    auto node = std::make_unique<Expr>();
+    node->kind = ExprKind::kLiteral;
+    node->pos = t.pos;
+    node->literal = std::move(value);
+    return node;
+  };
+  switch (t.token.kind) {
+    case TokenKind::kInteger:
+    case TokenKind::kFloat: {
+      ExprPtr node = ParseNumber(t, false, t.pos);
+      if (node != nullptr) Advance();
+      return node;
+    }
+    case TokenKind::kString:
+      return literal(Value::Text(t.token.text));
+    case TokenKind::kOperator:
+      if (t.token.text == "(") {
+        Advance();
+        ExprPtr inner = ParseExpr(0);
+        if (inner == nullptr || !ExpectOp(")")) return nullptr;
+        return inner;
+      }
+      if (t.token.text == "-") {
+        Advance();
+        const PositionedToken& next = Peek();
+        // -5 is the literal -5, as in PostgreSQL's grammar; that is also
+        // how the smallest bigint can be written at all.
+        if (next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) {
+          ExprPtr node = ParseNumber(next, true, t.pos);
+          if (node != nullptr) Advance();
+          return node;
+        }
+        ExprPtr operand = ParseExpr(kPrecUnaryMinus);
+        if (operand == nullptr) return nullptr;
+        std::vector<ExprPtr> operands;
+        operands.push_back(std::move(operand));
+        ExprPtr node = MakeNode(ExprKind::kUnary, t.pos, std::move(operands));
+        if (node != nullptr) node->unary_op = UnaryOp::kNegate;
+        return node;
+      }
+      break;
+    case TokenKind::kIdentifier: {
+      const std::string& word = t.token.text;
+      if (word == "true") return literal(Value::Bool(true));
+      if (word == "false") return literal(Value::Bool(false));
+      if (word == "null") return literal(Value::Null());
+      if (word == "not") {
+        Advance();
+        ExprPtr operand = ParseExpr(kPrecNot);
+        if (operand == nullptr) return nullptr;
+        std::vector<ExprPtr> operands;
+        operands.push_back(std::move(operand));
+        ExprPtr node = MakeNode(ExprKind::kUnary, t.pos, std::move(operands));
+        if (node != nullptr) node->unary_op = UnaryOp::kNot;
+        return node;
+      }
+      if (IsReserved(word)) break;
+      [[fallthrough]];
+    }
+    case TokenKind::kQuotedIdentifier: {
+      if (IsOp(Peek(1), "(")) return ParseFunction();
+      auto node = std::make_unique<Expr>();
+      node->kind = ExprKind::kColumn;
+      node->pos = t.pos;
+      node->column = Advance().token.text;
+      if (AcceptOp(".")) {
+        node->table = std::move(node->column);
+        if (!ParseName(&node->column)) return nullptr;
+      }
+      return node;
+    }
+    default:
+      break;
+  }
+  SyntaxError(t);
+  return nullptr;
+}
+
+ExprPtr Parser::ParseFunction() {
+  const PositionedToken& name_token = Advance();
+  const std::string& name = name_token.token.text;
+  Advance();  // (
+  static const std::pair<std::string_view, AggregateFunc> kAggregates[] = {
+      {"count", AggregateFunc::kCount}, {"sum", AggregateFunc::kSum}, {"min", AggregateFunc::kMin},
+      {"max", AggregateFunc::kMax},     {"avg", AggregateFunc::kAvg},
+  };
+  const auto* found = std::find_if(std::begin(kAggregates), std::end(kAggregates),
+                                   [&](const auto& entry) { return entry.first == name; });
+  std::vector<ExprPtr> args;
+  bool star = false;
+  if (AcceptOp("*")) {
+    star = true;
+  } else if (!IsOp(Peek(), ")")) {
+    do {
+      ExprPtr arg = ParseExpr(0);
+      if (arg == nullptr) return nullptr;
+      args.push_back(std::move(arg));
+    } while (AcceptOp(","));
+  }
+  if (!ExpectOp(")")) return nullptr;
+  const bool fits = found != std::end(kAggregates) &&
+                    (star ? found->second == AggregateFunc::kCount : args.size() == 1);
+  if (!fits) {
+    // PostgreSQL names the argument types, which are not known yet here.
+    std::string message = "function " + name;
+    if (found == std::end(kAggregates)) {
+      message += " does not exist";
+    } else if (star || args.empty()) {
+      message += star ? "(*) does not exist" : "() does not exist";
+    } else {
+      message += " with " + std::to_string(args.size()) + " arguments does not exist";
+    }
+    Fail("42883", message, name_token.pos);
+    return nullptr;
+  }
+  ExprPtr node = MakeNode(ExprKind::kAggregate, name_token.pos, std::move(args));
+  if (node != nullptr) node->aggregate = found->second;
+  return node;
+}
+
+}  // namespace parser_internal
+
+namespace {
+
+// --- Printing ---------------------------------------------------------------
+
+std::string QuoteName(const std::string& name) {
+  bool plain =
+      !name.empty() && !IsReserved(name) && ((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_');
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '$')) {
+      plain = false;
+    }
+  }
+  if (plain) return name;
+  std::string quoted = "\"";
+  for (char c : name) {
+    quoted.push_back(c);
+    if (c == '"') quoted.push_back('"');
+  }
+  return quoted + "\"";
+}
+
+std::string LiteralToString(const Value& value) {
+  switch (value.type()) {
+    case TypeId::kNull:
+      return "NULL";
+    case TypeId::kBool:
+      return value.bool_value() ? "TRUE" : "FALSE";
+    case TypeId::kInt:
+      return std::to_string(value.int_value());
+    case TypeId::kFloat: {
+      std::array<char, 64> buffer;
+      auto [end, ec] =
+          std::to_chars(buffer.data(), buffer.data() + buffer.size(), value.float_value());
+      std::string text(buffer.data(), end);
+      // Keep it a float literal when read back: 1 would be an integer.
+      if (text.find_first_of(".e") == std::string::npos) text += ".0";
+      return text;
+    }
+    case TypeId::kText: {
+      std::string quoted = "'";
+      for (char c : value.text_value()) {
+        quoted.push_back(c);
+        if (c == '\'') quoted.push_back('\'');
+      }
+      return quoted + "'";
+    }
+  }
+  return "NULL";
+}
+
+}  // namespace
+
+std::string ExprToString(const Expr& expr) {
+  auto operand = [&](size_t i) { return ExprToString(*expr.operands[i]); };
+  const std::string not_word = expr.negated ? " NOT" : "";
+  switch (expr.kind) {
+    case ExprKind::kLiteral:
+      return LiteralToString(expr.literal);
+    case ExprKind::kColumn:
+      return (expr.table.empty() ? "" : QuoteName(expr.table) + ".") + QuoteName(expr.column);
+    case ExprKind::kUnary: {
+      std::string inner = operand(0);
+      // A literal operand keeps its parentheses, else -(5) would read back
+      // as the literal -5.
+      if (expr.operands[0]->kind == ExprKind::kLiteral) inner = "(" + inner + ")";
+      return std::string(expr.unary_op == UnaryOp::kNot ? "(NOT " : "(- ") + inner + ")";
+    }
+    case ExprKind::kBinary: {
+      static constexpr std::array<std::string_view, 13> kSpellings = {
+          "+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">=", "AND", "OR"};
+      return "(" + operand(0) + " " + std::string(kSpellings[static_cast<size_t>(expr.binary_op)]) +
+             " " + operand(1) + ")";
+    }
+    case ExprKind::kIsNull:
+      return "(" + operand(0) + " IS" + not_word + " NULL)";
+    case ExprKind::kInList: {
+      std::string text = "(" + operand(0) + not_word + " IN (";
+      for (size_t i = 1; i < expr.operands.size(); ++i) {
+        if (i > 1) text += ", ";
+        text += operand(i);
+      }
+      return text + "))";
+    }
+    case ExprKind::kBetween:
+      return "(" + operand(0) + not_word + " BETWEEN " + operand(1) + " AND " + operand(2) + ")";
+    case ExprKind::kLike:
+      return "(" + operand(0) + not_word + " LIKE " + operand(1) + ")";
+    case ExprKind::kAggregate: {
+      static constexpr std::array<std::string_view, 5> kNames = {"count", "sum", "min", "max",
+                                                                 "avg"};
+      return std::string(kNames[static_cast<size_t>(expr.aggregate)]) + "(" +
+             (expr.operands.empty() ? "*" : operand(0)) + ")";
+    }
+  }
+  return "?";
+}
+
+}  // namespace mvdb::sql

@@ -1,0 +1,83 @@
+// The SQL lexer: text to tokens, PostgreSQL's lexical rules for the subset
+// mvdb speaks (../shared/CONTRACT.md, section 3).
+//
+// - Unquoted identifiers and keywords: letters, digits, '_' and '$' (not
+//   first), bytes >= 0x80 (so UTF-8 names pass through); folded to lower
+//   case (ASCII only, as PostgreSQL does). Keywords are identifiers here;
+//   the parser decides which words are keywords where.
+// - "Quoted identifiers" keep their case; "" inside is one ".
+// - 'strings' with '' for a quote; numbers: 12, 1.5, .5, 1., 1e10, 2.5E-3.
+// - Comments: -- to the end of the line, and /* */, which nest as in
+//   PostgreSQL.
+// - Operators: + - * / % = <> != < <= > >= ( ) , ; . — any other character
+//   is a kUnknown token, which the parser reports as a syntax error there.
+//
+// The only lexical errors are unterminated strings, quoted identifiers and
+// comments: the input ends inside one (so the shell reads more lines).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mvdb::sql {
+
+enum class TokenKind : uint8_t {
+  kEnd,               // end of input
+  kIdentifier,        // unquoted word, folded to lower case in `text`
+  kQuotedIdentifier,  // "word", unescaped in `text` (may be empty: an error)
+  kInteger,           // digits only; `text` holds them
+  kFloat,             // a number with '.' or an exponent; `text` holds it
+  kString,            // 'text', unescaped in `text`
+  kOperator,          // `text`: one of + - * / % = <> < <= > >= ( ) , ; . (!= reads as <>)
+  kUnknown,           // a character that starts no token
+  kUnterminated,      // input ended inside a string, quoted identifier or comment
+};
+
+struct Token {
+  TokenKind kind = TokenKind::kEnd;
+  std::string text;
+  size_t offset = 0;  // of the token's first byte in the input
+  size_t length = 0;  // bytes of input the token spans
+};
+
+// Reads tokens one at a time. The input must outlive the lexer.
+class Lexer {
+ public:
+  explicit Lexer(std::string_view input) : input_(input) {}
+
+  // The next token, skipping white space and comments. After kEnd or
+  // kUnterminated, returns kEnd again.
+  Token Next();
+
+  size_t position() const { return pos_; }
+
+ private:
+  // Skips spaces and comments; false when a /* comment does not end (then
+  // *comment_start is where it began).
+  bool SkipSpaceAndComments(size_t* comment_start);
+  Token Word(size_t start);
+  Token QuotedIdentifier(size_t start);
+  Token String(size_t start);
+  Token Number(size_t start);
+  Token Operator(size_t start);
+  Token Make(TokenKind kind, size_t start, std::string text);
+
+  std::string_view input_;
+  size_t pos_ = 0;
+  bool done_ = false;
+};
+
+// For a shell reading a line at a time: true when `buffer` holds a complete
+// statement, a ';' outside quotes, comments and parentheses (as psql
+// splits), and then *end is the offset just past that ';'. False when more
+// input is needed (no such ';' yet, or it ends inside a string or comment).
+// Text before *end may hold nothing but spaces and comments (an empty
+// statement).
+bool SplitStatement(std::string_view buffer, size_t* end);
+
+// 1-based line and column (in UTF-8 characters) of byte `offset` of `text`.
+void LineAndColumn(std::string_view text, size_t offset, uint32_t* line, uint32_t* column);
+
+}  // namespace mvdb::sql
