@@ -4,6 +4,8 @@
 //
 //   mvdb [--sync full|normal|off] [--cache-mb N] [--io auto|uring|posix] [DBDIR]
 //   mvdb check DBDIR                                   verify a database
+//   mvdb isolation [--isolation LEVEL] SPEC...         run isolation specs
+//                                                      (isolation_runner.h)
 //
 // A database is a directory holding the data file (data.mvdb), the
 // write-ahead log (wal/) and the lock file (LOCK) that keeps a second
@@ -24,6 +26,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "btree/tree_store.h"
 #include "buffer/buffer_pool.h"
@@ -31,6 +34,7 @@
 #include "io/file.h"
 #include "mvdb/status.h"
 #include "shell/demo_repl.h"
+#include "shell/isolation_runner.h"
 
 #ifdef MVDB_HAVE_READLINE
 #include <readline/history.h>
@@ -248,6 +252,29 @@ int Main(int argc, char** argv) {
       "segment; exit status 1 unless all is well");
   check->add_option("DBDIR", check_dir, "database directory")->required();
   check->fallthrough();
+
+  std::string isolation_level = "read committed";
+  std::vector<std::string> spec_paths;
+  CLI::App* isolation = app.add_subcommand(
+      "isolation",
+      "run isolation spec files (the format of ../shared/tools/pg-isolation) on a fresh "
+      "temporary database, each session on its own thread, and print the transcript as "
+      "pg-isolation prints it against PostgreSQL; exit status 1 if a spec cannot be read, "
+      "parsed or run");
+  isolation
+      ->add_option("--isolation", isolation_level,
+                   "the sessions' isolation level: read committed or repeatable read "
+                   "(PostgreSQL's spellings, any case)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& level) -> std::string {
+            return ParseIsolationLevelName(level).has_value()
+                       ? ""
+                       : "unknown isolation level '" + level +
+                             "' (read committed or repeatable read)";
+          },
+          "LEVEL"));
+  isolation->add_option("SPEC", spec_paths, "spec files, run in turn")->required();
   app.require_subcommand(0, 1);
 
   try {
@@ -259,6 +286,11 @@ int Main(int argc, char** argv) {
   }
   if (check->parsed()) {
     return RunCheck(options, check_dir);
+  }
+  if (isolation->parsed()) {
+    IsolationRunOptions run_options;
+    run_options.isolation = *ParseIsolationLevelName(isolation_level);
+    return RunIsolationCommand(spec_paths, run_options, std::cout, std::cerr);
   }
   return RunShell(options, dbdir);
 }

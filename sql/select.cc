@@ -1,0 +1,418 @@
+// SELECT (executor.h): scan, filter, group and aggregate, order, limit, and
+// FOR UPDATE's row locks.
+//
+// Without ORDER BY rows come in primary key order (the scan's), and groups
+// in the order of their GROUP BY values. FOR UPDATE locks the rows in the
+// order they are returned, as PostgreSQL's LockRows does below its Limit:
+// the rows up to OFFSET + LIMIT, each re-checked against the WHERE on its
+// newest version after the lock (read committed), and returned as that
+// version.
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "sql/executor.h"
+#include "sql/key_codec.h"
+#include "sql/parser.h"
+
+namespace mvdb::sql {
+namespace {
+
+// One column of the result: a table column (from *) or an expression.
+struct OutputColumn {
+  const Expr* expr = nullptr;
+  int column = -1;  // when expr is null
+  std::string name;
+};
+
+// One ORDER BY key: a result column, or an expression over the row.
+struct SortKey {
+  int output = -1;
+  const Expr* expr = nullptr;
+  bool descending = false;
+  bool nulls_first = false;
+};
+
+struct ResultRow {
+  Candidate source;  // key empty without FROM or when grouped
+  std::vector<Value> outputs;
+  std::vector<Value> sort_values;
+};
+
+struct Accumulator {
+  int64_t count = 0;
+  bool saw_float = false;
+  __int128 int_sum = 0;
+  double float_sum = 0;
+  Value extreme;  // min or max so far
+};
+
+struct TupleLess {
+  bool operator()(const std::vector<Value>& a, const std::vector<Value>& b) const {
+    for (size_t i = 0; i < a.size(); ++i) {
+      const int order = CompareValues(a[i], b[i]);
+      if (order != 0) return order < 0;
+    }
+    return false;
+  }
+};
+
+std::string_view AggregateName(AggregateFunc func) {
+  switch (func) {
+    case AggregateFunc::kCount:
+      return "count";
+    case AggregateFunc::kSum:
+      return "sum";
+    case AggregateFunc::kMin:
+      return "min";
+    case AggregateFunc::kMax:
+      return "max";
+    case AggregateFunc::kAvg:
+      return "avg";
+  }
+  return "?";
+}
+
+SqlStatus Accumulate(const Expr& aggregate, const EvalContext& context, Accumulator* acc) {
+  if (aggregate.operands.empty()) {  // count(*)
+    ++acc->count;
+    return {};
+  }
+  MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*aggregate.operands[0], context));
+  if (value.is_null()) return {};
+  switch (aggregate.aggregate) {
+    case AggregateFunc::kCount:
+      break;
+    case AggregateFunc::kSum:
+    case AggregateFunc::kAvg:
+      if (value.type() == TypeId::kInt) {
+        acc->int_sum += value.int_value();
+        acc->float_sum += static_cast<double>(value.int_value());
+        if (aggregate.aggregate == AggregateFunc::kSum && !acc->saw_float &&
+            (acc->int_sum > INT64_MAX || acc->int_sum < INT64_MIN)) {
+          return MakeSqlError("22003", "bigint out of range");
+        }
+      } else if (value.type() == TypeId::kFloat) {
+        acc->saw_float = true;
+        acc->float_sum += value.float_value();
+      } else {
+        return MakeSqlError("42883", "function " + std::string(AggregateName(aggregate.aggregate)) +
+                                         "(" + std::string(TypeName(value.type())) +
+                                         ") does not exist");
+      }
+      break;
+    case AggregateFunc::kMin:
+    case AggregateFunc::kMax: {
+      if (acc->extreme.is_null()) {
+        acc->extreme = value;
+        break;
+      }
+      const int order = CompareValues(value, acc->extreme);
+      if ((aggregate.aggregate == AggregateFunc::kMin) == (order < 0) && order != 0) {
+        acc->extreme = value;
+      }
+      break;
+    }
+  }
+  ++acc->count;
+  return {};
+}
+
+Value Finish(const Expr& aggregate, const Accumulator& acc) {
+  switch (aggregate.aggregate) {
+    case AggregateFunc::kCount:
+      return Value::Int(acc.count);
+    case AggregateFunc::kSum:
+      if (acc.count == 0) return Value::Null();
+      if (acc.saw_float) return Value::Float(acc.float_sum);
+      return Value::Int(static_cast<int64_t>(acc.int_sum));
+    case AggregateFunc::kAvg:
+      if (acc.count == 0) return Value::Null();
+      if (acc.saw_float) return Value::Float(acc.float_sum / static_cast<double>(acc.count));
+      return Value::Float(static_cast<double>(acc.int_sum) / static_cast<double>(acc.count));
+    case AggregateFunc::kMin:
+    case AggregateFunc::kMax:
+      return acc.extreme;
+  }
+  return Value::Null();
+}
+
+// In a grouped query every column outside an aggregate must be part of a
+// GROUP BY expression (42803).
+SqlStatus CheckGrouped(const Expr& expr, const std::vector<std::string>& group_texts,
+                       const EvalContext& context) {
+  if (expr.kind == ExprKind::kAggregate) return {};
+  if (std::find(group_texts.begin(), group_texts.end(), ExprToString(expr)) != group_texts.end()) {
+    return {};
+  }
+  if (expr.kind == ExprKind::kColumn) {
+    return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." + expr.column +
+                                     "\" must appear in the GROUP BY clause or be used in an "
+                                     "aggregate function");
+  }
+  for (const ExprPtr& operand : expr.operands) {
+    MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*operand, group_texts, context));
+  }
+  return {};
+}
+
+int CompareSortValues(const std::vector<Value>& a, const std::vector<Value>& b,
+                      const std::vector<SortKey>& keys) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const Value& x = a[i];
+    const Value& y = b[i];
+    int order = 0;
+    if (x.is_null() || y.is_null()) {
+      if (x.is_null() && y.is_null()) continue;
+      order = x.is_null() == keys[i].nulls_first ? -1 : 1;
+    } else {
+      order = CompareValues(x, y);
+      if (keys[i].descending) order = -order;
+    }
+    if (order != 0) return order;
+  }
+  return 0;
+}
+
+}  // namespace
+
+SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Transaction& txn) {
+  std::shared_ptr<const TableSchema> schema;
+  if (!select.table.empty()) {
+    MVDB_SQL_ASSIGN_OR_RETURN(schema, FindTable(select.table));
+  }
+  EvalContext context;
+  context.table = schema.get();
+  context.qualifier = select.table_alias.empty() ? select.table : select.table_alias;
+
+  // The result's columns.
+  std::vector<OutputColumn> outputs;
+  std::vector<const Expr*> aggregates;
+  for (const SelectItem& item : select.items) {
+    if (item.is_star()) {
+      if (schema == nullptr) {
+        return MakeSqlError("42601", "SELECT * with no tables specified is not valid");
+      }
+      for (size_t i = 0; i < schema->columns.size(); ++i) {
+        outputs.push_back(OutputColumn{nullptr, static_cast<int>(i), schema->columns[i].name});
+      }
+      continue;
+    }
+    MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*item.expr, context, ExprPlace::kSelect, &aggregates));
+    outputs.push_back(OutputColumn{item.expr.get(), -1, item.output_name});
+  }
+  const Expr* where = select.where.get();
+  if (where != nullptr) {
+    MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*where, context, ExprPlace::kWhere, nullptr));
+  }
+
+  // GROUP BY: an expression, or a result column's position.
+  std::vector<const Expr*> group_exprs;
+  for (const ExprPtr& expr : select.group_by) {
+    const Expr* group = expr.get();
+    if (group->kind == ExprKind::kLiteral && group->literal.type() == TypeId::kInt) {
+      const int64_t position = group->literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
+        return MakeSqlError(
+            "42P10", "GROUP BY position " + std::to_string(position) + " is not in select list");
+      }
+      group = outputs[position - 1].expr;
+      if (group == nullptr) {
+        return MakeSqlError("0A000", "GROUP BY position of a * column is not supported");
+      }
+    }
+    MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*group, context, ExprPlace::kGroupBy, nullptr));
+    group_exprs.push_back(group);
+  }
+
+  // ORDER BY: a position, a result column's name, or an expression.
+  std::vector<SortKey> sort_keys;
+  for (const OrderItem& item : select.order_by) {
+    SortKey key;
+    key.descending = item.descending;
+    key.nulls_first = item.nulls_first.value_or(item.descending);
+    const Expr& expr = *item.expr;
+    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
+      const int64_t position = expr.literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
+        return MakeSqlError(
+            "42P10", "ORDER BY position " + std::to_string(position) + " is not in select list");
+      }
+      key.output = static_cast<int>(position - 1);
+    } else {
+      if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          if (outputs[i].expr != nullptr && outputs[i].name == expr.column) {
+            key.output = static_cast<int>(i);
+            break;
+          }
+        }
+      }
+      if (key.output < 0) {
+        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+        key.expr = &expr;
+      }
+    }
+    sort_keys.push_back(key);
+  }
+
+  const bool grouped = !group_exprs.empty() || !aggregates.empty();
+  if (grouped) {
+    std::vector<std::string> group_texts;
+    for (const Expr* expr : group_exprs) group_texts.push_back(ExprToString(*expr));
+    for (const OutputColumn& output : outputs) {
+      if (output.expr == nullptr) {
+        return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." +
+                                         output.name +
+                                         "\" must appear in the GROUP BY clause or be used in "
+                                         "an aggregate function");
+      }
+      MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, group_texts, context));
+    }
+    for (const SortKey& key : sort_keys) {
+      if (key.expr != nullptr)
+        MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, group_texts, context));
+    }
+    if (select.for_update) {
+      return MakeSqlError("0A000", group_exprs.empty()
+                                       ? "FOR UPDATE is not allowed with aggregate functions"
+                                       : "FOR UPDATE is not allowed with GROUP BY clause");
+    }
+  }
+
+  // The rows the WHERE keeps.
+  std::vector<Candidate> candidates;
+  AccessPath path;
+  if (schema != nullptr) {
+    path = PlanAccess(*schema, context.qualifier, where);
+    MVDB_SQL_ASSIGN_OR_RETURN(candidates, ScanRows(txn, *schema, path, where, context));
+  } else {
+    Candidate only;
+    bool keep = true;
+    if (where != nullptr) {
+      MVDB_SQL_ASSIGN_OR_RETURN(keep, EvaluateCondition(*where, context));
+    }
+    if (keep) candidates.push_back(std::move(only));
+  }
+
+  // Outputs and sort values of one row (or group) in `row_context`.
+  const auto make_row = [&](const EvalContext& row_context) -> SqlResult<ResultRow> {
+    ResultRow result;
+    for (const OutputColumn& output : outputs) {
+      if (output.expr == nullptr) {
+        result.outputs.push_back((*row_context.row)[output.column]);
+      } else {
+        MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*output.expr, row_context));
+        result.outputs.push_back(std::move(value));
+      }
+    }
+    for (const SortKey& key : sort_keys) {
+      if (key.output >= 0) {
+        result.sort_values.push_back(result.outputs[key.output]);
+      } else {
+        MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*key.expr, row_context));
+        result.sort_values.push_back(std::move(value));
+      }
+    }
+    return result;
+  };
+
+  std::vector<ResultRow> rows;
+  if (grouped) {
+    struct Group {
+      std::vector<Value> first_row;
+      std::vector<Accumulator> accumulators;
+    };
+    std::map<std::vector<Value>, Group, TupleLess> groups;
+    for (Candidate& candidate : candidates) {
+      EvalContext row_context = context;
+      row_context.row = &candidate.row;
+      std::vector<Value> group_key;
+      for (const Expr* expr : group_exprs) {
+        MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*expr, row_context));
+        group_key.push_back(std::move(value));
+      }
+      auto [it, inserted] = groups.try_emplace(std::move(group_key));
+      Group& group = it->second;
+      if (inserted) {
+        group.first_row = candidate.row;
+        group.accumulators.resize(aggregates.size());
+      }
+      for (size_t i = 0; i < aggregates.size(); ++i) {
+        MVDB_SQL_RETURN_IF_ERROR(Accumulate(*aggregates[i], row_context, &group.accumulators[i]));
+      }
+    }
+    if (groups.empty() && group_exprs.empty()) {
+      // Aggregates over no rows still make one row (count 0, sum NULL).
+      Group& group = groups[{}];
+      group.first_row.resize(schema == nullptr ? 0 : schema->columns.size());
+      group.accumulators.resize(aggregates.size());
+    }
+    for (auto& [group_key, group] : groups) {
+      std::unordered_map<const Expr*, Value> values;
+      for (size_t i = 0; i < aggregates.size(); ++i) {
+        values[aggregates[i]] = Finish(*aggregates[i], group.accumulators[i]);
+      }
+      EvalContext group_context = context;
+      group_context.row = &group.first_row;
+      group_context.aggregates = &values;
+      MVDB_SQL_ASSIGN_OR_RETURN(ResultRow row, make_row(group_context));
+      rows.push_back(std::move(row));
+    }
+  } else {
+    for (Candidate& candidate : candidates) {
+      EvalContext row_context = context;
+      row_context.row = &candidate.row;
+      MVDB_SQL_ASSIGN_OR_RETURN(ResultRow row, make_row(row_context));
+      row.source = std::move(candidate);
+      rows.push_back(std::move(row));
+    }
+  }
+
+  if (!sort_keys.empty()) {
+    std::stable_sort(rows.begin(), rows.end(), [&](const ResultRow& a, const ResultRow& b) {
+      return CompareSortValues(a.sort_values, b.sort_values, sort_keys) < 0;
+    });
+  }
+
+  const size_t offset = static_cast<size_t>(select.offset.value_or(0));
+  const size_t wanted = select.limit.has_value() ? offset + static_cast<size_t>(*select.limit)
+                                                 : std::numeric_limits<size_t>::max();
+  if (select.for_update && schema != nullptr) {
+    std::vector<ResultRow> locked;
+    for (ResultRow& row : rows) {
+      if (locked.size() >= wanted) break;
+      MVDB_SQL_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> current,
+                                LockAndRecheck(txn, *schema, row.source, where, context));
+      if (!current.has_value()) continue;
+      EvalContext row_context = context;
+      row_context.row = &*current;
+      MVDB_SQL_ASSIGN_OR_RETURN(ResultRow fresh, make_row(row_context));
+      locked.push_back(std::move(fresh));
+    }
+    rows = std::move(locked);
+  }
+
+  ResultSet result;
+  for (const OutputColumn& output : outputs) {
+    result.columns.push_back(output.name);
+    result.types.push_back(output.expr == nullptr ? schema->columns[output.column].type
+                                                  : InferType(*output.expr, context));
+  }
+  for (size_t i = offset; i < rows.size() && i < wanted; ++i) {
+    result.rows.push_back(std::move(rows[i].outputs));
+  }
+  for (size_t c = 0; c < result.types.size(); ++c) {
+    if (result.types[c] != TypeId::kNull) continue;
+    for (const auto& row : result.rows) {
+      if (!row[c].is_null()) {
+        result.types[c] = row[c].type();
+        break;
+      }
+    }
+  }
+  const std::string tag = "SELECT " + std::to_string(result.rows.size());
+  return StatementResult{tag, std::move(result)};
+}
+
+}  // namespace mvdb::sql
