@@ -5,13 +5,18 @@
 //   byte 1 (format version), string table name, varint schema version,
 //   varint column count, per column: string name, byte TypeId,
 //   varint (max_length + 1), byte not_null (0/1),
-//   varint primary key column count, varint column index each.
+//   varint primary key column count, varint column index each,
+//   and from format version 2 on: varint index count, per index: string
+//   name, byte unique (0/1), varint column count, varint column index each.
+// Version 1 rows (before indexes) are still read.
 //
 // DDL is not one atomic unit across the API's CreateTable/DropTable and the
 // catalog row, so Load repairs what a crash between the two can leave: an
 // mvdb table without a catalog row (CREATE crashed before its row) is
 // dropped, and a catalog row without its mvdb table (DROP crashed after the
-// table) is deleted.
+// table) is deleted. The same goes for indexes: an index table no catalog
+// row names (CREATE INDEX crashed before its commit, DROP INDEX or DROP
+// TABLE before dropping it) is dropped.
 #include "sql/catalog.h"
 
 #include <algorithm>
@@ -21,7 +26,9 @@
 namespace mvdb::sql {
 namespace {
 
-constexpr uint8_t kFormatVersion = 1;
+constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kFormatVersionWithoutIndexes = 1;
+constexpr std::string_view kIndexTablePrefix = "__index/";
 // The mvdb layer's own marker table (db/database.cc); not a SQL table.
 constexpr std::string_view kReservedPrefix = "__";
 
@@ -91,6 +98,13 @@ int TableSchema::ColumnIndex(std::string_view column) const {
   return -1;
 }
 
+const IndexSchema* TableSchema::FindIndex(std::string_view index) const {
+  for (const IndexSchema& candidate : indexes) {
+    if (candidate.name == index) return &candidate;
+  }
+  return nullptr;
+}
+
 std::vector<TypeId> TableSchema::ColumnTypes() const {
   std::vector<TypeId> types;
   types.reserve(columns.size());
@@ -119,12 +133,20 @@ std::string EncodeTableSchema(const TableSchema& schema) {
   }
   PutVarint(schema.primary_key.size(), &out);
   for (int index : schema.primary_key) PutVarint(static_cast<uint64_t>(index), &out);
+  PutVarint(schema.indexes.size(), &out);
+  for (const IndexSchema& index : schema.indexes) {
+    PutString(index.name, &out);
+    out.push_back(index.unique ? 1 : 0);
+    PutVarint(index.columns.size(), &out);
+    for (int column : index.columns) PutVarint(static_cast<uint64_t>(column), &out);
+  }
   return out;
 }
 
 Result<TableSchema> DecodeTableSchema(std::string_view bytes) {
   Reader in(bytes);
-  if (in.Byte() != kFormatVersion) {
+  const uint8_t version = in.Byte();
+  if (version != kFormatVersion && version != kFormatVersionWithoutIndexes) {
     return Status::Corruption("catalog row: unknown format version");
   }
   TableSchema schema;
@@ -150,6 +172,24 @@ Result<TableSchema> DecodeTableSchema(std::string_view bytes) {
       return Status::Corruption("catalog row of \"" + schema.name + "\": bad key column");
     }
     schema.primary_key.push_back(static_cast<int>(index));
+  }
+  const uint64_t index_count = version == kFormatVersion ? in.Varint() : 0;
+  for (uint64_t i = 0; i < index_count && !in.failed(); ++i) {
+    IndexSchema index;
+    index.name = in.String();
+    index.unique = in.Byte() != 0;
+    const uint64_t count = in.Varint();
+    for (uint64_t c = 0; c < count && !in.failed(); ++c) {
+      const uint64_t column = in.Varint();
+      if (column >= schema.columns.size()) {
+        return Status::Corruption("catalog row of \"" + schema.name + "\": bad index column");
+      }
+      index.columns.push_back(static_cast<int>(column));
+    }
+    if (index.columns.empty() && !in.failed()) {
+      return Status::Corruption("catalog row of \"" + schema.name + "\": index without columns");
+    }
+    schema.indexes.push_back(std::move(index));
   }
   if (in.failed() || !in.at_end()) {
     return Status::Corruption("catalog row of \"" + schema.name + "\": malformed");
@@ -195,6 +235,15 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(Database* db) {
       MVDB_RETURN_IF_ERROR(catalog->Remove(schema.name));
       continue;
     }
+    const size_t index_count = schema.indexes.size();
+    std::erase_if(schema.indexes, [&](const IndexSchema& index) {
+      return !existing.contains(IndexTableName(index.name));
+    });
+    if (schema.indexes.size() != index_count) {
+      // Only a damaged directory loses an index table its row names: go on
+      // without the index rather than fail every write of the table.
+      MVDB_RETURN_IF_ERROR(catalog->Store(schema));
+    }
     if (!schema.has_primary_key()) {
       MVDB_ASSIGN_OR_RETURN(int64_t max_id, MaxRowId(db, schema.name));
       schema.next_row_id->store(max_id + 1);
@@ -202,7 +251,17 @@ Result<std::unique_ptr<Catalog>> Catalog::Load(Database* db) {
     const std::string name = schema.name;
     catalog->tables_[name] = std::make_shared<const TableSchema>(std::move(schema));
   }
+  std::set<std::string> index_tables;
+  for (const auto& [name, schema] : catalog->tables_) {
+    for (const IndexSchema& index : schema->indexes)
+      index_tables.insert(IndexTableName(index.name));
+  }
   for (const std::string& name : existing) {
+    if (name.starts_with(kIndexTablePrefix)) {
+      // CREATE INDEX crashed before its commit, or DROP before the table.
+      if (!index_tables.contains(name)) MVDB_RETURN_IF_ERROR(db->DropTable(name));
+      continue;
+    }
     if (name.starts_with(kReservedPrefix) || catalog->tables_.contains(name)) continue;
     // CREATE TABLE crashed between creating the table and writing its row.
     MVDB_RETURN_IF_ERROR(db->DropTable(name));
@@ -230,6 +289,27 @@ Status Catalog::Store(const TableSchema& schema) {
   std::unique_lock lock(mu_);
   tables_[schema.name] = std::make_shared<const TableSchema>(schema);
   return Status::OK();
+}
+
+Status Catalog::StoreIn(Transaction& txn, const TableSchema& schema) {
+  return txn.Put(kCatalogTable, schema.name, EncodeTableSchema(schema));
+}
+
+void Catalog::Publish(const TableSchema& schema) {
+  std::unique_lock lock(mu_);
+  tables_[schema.name] = std::make_shared<const TableSchema>(schema);
+}
+
+std::shared_ptr<const TableSchema> Catalog::FindIndexTable(std::string_view index) const {
+  std::shared_lock lock(mu_);
+  for (const auto& [name, schema] : tables_) {
+    if (schema->FindIndex(index) != nullptr) return schema;
+  }
+  return nullptr;
+}
+
+bool Catalog::RelationExists(std::string_view name) const {
+  return Find(name) != nullptr || FindIndexTable(name) != nullptr;
 }
 
 Status Catalog::Remove(std::string_view table) {

@@ -39,6 +39,26 @@ struct ColumnSchema {
   bool not_null = false;
 };
 
+// A secondary index (sql/README.md, "Tables on the key-value API"): the
+// mvdb table IndexTableName(name) holds one entry per row version, key =
+// the indexed columns then the row's stored key; a unique index also holds,
+// under the key of the indexed values alone, a claim whose value is the
+// stored key of the row that has them (sql/index.h).
+struct IndexSchema {
+  std::string name;          // unique among tables and indexes, as PostgreSQL's relations
+  std::vector<int> columns;  // indices into the table's columns, in key order
+  bool unique = false;
+  // False while CREATE INDEX builds it: writers keep it, the planner does
+  // not use it yet. Never persisted false.
+  bool ready = true;
+};
+
+// The mvdb table of an index. The "__" prefix is reserved, so no SQL table
+// can take the name, and index names are unique in the database.
+inline std::string IndexTableName(std::string_view index) {
+  return "__index/" + std::string(index);
+}
+
 struct TableSchema {
   std::string name;
   std::vector<ColumnSchema> columns;
@@ -50,6 +70,7 @@ struct TableSchema {
   // seeded at open from the largest key in the table, and shared by every
   // version of the schema.
   std::shared_ptr<std::atomic<int64_t>> next_row_id = std::make_shared<std::atomic<int64_t>>(1);
+  std::vector<IndexSchema> indexes;  // in creation order
 
   bool has_primary_key() const { return !primary_key.empty(); }
   // The column's index, or -1.
@@ -59,6 +80,8 @@ struct TableSchema {
   std::vector<KeyColumn> KeyColumns() const;
   // PostgreSQL's name of the primary key constraint: "<table>_pkey".
   std::string PrimaryKeyName() const { return name + "_pkey"; }
+  // The index named `index`, or null.
+  const IndexSchema* FindIndex(std::string_view index) const;
 };
 
 // The bytes of a catalog row, and back (Corruption when malformed).
@@ -80,16 +103,33 @@ class Catalog {
   // Writes the schema's catalog row in its own transaction, then publishes
   // it (a new table or a new version of one). REQUIRES: ddl_mutex() held.
   Status Store(const TableSchema& schema);
+  // Writes the schema's catalog row in `txn` (published by Publish once
+  // the transaction has committed).
+  static Status StoreIn(Transaction& txn, const TableSchema& schema);
+  // Publishes a schema in memory only (an index being built, or its
+  // removal after a failed build). REQUIRES: ddl_mutex() held.
+  void Publish(const TableSchema& schema);
   // Deletes the table's catalog row and forgets it. REQUIRES: ddl_mutex().
   Status Remove(std::string_view table);
 
+  // The table holding index `index`, or null.
+  std::shared_ptr<const TableSchema> FindIndexTable(std::string_view index) const;
+  // True when a table or an index has the name (one namespace, as
+  // PostgreSQL's relations).
+  bool RelationExists(std::string_view name) const;
+
   std::mutex& ddl_mutex() { return ddl_mutex_; }
+  // Held shared by every data statement while it runs, and briefly
+  // exclusively by CREATE/DROP INDEX after publishing a new schema: once it
+  // is acquired, no statement still works with a schema from before.
+  std::shared_timed_mutex& statement_gate() { return statement_gate_; }
 
  private:
   explicit Catalog(Database* db) : db_(db) {}
 
   Database* db_;
   std::mutex ddl_mutex_;
+  std::shared_timed_mutex statement_gate_;
   mutable std::shared_mutex mu_;  // guards tables_
   std::map<std::string, std::shared_ptr<const TableSchema>, std::less<>> tables_;
 };

@@ -1,10 +1,12 @@
 // INSERT, UPDATE and DELETE (executor.h): values converted to the column
 // types, NOT NULL and primary key uniqueness checked as PostgreSQL does,
-// and rows written through the transaction, each after its row lock.
+// and rows written through the transaction, each after its row lock, with
+// their secondary index entries (sql/index.h) in the same transaction.
 #include <algorithm>
 #include <set>
 
 #include "sql/executor.h"
+#include "sql/index.h"
 #include "sql/key_codec.h"
 #include "sql/row_codec.h"
 
@@ -109,6 +111,7 @@ SqlResult<StatementResult> Executor::InsertStatement(const Insert& insert, Trans
       AppendKey(Value::Int(schema->next_row_id->fetch_add(1)), false, &key);
     }
     MVDB_SQL_RETURN_IF_ERROR(Write(txn, *schema, key, row));
+    MVDB_SQL_RETURN_IF_ERROR(MaintainIndexes(db_, txn, *schema, nullptr, {}, &row, key));
     ++inserted;
   }
   return StatementResult{"INSERT 0 " + std::to_string(inserted), std::nullopt};
@@ -166,6 +169,8 @@ SqlResult<StatementResult> Executor::UpdateStatement(const Update& update, Trans
       }
     }
     MVDB_SQL_RETURN_IF_ERROR(Write(txn, *schema, key, row));
+    MVDB_SQL_RETURN_IF_ERROR(
+        MaintainIndexes(db_, txn, *schema, &*current, candidate.key, &row, key));
     ++updated;
   }
   return StatementResult{"UPDATE " + std::to_string(updated), std::nullopt};
@@ -189,6 +194,8 @@ SqlResult<StatementResult> Executor::DeleteStatement(const Delete& del, Transact
     if (!current.has_value()) continue;
     const Status status = txn.Delete(schema->name, candidate.key);
     if (!status.ok()) return StatusToSqlError(status, schema->name);
+    MVDB_SQL_RETURN_IF_ERROR(
+        MaintainIndexes(db_, txn, *schema, &*current, candidate.key, nullptr, {}));
     ++deleted;
   }
   return StatementResult{"DELETE " + std::to_string(deleted), std::nullopt};

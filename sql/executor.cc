@@ -5,11 +5,23 @@
 // embedded API's CreateTable/DropTable are durable at once and not part of
 // any transaction. PostgreSQL's DDL is transactional (a ROLLBACK undoes a
 // CREATE TABLE); mvdb's is not, and a ROLLBACK after it keeps the change.
+//
+// CREATE INDEX builds while the table stays writable: it publishes the
+// schema with the index (not yet used by the planner) so that every
+// statement from then on keeps it, waits until no statement and no
+// transaction from before could still write without it, and then writes
+// the entries of every row and the catalog row in one transaction
+// (BuildIndex, sql/index.h), which locks each row it indexes.
 #include "sql/executor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <set>
+#include <shared_mutex>
+#include <thread>
 
+#include "sql/index.h"
 #include "sql/key_codec.h"
 #include "sql/row_codec.h"
 
@@ -127,25 +139,23 @@ SqlResult<std::shared_ptr<const TableSchema>> Executor::FindTable(const std::str
   return schema;
 }
 
-SqlResult<StatementResult> Executor::ExecuteDdl(const Statement& statement) {
+SqlResult<StatementResult> Executor::ExecuteDdl(const Statement& statement, uint64_t session_txn) {
   if (const auto* create = std::get_if<CreateTable>(&statement.node)) {
     return CreateTableStatement(*create);
   }
   if (const auto* drop = std::get_if<DropTable>(&statement.node)) return DropTableStatement(*drop);
   if (const auto* index = std::get_if<CreateIndex>(&statement.node)) {
-    return CreateIndexStatement(*index);
+    return CreateIndexStatement(*index, session_txn);
   }
-  if (const auto* drop = std::get_if<DropIndex>(&statement.node)) {
-    // No index can exist yet (CREATE INDEX answers 0A000), so this is
-    // PostgreSQL's answer for a missing index.
-    if (drop->if_exists) return StatementResult{"DROP INDEX", std::nullopt};
-    return MakeSqlError("42704", "index \"" + drop->index + "\" does not exist");
-  }
+  if (const auto* drop = std::get_if<DropIndex>(&statement.node))
+    return DropIndexStatement(*drop, session_txn);
   if (const auto* add = std::get_if<AddColumn>(&statement.node)) return AddColumnStatement(*add);
   return MakeSqlError("XX000", "not a DDL statement");
 }
 
 SqlResult<StatementResult> Executor::ExecuteDml(const Statement& statement, Transaction& txn) {
+  // Before the statement reads any schema (catalog.h, statement_gate).
+  std::shared_lock gate(catalog_->statement_gate());
   if (const auto* select = std::get_if<Select>(&statement.node)) {
     return SelectStatement(*select, txn);
   }
@@ -174,11 +184,16 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
     }
     const bool in_key = std::find(create.primary_key.begin(), create.primary_key.end(), def.name) !=
                         create.primary_key.end();
-    if (def.unique && !in_key) {
-      return MakeSqlError("0A000", "UNIQUE constraints are not supported yet");
-    }
     schema.columns.push_back(ColumnSchema{def.name, def.type, def.max_length,
                                           def.not_null || def.primary_key || in_key});
+    // The primary key already makes its column unique.
+    if (def.unique && !in_key) {
+      IndexSchema index;
+      index.name = create.table + "_" + def.name + "_key";  // PostgreSQL's name
+      index.columns = {static_cast<int>(schema.columns.size() - 1)};
+      index.unique = true;
+      schema.indexes.push_back(std::move(index));
+    }
   }
   for (const std::string& column : create.primary_key) {
     const int index = schema.ColumnIndex(column);
@@ -193,14 +208,34 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
     schema.primary_key.push_back(index);
   }
   std::lock_guard ddl(catalog_->ddl_mutex());
-  if (catalog_->Find(create.table) != nullptr) {
+  if (catalog_->RelationExists(create.table)) {
     return MakeSqlError("42P07", "relation \"" + create.table + "\" already exists");
   }
+  for (const IndexSchema& index : schema.indexes) {
+    if (catalog_->RelationExists(index.name)) {
+      return MakeSqlError("42P07", "relation \"" + index.name + "\" already exists");
+    }
+  }
+  // The mvdb tables first, then the catalog row that makes them a SQL table
+  // (a crash in between leaves tables that Catalog::Load drops).
+  std::vector<std::string> created;
+  const auto undo = [&] {
+    for (const std::string& name : created) (void)db_->DropTable(name);
+  };
   Status status = db_->CreateTable(create.table);
   if (!status.ok()) return StatusToSqlError(status, create.table);
+  created.push_back(create.table);
+  for (const IndexSchema& index : schema.indexes) {
+    status = db_->CreateTable(IndexTableName(index.name));
+    if (!status.ok()) {
+      undo();
+      return StatusToSqlError(status, create.table);
+    }
+    created.push_back(IndexTableName(index.name));
+  }
   status = catalog_->Store(schema);
   if (!status.ok()) {
-    (void)db_->DropTable(create.table);
+    undo();
     return StatusToSqlError(status, create.table);
   }
   return StatementResult{"CREATE TABLE", std::nullopt};
@@ -208,7 +243,8 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
 
 SqlResult<StatementResult> Executor::DropTableStatement(const DropTable& drop) {
   std::lock_guard ddl(catalog_->ddl_mutex());
-  if (catalog_->Find(drop.table) == nullptr) {
+  const std::shared_ptr<const TableSchema> schema = catalog_->Find(drop.table);
+  if (schema == nullptr) {
     if (drop.if_exists) return StatementResult{"DROP TABLE", std::nullopt};
     return UndefinedTable(drop.table);
   }
@@ -218,19 +254,98 @@ SqlResult<StatementResult> Executor::DropTableStatement(const DropTable& drop) {
   if (!status.ok() && !status.IsNotFound()) return StatusToSqlError(status, drop.table);
   status = catalog_->Remove(drop.table);
   if (!status.ok()) return StatusToSqlError(status, drop.table);
+  // Its indexes last: one left behind (busy, or a crash) has no catalog row
+  // any more and Catalog::Load drops it.
+  for (const IndexSchema& index : schema->indexes) (void)db_->DropTable(IndexTableName(index.name));
   return StatementResult{"DROP TABLE", std::nullopt};
 }
 
-SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& create) {
-  MVDB_SQL_ASSIGN_OR_RETURN(auto schema, FindTable(create.table));
-  for (const std::string& column : create.columns) {
-    if (schema->ColumnIndex(column) < 0) {
-      return MakeSqlError("42703", "column \"" + column + "\" does not exist");
-    }
+SqlStatus Executor::WaitForOlderWriters(uint64_t session_txn) {
+  constexpr auto kPatience = std::chrono::seconds(10);
+  const SqlError timeout = MakeSqlError("55P03", "canceling statement due to lock timeout");
+  {
+    std::unique_lock gate(catalog_->statement_gate(), std::defer_lock);
+    if (!gate.try_lock_for(kPatience)) return timeout;
   }
-  // Honest rather than silent: secondary indexes (sql/README.md) are not
-  // built yet.
-  return MakeSqlError("0A000", "feature not supported yet: CREATE INDEX");
+  std::set<uint64_t> writers;
+  for (const TransactionInfo& info : db_->ListTransactions()) {
+    if (info.writes == 0) continue;
+    if (info.id == session_txn) {
+      return MakeSqlError("0A000",
+                          "feature not supported: CREATE INDEX after writes in the same "
+                          "transaction block");
+    }
+    writers.insert(info.id);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kPatience;
+  while (!writers.empty()) {
+    std::set<uint64_t> still;
+    for (const TransactionInfo& info : db_->ListTransactions()) {
+      if (writers.contains(info.id)) still.insert(info.id);
+    }
+    writers = std::move(still);
+    if (writers.empty()) break;
+    if (std::chrono::steady_clock::now() > deadline) return timeout;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return {};
+}
+
+SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& create,
+                                                          uint64_t session_txn) {
+  std::lock_guard ddl(catalog_->ddl_mutex());
+  MVDB_SQL_ASSIGN_OR_RETURN(auto old_schema, FindTable(create.table));
+  IndexSchema index;
+  index.name = create.index;
+  index.unique = create.unique;
+  index.ready = false;
+  for (const std::string& column : create.columns) {
+    const int position = old_schema->ColumnIndex(column);
+    if (position < 0) return MakeSqlError("42703", "column \"" + column + "\" does not exist");
+    index.columns.push_back(position);
+  }
+  if (catalog_->RelationExists(create.index)) {
+    return MakeSqlError("42P07", "relation \"" + create.index + "\" already exists");
+  }
+  const std::string index_table = IndexTableName(create.index);
+  Status status = db_->CreateTable(index_table);
+  if (!status.ok()) return StatusToSqlError(status, create.table);
+
+  // Writers keep the index from here on; the build covers what was written
+  // before, once every statement and transaction from before has finished.
+  TableSchema schema = *old_schema;
+  schema.indexes.push_back(index);
+  catalog_->Publish(schema);
+  SqlStatus built = WaitForOlderWriters(session_txn);
+  schema.indexes.back().ready = true;
+  if (built.ok()) built = BuildIndex(db_, schema, schema.indexes.back());
+  if (!built.ok()) {
+    catalog_->Publish(*old_schema);
+    (void)db_->DropTable(index_table);  // if busy, Catalog::Load drops it
+    return built.take_error();
+  }
+  catalog_->Publish(schema);
+  return StatementResult{"CREATE INDEX", std::nullopt};
+}
+
+SqlResult<StatementResult> Executor::DropIndexStatement(const DropIndex& drop,
+                                                        uint64_t session_txn) {
+  std::lock_guard ddl(catalog_->ddl_mutex());
+  const std::shared_ptr<const TableSchema> old_schema = catalog_->FindIndexTable(drop.index);
+  if (old_schema == nullptr) {
+    if (drop.if_exists) return StatementResult{"DROP INDEX", std::nullopt};
+    return MakeSqlError("42704", "index \"" + drop.index + "\" does not exist");
+  }
+  TableSchema schema = *old_schema;
+  std::erase_if(schema.indexes, [&](const IndexSchema& index) { return index.name == drop.index; });
+  const Status status = catalog_->Store(schema);
+  if (!status.ok()) return StatusToSqlError(status, schema.name);
+  // Statements and transactions that still keep the index would fail at
+  // commit once its table is gone: let them finish first. If they do not
+  // in time, or the table is busy, the table stays until Catalog::Load
+  // drops it as nobody's index.
+  if (WaitForOlderWriters(session_txn).ok()) (void)db_->DropTable(IndexTableName(drop.index));
+  return StatementResult{"DROP INDEX", std::nullopt};
 }
 
 SqlResult<StatementResult> Executor::AddColumnStatement(const AddColumn& add) {
@@ -266,80 +381,45 @@ SqlResult<StatementResult> Executor::AddColumnStatement(const AddColumn& add) {
   return StatementResult{"ALTER TABLE", std::nullopt};
 }
 
-AccessPath Executor::PlanAccess(const TableSchema& schema, std::string_view qualifier,
-                                const Expr* where) {
-  AccessPath path;
-  if (!schema.has_primary_key()) return path;
-  std::vector<const Expr*> conjuncts;
-  Conjuncts(where, &conjuncts);
-  const std::vector<KeyColumn> key_columns = schema.KeyColumns();
-  const int first = schema.primary_key[0];
-  const TypeId first_type = schema.columns[first].type;
+namespace {
 
-  std::vector<std::optional<Value>> equal(schema.primary_key.size());
-  std::vector<Value> in_list;  // one-column key: the constants of `key IN (...)`
-  bool has_in_list = false;
+// For each of `columns`, the constant a conjunct `column = constant` fixes
+// it to, if any.
+std::vector<std::optional<Value>> EqualConstants(const std::vector<const Expr*>& conjuncts,
+                                                 const TableSchema& schema,
+                                                 std::string_view qualifier,
+                                                 const std::vector<int>& columns) {
+  std::vector<std::optional<Value>> equal(columns.size());
   for (const Expr* conjunct : conjuncts) {
-    if (conjunct->kind == ExprKind::kBinary && conjunct->binary_op == BinaryOp::kEqual) {
-      for (int side = 0; side < 2; ++side) {
-        const int column = ColumnOf(*conjunct->operands[side], schema, qualifier);
-        for (size_t k = 0; k < schema.primary_key.size(); ++k) {
-          if (column != schema.primary_key[k] || equal[k].has_value()) continue;
-          equal[k] = KeyConstant(*conjunct->operands[1 - side], schema.columns[column].type);
-        }
+    if (conjunct->kind != ExprKind::kBinary || conjunct->binary_op != BinaryOp::kEqual) continue;
+    for (int side = 0; side < 2; ++side) {
+      const int column = ColumnOf(*conjunct->operands[side], schema, qualifier);
+      for (size_t k = 0; k < columns.size(); ++k) {
+        if (column != columns[k] || equal[k].has_value()) continue;
+        equal[k] = KeyConstant(*conjunct->operands[1 - side], schema.columns[column].type);
       }
     }
-    if (conjunct->kind == ExprKind::kInList && !conjunct->negated &&
-        schema.primary_key.size() == 1 && !has_in_list &&
-        ColumnOf(*conjunct->operands[0], schema, qualifier) == first) {
-      std::vector<Value> values;
-      for (size_t i = 1; i < conjunct->operands.size(); ++i) {
-        std::optional<Value> value = KeyConstant(*conjunct->operands[i], first_type);
-        if (!value.has_value()) {
-          // A NULL never matches; any other unusable constant spoils the list.
-          if (conjunct->operands[i]->kind == ExprKind::kLiteral &&
-              conjunct->operands[i]->literal.is_null()) {
-            continue;
-          }
-          values.clear();
-          has_in_list = false;
-          break;
-        }
-        values.push_back(*value);
-        has_in_list = true;
-      }
-      if (has_in_list) in_list = std::move(values);
-    }
   }
-  const bool all_equal =
-      std::all_of(equal.begin(), equal.end(), [](const auto& v) { return v.has_value(); });
-  if (all_equal || has_in_list) {
-    std::vector<std::vector<Value>> tuples;
-    if (all_equal) {
-      std::vector<Value> tuple;
-      for (const auto& value : equal) tuple.push_back(*value);
-      tuples.push_back(std::move(tuple));
-    } else {
-      for (const Value& value : in_list) tuples.push_back({value});
-    }
-    std::set<std::string> keys;
-    for (const auto& tuple : tuples) {
-      std::string key;
-      if (AppendCompositeKey(tuple, key_columns, &key).ok()) keys.insert(std::move(key));
-    }
-    path.kind = AccessPath::Kind::kPointLookup;
-    path.keys.assign(keys.begin(), keys.end());
-    return path;
-  }
+  return equal;
+}
 
-  // Range on the first key column. Bounds are on the encoded first column:
-  // every key whose first column is v starts with AppendKey(v).
+bool AllFixed(const std::vector<std::optional<Value>>& equal) {
+  return std::all_of(equal.begin(), equal.end(), [](const auto& v) { return v.has_value(); });
+}
+
+// Bounds on the keys whose first encoded value is `column`'s, from the
+// conjuncts comparing that column with constants; false when there are none.
+// Bounds are on the encoded column: every key whose first value is v starts
+// with AppendKey(v).
+bool RangeOnColumn(const std::vector<const Expr*>& conjuncts, const TableSchema& schema,
+                   std::string_view qualifier, int column, AccessPath* path) {
+  const TypeId type = schema.columns[column].type;
   const auto tighten_lower = [&](std::string key) {
-    if (!path.lower.has_value() || key > *path.lower) path.lower = std::move(key);
+    if (!path->lower.has_value() || key > *path->lower) path->lower = std::move(key);
   };
   const auto tighten_upper = [&](std::optional<std::string> key) {
     if (!key.has_value()) return;
-    if (!path.upper.has_value() || *key < *path.upper) path.upper = std::move(key);
+    if (!path->upper.has_value() || *key < *path->upper) path->upper = std::move(key);
   };
   const auto bound = [&](BinaryOp op, const Value& value) {
     std::string encoded;
@@ -367,29 +447,140 @@ AccessPath Executor::PlanAccess(const TableSchema& schema, std::string_view qual
   for (const Expr* conjunct : conjuncts) {
     if (conjunct->kind == ExprKind::kBinary) {
       for (int side = 0; side < 2; ++side) {
-        if (ColumnOf(*conjunct->operands[side], schema, qualifier) != first) continue;
+        if (ColumnOf(*conjunct->operands[side], schema, qualifier) != column) continue;
         const BinaryOp op = side == 0 ? conjunct->binary_op : Mirror(conjunct->binary_op);
-        if (op == BinaryOp::kNotEqual || op == BinaryOp::kAnd || op == BinaryOp::kOr) continue;
         if (op != BinaryOp::kEqual && op != BinaryOp::kLess && op != BinaryOp::kLessEqual &&
             op != BinaryOp::kGreater && op != BinaryOp::kGreaterEqual) {
           continue;
         }
-        std::optional<Value> value = KeyConstant(*conjunct->operands[1 - side], first_type);
+        std::optional<Value> value = KeyConstant(*conjunct->operands[1 - side], type);
         if (!value.has_value()) continue;
         bound(op, *value);
         ranged = true;
       }
     } else if (conjunct->kind == ExprKind::kBetween && !conjunct->negated &&
-               ColumnOf(*conjunct->operands[0], schema, qualifier) == first) {
-      std::optional<Value> low = KeyConstant(*conjunct->operands[1], first_type);
-      std::optional<Value> high = KeyConstant(*conjunct->operands[2], first_type);
+               ColumnOf(*conjunct->operands[0], schema, qualifier) == column) {
+      std::optional<Value> low = KeyConstant(*conjunct->operands[1], type);
+      std::optional<Value> high = KeyConstant(*conjunct->operands[2], type);
       if (low.has_value()) bound(BinaryOp::kGreaterEqual, *low);
       if (high.has_value()) bound(BinaryOp::kLessEqual, *high);
       ranged = ranged || low.has_value() || high.has_value();
     }
   }
-  if (ranged) path.kind = AccessPath::Kind::kRangeScan;
+  return ranged;
+}
+
+// The best index whose every column WHERE fixes (a unique one, then the one
+// with most columns), as an index scan of the prefix of those values.
+std::optional<AccessPath> IndexPointPath(const std::vector<const Expr*>& conjuncts,
+                                         const TableSchema& schema, std::string_view qualifier) {
+  const IndexSchema* best = nullptr;
+  std::string best_prefix;
+  for (const IndexSchema& index : schema.indexes) {
+    if (!index.ready) continue;
+    const std::vector<std::optional<Value>> equal =
+        EqualConstants(conjuncts, schema, qualifier, index.columns);
+    if (!AllFixed(equal)) continue;
+    if (best != nullptr && std::make_pair(best->unique, best->columns.size()) >=
+                               std::make_pair(index.unique, index.columns.size())) {
+      continue;
+    }
+    best = &index;
+    best_prefix.clear();
+    for (const auto& value : equal) AppendKey(*value, false, &best_prefix);
+  }
+  if (best == nullptr) return std::nullopt;
+  AccessPath path;
+  path.kind = AccessPath::Kind::kIndexScan;
+  path.index = best->name;
+  path.upper = PrefixSuccessor(best_prefix);
+  path.lower = std::move(best_prefix);
   return path;
+}
+
+// The first index with a range on its first column.
+std::optional<AccessPath> IndexRangePath(const std::vector<const Expr*>& conjuncts,
+                                         const TableSchema& schema, std::string_view qualifier) {
+  for (const IndexSchema& index : schema.indexes) {
+    if (!index.ready) continue;
+    AccessPath path;
+    if (!RangeOnColumn(conjuncts, schema, qualifier, index.columns[0], &path)) continue;
+    path.kind = AccessPath::Kind::kIndexScan;
+    path.index = index.name;
+    return path;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+AccessPath Executor::PlanAccess(const TableSchema& schema, std::string_view qualifier,
+                                const Expr* where) {
+  AccessPath path;
+  std::vector<const Expr*> conjuncts;
+  Conjuncts(where, &conjuncts);
+  if (!schema.has_primary_key()) {
+    if (auto index = IndexPointPath(conjuncts, schema, qualifier)) return *index;
+    if (auto index = IndexRangePath(conjuncts, schema, qualifier)) return *index;
+    return path;
+  }
+  const std::vector<KeyColumn> key_columns = schema.KeyColumns();
+  const int first = schema.primary_key[0];
+  const TypeId first_type = schema.columns[first].type;
+
+  const std::vector<std::optional<Value>> equal =
+      EqualConstants(conjuncts, schema, qualifier, schema.primary_key);
+  std::vector<Value> in_list;  // one-column key: the constants of `key IN (...)`
+  bool has_in_list = false;
+  for (const Expr* conjunct : conjuncts) {
+    if (conjunct->kind == ExprKind::kInList && !conjunct->negated &&
+        schema.primary_key.size() == 1 && !has_in_list &&
+        ColumnOf(*conjunct->operands[0], schema, qualifier) == first) {
+      std::vector<Value> values;
+      for (size_t i = 1; i < conjunct->operands.size(); ++i) {
+        std::optional<Value> value = KeyConstant(*conjunct->operands[i], first_type);
+        if (!value.has_value()) {
+          // A NULL never matches; any other unusable constant spoils the list.
+          if (conjunct->operands[i]->kind == ExprKind::kLiteral &&
+              conjunct->operands[i]->literal.is_null()) {
+            continue;
+          }
+          values.clear();
+          has_in_list = false;
+          break;
+        }
+        values.push_back(*value);
+        has_in_list = true;
+      }
+      if (has_in_list) in_list = std::move(values);
+    }
+  }
+  const bool all_equal = AllFixed(equal);
+  if (all_equal || has_in_list) {
+    std::vector<std::vector<Value>> tuples;
+    if (all_equal) {
+      std::vector<Value> tuple;
+      for (const auto& value : equal) tuple.push_back(*value);
+      tuples.push_back(std::move(tuple));
+    } else {
+      for (const Value& value : in_list) tuples.push_back({value});
+    }
+    std::set<std::string> keys;
+    for (const auto& tuple : tuples) {
+      std::string key;
+      if (AppendCompositeKey(tuple, key_columns, &key).ok()) keys.insert(std::move(key));
+    }
+    path.kind = AccessPath::Kind::kPointLookup;
+    path.keys.assign(keys.begin(), keys.end());
+    return path;
+  }
+  if (auto index = IndexPointPath(conjuncts, schema, qualifier)) return *index;
+  if (RangeOnColumn(conjuncts, schema, qualifier, first, &path)) {
+    path.kind = AccessPath::Kind::kRangeScan;
+    return path;
+  }
+  if (auto index = IndexRangePath(conjuncts, schema, qualifier)) return *index;
+  return AccessPath{};
 }
 
 std::string Executor::DescribeAccess(const AccessPath& path, std::string_view table) {
@@ -398,6 +589,8 @@ std::string Executor::DescribeAccess(const AccessPath& path, std::string_view ta
       return "Primary key point lookup on " + std::string(table);
     case AccessPath::Kind::kRangeScan:
       return "Primary key range scan on " + std::string(table);
+    case AccessPath::Kind::kIndexScan:
+      return "Index scan using " + path.index + " on " + std::string(table);
     case AccessPath::Kind::kFullScan:
       break;
   }
@@ -417,6 +610,8 @@ SqlResult<std::vector<Value>> DecodeStoredRow(const TableSchema& schema, std::st
 SqlResult<std::vector<Candidate>> ScanRows(Transaction& txn, const TableSchema& schema,
                                            const AccessPath& path, const Expr* where,
                                            const EvalContext& context) {
+  if (path.kind == AccessPath::Kind::kIndexScan)
+    return ScanIndex(txn, schema, path, where, context);
   std::vector<Candidate> candidates;
   if (path.kind == AccessPath::Kind::kPointLookup && path.keys.empty()) return candidates;
   IteratorOptions options;

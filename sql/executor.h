@@ -6,10 +6,13 @@
 // key's columns through AppendCompositeKey (ascending), or a hidden int64
 // row id; value = EncodeRow(schema version, columns).
 //
-// Planning is per statement and simple: WHERE's conjuncts that fix every
-// primary key column to a constant give a point lookup (an IN list on a
-// one-column key gives several), comparisons of the first key column with
-// constants a range scan, anything else a full scan. The WHERE is always
+// Planning is per statement and simple, in this order of preference:
+// WHERE's conjuncts that fix every primary key column to a constant give a
+// point lookup (an IN list on a one-column key gives several); equality on
+// every column of a secondary index an index scan of that prefix (a unique
+// index, then the one with most columns, first); comparisons of the first
+// key column with constants a primary key range scan; comparisons of an
+// index's first column an index range scan; anything else a full scan. The WHERE is always
 // evaluated on every row the path yields, so the path only needs to hold
 // every matching row.
 //
@@ -49,11 +52,12 @@ bool IsDdl(const Statement& statement);
 
 // How a statement reaches its rows.
 struct AccessPath {
-  enum class Kind { kFullScan, kPointLookup, kRangeScan };
+  enum class Kind { kFullScan, kPointLookup, kRangeScan, kIndexScan };
   Kind kind = Kind::kFullScan;
   std::vector<std::string> keys;     // kPointLookup: ascending, distinct
-  std::optional<std::string> lower;  // kRangeScan: inclusive
-  std::optional<std::string> upper;  // kRangeScan: exclusive
+  std::optional<std::string> lower;  // kRangeScan, kIndexScan: inclusive
+  std::optional<std::string> upper;  // kRangeScan, kIndexScan: exclusive
+  std::string index;                 // kIndexScan: the index's name
 };
 
 // A row found by a scan: its stored key and its columns.
@@ -67,8 +71,11 @@ class Executor {
   Executor(Database* db, Catalog* catalog) : db_(db), catalog_(catalog) {}
 
   // CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE: each in its own
-  // transactions, whatever block the session is in.
-  SqlResult<StatementResult> ExecuteDdl(const Statement& statement);
+  // transactions, whatever block the session is in. `session_txn` is the
+  // id of the session's open transaction block (0 when none): CREATE INDEX
+  // waits for the transactions that wrote before it, but cannot wait for
+  // its own session's.
+  SqlResult<StatementResult> ExecuteDdl(const Statement& statement, uint64_t session_txn = 0);
   // INSERT, SELECT, UPDATE, DELETE, EXPLAIN in `txn`.
   SqlResult<StatementResult> ExecuteDml(const Statement& statement, Transaction& txn);
 
@@ -80,7 +87,12 @@ class Executor {
  private:
   SqlResult<StatementResult> CreateTableStatement(const CreateTable& create);
   SqlResult<StatementResult> DropTableStatement(const DropTable& drop);
-  SqlResult<StatementResult> CreateIndexStatement(const CreateIndex& create);
+  SqlResult<StatementResult> CreateIndexStatement(const CreateIndex& create, uint64_t session_txn);
+  SqlResult<StatementResult> DropIndexStatement(const DropIndex& drop, uint64_t session_txn);
+  // After a new schema of a table is published: waits until no statement
+  // runs with an older one and every transaction that had written before
+  // has ended (55P03 after a few seconds, 0A000 if `session_txn` wrote).
+  SqlStatus WaitForOlderWriters(uint64_t session_txn);
   SqlResult<StatementResult> AddColumnStatement(const AddColumn& add);
 
   SqlResult<StatementResult> SelectStatement(const Select& select, Transaction& txn);

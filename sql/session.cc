@@ -239,7 +239,8 @@ Outcome Session::Impl::Execute(const Statement& statement) {
   if (IsDdl(statement)) {
     // Runs in its own transactions even inside a block (executor.cc says
     // why); an error still fails the block, as in PostgreSQL.
-    SqlResult<StatementResult> result = executor.ExecuteDdl(statement);
+    SqlResult<StatementResult> result =
+        executor.ExecuteDdl(statement, txn == nullptr ? 0 : txn->id());
     if (!result.ok()) {
       if (state == BlockState::kInBlock) return FailBlock(result.take_error());
       return Fail(result.take_error());

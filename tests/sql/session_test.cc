@@ -143,8 +143,9 @@ TEST_F(SessionTest, ErrorsCarryPostgresSqlstates) {
   EXPECT_EQ(Error("SELECT id, count(*) FROM test"), "42803");
   EXPECT_EQ(Error("SELECT * FROM test WHERE count(*) > 1"), "42803");
   EXPECT_EQ(Error("SHOW nothing"), "42704");
-  EXPECT_EQ(Error("CREATE INDEX i ON test (value)"), "0A000");
-  EXPECT_EQ(Error("CREATE TABLE u (a int UNIQUE)"), "0A000");
+  EXPECT_EQ(Error("CREATE INDEX i ON missing (value)"), "42P01");
+  EXPECT_EQ(Error("CREATE INDEX i ON test (nope)"), "42703");
+  EXPECT_EQ(Error("DROP INDEX i"), "42704");
   EXPECT_EQ(Query("SELECT * FROM test"), "1,10;2,20");
 }
 
