@@ -1,10 +1,11 @@
 // The executor's dispatch, DDL, planner and scans (executor.h). SELECT is
 // in select.cc; INSERT, UPDATE and DELETE in dml.cc.
 //
-// DDL runs in its own transactions even inside a transaction block: the
-// embedded API's CreateTable/DropTable are durable at once and not part of
-// any transaction. PostgreSQL's DDL is transactional (a ROLLBACK undoes a
-// CREATE TABLE); mvdb's is not, and a ROLLBACK after it keeps the change.
+// DDL runs in transactions of its own: the embedded API's
+// CreateTable/DropTable are durable at once and not part of any
+// transaction. PostgreSQL's DDL is transactional (a ROLLBACK undoes a
+// CREATE TABLE); mvdb's is not, so the session refuses DDL inside a
+// transaction block (25001) instead of letting a ROLLBACK keep it.
 //
 // CREATE INDEX builds while the table stays writable: it publishes the
 // schema with the index (not yet used by the planner) so that every
@@ -131,6 +132,14 @@ bool IsDdl(const Statement& statement) {
          std::holds_alternative<CreateIndex>(statement.node) ||
          std::holds_alternative<DropIndex>(statement.node) ||
          std::holds_alternative<AddColumn>(statement.node);
+}
+
+std::string DdlName(const Statement& statement) {
+  if (std::holds_alternative<CreateTable>(statement.node)) return "CREATE TABLE";
+  if (std::holds_alternative<DropTable>(statement.node)) return "DROP TABLE";
+  if (std::holds_alternative<CreateIndex>(statement.node)) return "CREATE INDEX";
+  if (std::holds_alternative<DropIndex>(statement.node)) return "DROP INDEX";
+  return "ALTER TABLE";
 }
 
 SqlResult<std::shared_ptr<const TableSchema>> Executor::FindTable(const std::string& table) const {

@@ -49,6 +49,8 @@ SqlError StatusToSqlError(const Status& status, std::string_view table = {});
 // True for the statements that change the catalog (run outside any
 // transaction block's transaction).
 bool IsDdl(const Statement& statement);
+// "CREATE TABLE", "DROP INDEX", ... REQUIRES: IsDdl(statement).
+std::string DdlName(const Statement& statement);
 
 // How a statement reaches its rows.
 struct AccessPath {

@@ -237,8 +237,14 @@ Outcome Session::Impl::Execute(const Statement& statement) {
     return Ok("SHOW", std::move(rows));
   }
   if (IsDdl(statement)) {
-    // Runs in its own transactions even inside a block (executor.cc says
-    // why); an error still fails the block, as in PostgreSQL.
+    // DDL is durable at once and not part of any transaction (executor.cc),
+    // so inside a block, where PostgreSQL would let a ROLLBACK undo it, it
+    // is refused rather than run half-transactionally: 25001, as PostgreSQL
+    // answers for the statements it cannot run in a block.
+    if (state == BlockState::kInBlock) {
+      return FailBlock(MakeSqlError(
+          "25001", DdlName(statement) + " cannot run inside a transaction block in mvdb"));
+    }
     SqlResult<StatementResult> result =
         executor.ExecuteDdl(statement, txn == nullptr ? 0 : txn->id());
     if (!result.ok()) {
