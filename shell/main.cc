@@ -1,25 +1,23 @@
-// mvdb: until the SQL shell of ../shared/CONTRACT.md section 2 lands, a small
-// demo of the database facade (engine/engine.h; the commands are in
-// demo_repl.cc).
+// mvdb: the SQL shell and tools (../shared/CONTRACT.md, section 2).
 //
-//   mvdb [--sync full|normal|off] [--cache-mb N] [--io auto|uring|posix] [DBDIR]
-//   mvdb check DBDIR                                   verify a database
-//   mvdb isolation [--isolation LEVEL] SPEC...         run isolation specs
-//                                                      (isolation_runner.h)
+//   mvdb [OPTIONS] [DBDIR]            shell on DBDIR (created if missing)
+//   mvdb [OPTIONS] -c "SQL" DBDIR     run SQL, print results, exit
+//   mvdb [OPTIONS] -f FILE DBDIR      run a script file, exit
+//   mvdb isolation [--isolation LEVEL] SPEC...   run isolation specs
+//   mvdb check DBDIR                  verify checksums and tree invariants
 //
-// A database is a directory holding the data file (data.mvdb), the
-// write-ahead log (wal/) and the lock file (LOCK) that keeps a second
-// process out; Engine::Open takes the lock, opens the newest checkpoint and
-// replays the log after it. Without DBDIR the program works on a temporary
-// database that it removes at exit.
+// The shell itself is shell/sql_shell.h; this file parses the command line,
+// opens the database (a temporary one, removed at exit, without DBDIR) and
+// picks the mode: a terminal on standard input gets the interactive shell,
+// anything else is read as a script without banner or prompt.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -28,69 +26,31 @@
 #include <utility>
 #include <vector>
 
-#include "btree/tree_store.h"
-#include "buffer/buffer_pool.h"
-#include "engine/engine.h"
-#include "io/file.h"
 #include "mvdb/status.h"
-#include "shell/demo_repl.h"
+#include "shell/check_command.h"
 #include "shell/isolation_runner.h"
-
-#ifdef MVDB_HAVE_READLINE
-#include <readline/history.h>
-#include <readline/readline.h>
-#endif
+#include "shell/sql_shell.h"
+#include "sql/session.h"
 
 namespace mvdb::shell {
 namespace {
 
-constexpr char kPrompt[] = "mvdb> ";
-
-struct Options {
-  size_t cache_mb = 32;
-  std::string io = "auto";
+struct CommandLine {
+  std::string dbdir;
+  std::string command;  // -c
+  std::string file;     // -f
+  std::string isolation = "read committed";
   std::string sync = "full";
+  size_t cache_mb = 64;
+  bool csv = false;
+  bool bail = false;
+  bool quiet = false;
 };
-
-Result<std::unique_ptr<FileSystem>> NewFileSystem(const Options& options) {
-  IoBackend backend = IoBackend::kAuto;
-  if (options.io == "uring") {
-    backend = IoBackend::kUring;
-  }
-  if (options.io == "posix") {
-    backend = IoBackend::kPosix;
-  }
-  return NewDefaultFileSystem(backend);
-}
 
 SyncMode ParseSync(const std::string& name) {
-  if (name == "normal") {
-    return SyncMode::kNormal;
-  }
-  if (name == "off") {
-    return SyncMode::kOff;
-  }
+  if (name == "normal") return SyncMode::kNormal;
+  if (name == "off") return SyncMode::kOff;
   return SyncMode::kFull;
-}
-
-// An open database directory. Members are destroyed bottom-up: the engine
-// closes before the file system it uses goes.
-struct Database {
-  std::unique_ptr<FileSystem> fs;
-  std::unique_ptr<Engine> engine;
-};
-
-Result<Database> OpenDatabase(const std::string& dir, const Options& options) {
-  Database db;
-  MVDB_ASSIGN_OR_RETURN(db.fs, NewFileSystem(options));
-  EngineOptions engine_options;
-  engine_options.cache_mb = options.cache_mb;
-  engine_options.sync = ParseSync(options.sync);
-  engine_options.fs = db.fs.get();
-  // The lock is taken first: a second process fails at once with Busy,
-  // naming the holder, and changes nothing.
-  MVDB_ASSIGN_OR_RETURN(db.engine, Engine::Open(dir, engine_options));
-  return db;
 }
 
 // A directory under $TMPDIR (or /tmp), removed with its content at exit.
@@ -111,9 +71,7 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   ~TempDir() {
     std::error_code ignored;
-    if (!path_.empty()) {
-      std::filesystem::remove_all(path_, ignored);
-    }
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
   }
 
   const std::string& path() const { return path_; }
@@ -123,46 +81,26 @@ class TempDir {
   std::string path_;
 };
 
-// Reads one line; false at end of input. Prompts only on a terminal.
-bool ReadLine(bool interactive, std::string* line) {
-#ifdef MVDB_HAVE_READLINE
-  if (interactive) {
-    char* raw = readline(kPrompt);
-    if (raw == nullptr) {
-      return false;
-    }
-    std::unique_ptr<char, decltype(&std::free)> owned(raw, &std::free);
-    if (*raw != '\0') {
-      add_history(raw);
-    }
-    *line = raw;
-    return true;
+std::string HistoryFile() {
+  if (const char* path = std::getenv("MVDB_HISTORY"); path != nullptr && *path != '\0') {
+    return path;
   }
-#endif
-  if (interactive) {
-    std::cout << kPrompt << std::flush;
-  }
-  return static_cast<bool>(std::getline(std::cin, *line));
+  const char* home = std::getenv("HOME");
+  return home != nullptr && *home != '\0' ? std::string(home) + "/.mvdb_history" : "";
 }
 
-void PrintBanner(const std::string& dir, bool temporary, const Database& db,
-                 const Options& options) {
-  const EngineStats stats = db.engine->stats();
+void PrintBanner(const std::string& dir, bool temporary, const CommandLine& line) {
   std::cout << "mvdb " << MVDB_VERSION
-            << ": a demo of the storage engine (named B+trees, write batches through a\n"
-               "write-ahead log). No SQL or transactions yet. Type help for the commands.\n"
-            << "database: " << dir << (temporary ? " (temporary, removed at exit)" : "")
-            << "; I/O backend: " << db.fs->name() << "; cache: " << options.cache_mb
-            << " MiB; sync: " << options.sync << "\n";
-  if (stats.recovered_batches > 0) {
-    std::cout << "recovered: " << stats.recovered_batches
-              << " log records replayed after the last checkpoint\n";
-  }
+            << ", a transactional storage engine with a PostgreSQL-flavoured SQL shell.\n"
+            << "Database: " << dir
+            << (temporary ? " (temporary: removed at exit; give a DBDIR to keep your data)" : "")
+            << "\nIsolation: " << line.isolation << "; sync: " << line.sync
+            << ". Type \\? for help, \\q to quit; statements end with ';'.\n\n";
 }
 
-int RunShell(const Options& options, const std::string& dbdir) {
+int RunShell(const CommandLine& line) {
   std::optional<TempDir> temp;
-  std::string dir = dbdir;
+  std::string dir = line.dbdir;
   if (dir.empty()) {
     Result<TempDir> created = TempDir::Create();
     if (!created.ok()) {
@@ -172,77 +110,105 @@ int RunShell(const Options& options, const std::string& dbdir) {
     temp.emplace(std::move(created).value());
     dir = temp->path();
   }
-  Result<Database> db = OpenDatabase(dir, options);
+  Options options;
+  options.cache_mb = line.cache_mb;
+  options.sync = ParseSync(line.sync);
+  const IsolationLevel isolation = *ParseIsolationLevelName(line.isolation);
+  options.default_isolation = isolation;
+  Result<std::unique_ptr<sql::SqlDatabase>> db = sql::SqlDatabase::Open(dir, options);
   if (!db.ok()) {
-    std::cerr << "mvdb: " << db.status().ToString() << '\n';
+    std::cerr << "mvdb: cannot open " << dir << ": " << db.status().ToString() << '\n';
     return 1;
   }
-  bool interactive = isatty(STDIN_FILENO) == 1;
-  if (interactive) {
-    PrintBanner(dir, temp.has_value(), *db, options);
-  }
 
-  DemoRepl repl(db->engine.get(), db->fs.get(), std::cout, std::cerr);
-  std::string line;
-  bool go_on = true;
-  while (go_on && ReadLine(interactive, &line)) {
-    go_on = repl.Execute(line);
-    std::cout.flush();
+  ShellOptions shell_options;
+  shell_options.output.csv = line.csv;
+  shell_options.output.quiet = line.quiet;
+  shell_options.bail = line.bail;
+  shell_options.isolation = isolation;
+  const bool interactive = line.command.empty() && line.file.empty() && isatty(STDIN_FILENO) == 1;
+  if (interactive) shell_options.history_file = HistoryFile();
+
+  int status = 0;
+  {
+    SqlShell shell(db->get(), shell_options, std::cout, std::cerr);
+    if (!line.command.empty()) {
+      shell.RunText(line.command);
+      if (shell.had_error()) status = 1;  // as psql -c
+    } else if (!line.file.empty()) {
+      std::ifstream file(line.file);
+      if (!file) {
+        std::cerr << "mvdb: " << line.file << ": cannot open the script file\n";
+        return 1;
+      }
+      shell.RunScript(file);
+    } else if (interactive) {
+      PrintBanner(dir, temp.has_value(), line);
+      shell.RunTerminal();
+    } else {
+      shell.RunScript(std::cin);
+    }
+    shell.Finish();
+    if (shell.bailed()) status = 1;
   }
-  if (interactive && go_on) {
-    std::cout << '\n';  // end of input left the cursor after the prompt
-  }
-  Status closed = db->engine->Close();
+  const Status closed = (*db)->database()->Close();
   if (!closed.ok()) {
     std::cerr << "mvdb: " << closed.ToString() << '\n';
     return 1;
   }
-  return 0;
+  return status;
 }
 
-// Every file of the database (db/check.cc): the lock, both meta slots, the
-// page map and trees, every WAL segment. Changes nothing; 1 unless all OK.
-int RunCheck(const Options& options, const std::string& dir) {
-  Result<std::unique_ptr<FileSystem>> fs = NewFileSystem(options);
-  if (!fs.ok()) {
-    std::cerr << "mvdb check: " << fs.status().ToString() << '\n';
-    return 1;
-  }
-  std::string report;
-  StoreCheckReport trees;
-  const Status status = CheckDatabase(dir, &report, fs->get(), &trees);
-  std::cout << report;
-  if (!status.ok()) {
-    std::cerr << "mvdb check: " << status.ToString() << '\n';
-    return 1;
-  }
-  PrintCheckReport(trees, std::cout);  // the per-tree table
-  return 0;
+CLI::Validator IsolationValidator() {
+  return CLI::Validator(
+      [](std::string& level) -> std::string {
+        return ParseIsolationLevelName(level).has_value()
+                   ? ""
+                   : "unknown isolation level '" + level + "' (read committed or repeatable read)";
+      },
+      "LEVEL");
 }
 
 int Main(int argc, char** argv) {
   CLI::App app{
-      "mvdb: for now a demo of the mvdb storage engine (named B+trees, atomic write\n"
-      "batches through a write-ahead log, crash recovery). The SQL shell replaces it\n"
-      "in a later version."};
+      "mvdb: an SQL shell on the mvdb transactional storage engine (PostgreSQL's SQL\n"
+      "subset and behaviour, ../shared/CONTRACT.md). Without -c or -f, standard input is\n"
+      "read: at a terminal with line editing, history (~/.mvdb_history, or $MVDB_HISTORY)\n"
+      "and prompts; otherwise as a script, without banner or prompt, printing and flushing\n"
+      "each statement's result. Statements end with ';'; meta-commands start with a\n"
+      "backslash, one per line (\\? lists them). Several sessions: \\session NAME.\n"
+      "Exit status: 0; 1 if the database cannot be opened, --bail stopped at an error, or\n"
+      "a -c statement failed; 2 for a bad command line."};
   app.set_version_flag("--version", std::string("mvdb ") + MVDB_VERSION);
-  Options options;
-  std::string dbdir;
-  app.add_option("DBDIR", dbdir,
-                 "database directory, created if missing (default: a temporary one, "
+  CommandLine line;
+  app.add_option("DBDIR", line.dbdir,
+                 "database directory, created if missing (default: a temporary database, "
                  "removed at exit)");
-  app.add_option("--cache-mb", options.cache_mb, "buffer pool size in MiB")
+  CLI::Option* command = app.add_option(
+      "-c,--command", line.command,
+      "run these SQL statements (and meta-commands, one per line), print their results, "
+      "exit");
+  app.add_option("-f,--file", line.file, "run this script file, print its results, exit")
+      ->excludes(command);
+  app.add_flag("--csv", line.csv,
+               "print results as RFC 4180 CSV with a header line (NULL: an empty field, the "
+               "empty string: \"\")");
+  app.add_flag("--bail", line.bail, "stop at the first error, with exit status 1");
+  app.add_option("--isolation", line.isolation,
+                 "isolation level of new transactions: read committed or repeatable read")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--io", options.io,
-                 "I/O backend: auto (io_uring when the kernel allows it), uring or posix")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "uring", "posix"}));
-  app.add_option("--sync", options.sync,
-                 "when a change is acknowledged: full (on stable storage), normal (fsync'ed in "
-                 "the background within 100 ms) or off (fsync'ed only by checkpoints and at exit)")
+      ->check(IsolationValidator());
+  app.add_option("--sync", line.sync,
+                 "commit durability: full (a printed COMMIT is on stable storage), normal "
+                 "(fsync'ed in the background within 100 ms) or off (fsync'ed only by "
+                 "checkpoints and at exit)")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));
+  app.add_option("--cache-mb", line.cache_mb, "buffer pool size in MiB")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_flag("-q,--quiet", line.quiet,
+               "print no command tags (BEGIN, INSERT 0 1, ...); tables are still printed");
 
   std::string check_dir;
   CLI::App* check = app.add_subcommand(
@@ -251,7 +217,6 @@ int Main(int argc, char** argv) {
       "tree (checksums, key order, separator keys, sibling links, free list) and every log "
       "segment; exit status 1 unless all is well");
   check->add_option("DBDIR", check_dir, "database directory")->required();
-  check->fallthrough();
 
   std::string isolation_level = "read committed";
   std::vector<std::string> spec_paths;
@@ -266,14 +231,7 @@ int Main(int argc, char** argv) {
                    "the sessions' isolation level: read committed or repeatable read "
                    "(PostgreSQL's spellings, any case)")
       ->capture_default_str()
-      ->check(CLI::Validator(
-          [](std::string& level) -> std::string {
-            return ParseIsolationLevelName(level).has_value()
-                       ? ""
-                       : "unknown isolation level '" + level +
-                             "' (read committed or repeatable read)";
-          },
-          "LEVEL"));
+      ->check(IsolationValidator());
   isolation->add_option("SPEC", spec_paths, "spec files, run in turn")->required();
   app.require_subcommand(0, 1);
 
@@ -284,15 +242,13 @@ int Main(int argc, char** argv) {
     // so it is not mistaken for check's "corrupt" (1).
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (check->parsed()) {
-    return RunCheck(options, check_dir);
-  }
+  if (check->parsed()) return RunCheckCommand(check_dir, std::cout, std::cerr);
   if (isolation->parsed()) {
     IsolationRunOptions run_options;
     run_options.isolation = *ParseIsolationLevelName(isolation_level);
     return RunIsolationCommand(spec_paths, run_options, std::cout, std::cerr);
   }
-  return RunShell(options, dbdir);
+  return RunShell(line);
 }
 
 }  // namespace

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The interim mvdb program end to end: a scripted session on standard input
-# (no banner, no prompt), persistence across a reopen, `mvdb check` on a good
-# and on a damaged database, the lock that keeps a second process out, and
-# acknowledged writes surviving kill -9 of the program.
+# The mvdb SQL shell end to end, as scripts use it (../shared/CONTRACT.md
+# sections 2 and 4): a scripted session on standard input with its exact
+# output (no banner, no prompt, psql's tables and tags, errors on stderr),
+# two sessions where one waits for the other's row lock, --csv, -q, --bail's
+# exit status, -c and -f, data kept across a reopen, `mvdb check` (also of
+# a damaged database), a temporary database without DBDIR, and the
+# lock that keeps a second process out. (kill -9 of a shell printing
+# COMMITs: shell_crash_test.py; the terminal: shell_pty_test.py.)
 #
 #   shell_smoke_test.sh path/to/mvdb
 set -euo pipefail
@@ -25,178 +29,175 @@ expect() {
   fi
 }
 
-# 1. A session: writes, reads, scans, quoting, errors on stderr only.
-out="$("$mvdb" "$db" 2>"$tmp/err" <<'IN'
-put fruit apple red
-put fruit banana yellow
-put fruit cherry "dark red"
-put fruit "with space" two words
-get fruit banana
-get fruit durian
-scan fruit
-del fruit banana
-del fruit banana
-scan fruit b 1
-put bin "\x00\x01" ""
-scan bin
-get nosuchtree k
-frobnicate
-put onlytree
-trees
-fill big 3000 20
-quit
-put fruit after quit
+# 1. A session: DDL, DML, types and their output, a multi-line statement,
+# two statements on a line, errors (on stderr only, the session goes on).
+cat >"$tmp/session1.sql" <<'IN'
+CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance int);
+INSERT INTO accounts VALUES (1, 'alice', 100), (2, 'bob', 50);
+INSERT INTO accounts
+  VALUES (3, '', NULL);
+SELECT * FROM accounts ORDER BY id;
+SELECT 1.5 AS a, 0.1 AS b, 1e16 AS c, -2.5e-07 AS d, true AS e, 'x' || 'y' AS f;
+SELECT 1.5 AS a, 0.1 AS b, 1e16 AS c, -2.5e-07 AS d, true AS e;
+BEGIN; UPDATE accounts SET balance = balance - 10 WHERE id = 1;
+SELECT nosuch FROM accounts;
+COMMIT;
+SELECT count(*), sum(balance) FROM accounts;
+\x
+SELECT * FROM accounts WHERE id = 2;
+\x
+\d accounts
 IN
-)" || fail "the session exited with status $?"
-expect "session output" 'OK
-OK
-OK
-OK
-yellow
-(not found)
-apple = red
-banana = yellow
-cherry = "dark red"
-"with space" = "two words"
-(4 entries)
-OK
-(not found)
-cherry = "dark red"
-(1 entry, more follow)
-OK
-"\x00\x01" = ""
-(1 entry)
-bin
-fruit
-(2 trees)' "$(sed '/^OK (3000 entries in /d' <<<"$out")"
-grep -q '^OK (3000 entries in [0-9.]* s)$' <<<"$out" || fail "fill reports what it did"
-grep -q '^error: NotFound' "$tmp/err" || fail "get on a missing tree is a NotFound error"
-grep -q "^error: unknown command 'frobnicate'" "$tmp/err" || fail "unknown commands are errors"
-grep -q '^error: usage: put TREE KEY VALUE' "$tmp/err" || fail "wrong arity prints the usage"
-[[ "$(wc -l <"$tmp/err")" -eq 3 ]] || fail "exactly three errors: $(cat "$tmp/err")"
+out="$("$mvdb" "$db" 2>"$tmp/err" <"$tmp/session1.sql")" || fail "the session exited with status $?"
+expect "session output" 'CREATE TABLE
+INSERT 0 2
+INSERT 0 1
+ id | owner | balance 
+----+-------+---------
+  1 | alice |     100
+  2 | bob   |      50
+  3 |       |        
+(3 rows)
 
-# 2. Everything is back after a reopen; stats names the I/O backend and
-# counts the commits; check and checkpoint work on the open database.
-out="$("$mvdb" "$db" <<'IN'
-get fruit cherry
-scan big 0000002998
-del big 0000000007
-stats
-checkpoint
-check
+  a  |  b  |   c   |    d     | e 
+-----+-----+-------+----------+---
+ 1.5 | 0.1 | 1e+16 | -2.5e-07 | t
+(1 row)
+
+BEGIN
+UPDATE 1
+ROLLBACK
+ count | sum 
+-------+-----
+     3 | 150
+(1 row)
+
+Expanded display is on.
+-[ RECORD 1 ]
+id      | 2
+owner   | bob
+balance | 50
+
+Expanded display is off.
+      Table "accounts"
+ Column  |  Type  | Nullable 
+---------+--------+----------
+ id      | bigint | not null
+ owner   | text   | 
+ balance | bigint | 
+Indexes:
+    "accounts_pkey" PRIMARY KEY, btree (id)' "$out"
+expect "session errors" 'ERROR:  42601 syntax error at or near "|"
+ERROR:  42703 column "nosuch" does not exist' "$(cat "$tmp/err")"
+
+# 2. Two sessions: b waits for a's row lock; the script goes on in a, and
+# b's statement is reported, labelled, when a commits.
+cat >"$tmp/session2.sql" <<'IN'
+\session a
+BEGIN;
+UPDATE accounts SET balance = balance + 10 WHERE id = 2;
+\session b
+UPDATE accounts SET balance = balance + 20 WHERE id = 2;
+\sessions
+\session a
+COMMIT;
+\session b
+SELECT balance FROM accounts WHERE id = 2;
 IN
-)" || fail "the reopened session exited with status $?"
-grep -q '^commits: \+1 write batches' <<<"$out" || fail "stats counts the one commit: $out"
-grep -Eq '^big +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +2999 ' <<<"$out" || fail "check in the REPL: $out"
-expect "reopen" "\"dark red\"
-0000002998 = $(printf 'i%.0s' {1..20})
-0000002999 = $(printf 'j%.0s' {1..20})
-(2 entries)" "$(head -n 4 <<<"$out")"
-grep -Eq '^io backend: +(io_uring|posix)$' <<<"$out" || fail "stats names the I/O backend"
+out="$("$mvdb" "$db" 2>"$tmp/err" <"$tmp/session2.sql")" || fail "the two-session script exited with status $?"
+expect "two sessions" 'BEGIN
+UPDATE 1
+(session b is waiting for session a)
+                        Sessions
+ Session | Current |         State         | Transaction 
+---------+---------+-----------------------+-------------
+ main    |         | idle                  |            
+ a       |         | in transaction        | N
+ b       | *       | waiting for session a | N
+(3 rows)
 
-# 3. check on a good database: exit 0 and a line per tree.
-if out="$("$mvdb" check "$db" 2>&1)"; then
-  grep -q '^ok: [0-9]* pages' <<<"$out" || fail "check prints a summary: $out"
-  grep -Eq '^big +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +2999 ' <<<"$out" || fail "check counts big: $out"
-  grep -q '^lock: free$' <<<"$out" || fail "check reports the lock: $out"
-  grep -q '^  meta slot 1 (offset 8192): valid' <<<"$out" || fail "check reports meta slots: $out"
-  grep -q '^  segment .*/wal/0*\.log: ' <<<"$out" || fail "check reports the log: $out"
-else
-  fail "check of a good database: $out"
-fi
+COMMIT
+[b] UPDATE 1
+ balance 
+---------
+      80
+(1 row)' "$(sed -E 's/\| +[0-9]+ *$/| N/' <<<"$out")"
+[[ ! -s "$tmp/err" ]] || fail "two sessions: unexpected errors: $(cat "$tmp/err")"
 
-# 4. A second process is kept out while the first holds the database.
-mkfifo "$tmp/in" "$tmp/out"
-"$mvdb" "$db" <"$tmp/in" >"$tmp/out" 2>&1 &
-holder=$!
-# Read-write opens of the FIFOs never block, even if mvdb died at start.
-exec 3<>"$tmp/in" 4<>"$tmp/out"
-echo "get fruit apple" >&3
-if read -r -t 30 line <&4 && [[ "$line" == red ]]; then
-  if out="$("$mvdb" check "$db" 2>&1)"; then
-    fail "a second process opened a database in use"
-  else
-    grep -q 'Busy' <<<"$out" || fail "check of a database in use says Busy: $out"
-  fi
-  if out="$("$mvdb" "$db" <<<"put fruit apple green" 2>&1)"; then
-    fail "a second shell opened a database in use: $out"
-  else
-    grep -q "^mvdb: Busy: .*LOCK is locked by process $holder\$" <<<"$out" ||
-      fail "the second shell says Busy, naming the holder $holder: $out"
-  fi
-else
-  fail "the first process did not answer"
-fi
-echo "get fruit apple" >&3
-read -r -t 30 line <&4 || true
-expect "the second open changed nothing" red "$line"
-exec 3>&- 4<&-
-wait "$holder" || fail "the first process failed at exit"
+# 3. --csv: a header line, NULL an empty field, the empty string "".
+out="$("$mvdb" --csv -q -c "SELECT id, owner, balance FROM accounts ORDER BY id" "$db")"
+expect "csv" 'id,owner,balance
+1,alice,100
+2,bob,80
+3,"",' "$out"
 
-# 4b. kill -9: every write the program acknowledged with OK is there after a
-# reopen. The writes go in faster than they commit, so the kill lands while
-# later ones are in flight (those may or may not be there).
-"$mvdb" "$db" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-victim=$!
-exec 3<>"$tmp/in" 4<>"$tmp/out"
-for ((i = 1; i <= 2000; i++)); do printf 'put killed k%04d v%d\n' "$i" "$i"; done >&3
-acked=0
-while ((acked < 500)) && read -r -t 30 line <&4 && [[ "$line" == OK ]]; do
-  acked=$((acked + 1))
-done
-# stderr of the whole block goes away: bash reports the kill ("Killed") when
-# it reaps the child, which may be at kill or at wait.
-{
-  kill -9 "$victim"
-  wait "$victim" || true
-} 2>/dev/null
-exec 3>&- 4<&-
-((acked == 500)) || fail "the program acknowledged $acked of 500 writes: $(cat "$tmp/err")"
-out="$("$mvdb" "$db" <<<"scan killed k0000 3000")" || fail "the reopen after kill -9 failed"
-for ((i = 1; i <= acked; i++)); do printf 'k%04d = v%d\n' "$i" "$i"; done >"$tmp/acked"
-head -n "$acked" <<<"$out" | cmp -s - "$tmp/acked" ||
-  fail "an acknowledged write is missing after kill -9: $(head -n 3 <<<"$out")"
-"$mvdb" check "$db" >"$tmp/check" 2>&1 || fail "check after kill -9: $(cat "$tmp/check")"
-
-# 4c. The other durability modes open, write and read back after an orderly
-# exit; an unknown one is a usage error.
-"$mvdb" --sync normal "$db" <<<"put modes normal n" >/dev/null || fail "--sync normal"
-"$mvdb" --sync off "$db" <<<"put modes off o" >/dev/null || fail "--sync off"
-out="$("$mvdb" "$db" <<<"scan modes")" || fail "reading back the modes"
-expect "--sync normal and off" 'normal = n
-off = o
-(2 entries)' "$out"
+# 4. -c exits 1 on an error; --bail stops at the first one with status 1,
+# without it a script goes on and exits 0; -f runs a file.
+printf 'SELECT 1 AS one;\nSELECT nosuch FROM accounts;\nSELECT 2 AS two;\n' >"$tmp/script.sql"
 status=0
-"$mvdb" --sync sometimes "$db" </dev/null >/dev/null 2>&1 || status=$?
-((status == 2)) || fail "--sync sometimes exits 2, not $status"
+out="$("$mvdb" --bail -f "$tmp/script.sql" "$db" 2>/dev/null)" || status=$?
+[[ $status -eq 1 ]] || fail "--bail: exit status $status, not 1"
+grep -q ' two' <<<"$out" && fail "--bail ran the statement after the error"
+status=0
+out="$("$mvdb" -f "$tmp/script.sql" "$db" 2>/dev/null)" || status=$?
+[[ $status -eq 0 ]] || fail "-f without --bail: exit status $status, not 0"
+grep -q ' two' <<<"$out" || fail "-f without --bail stopped at the error"
+status=0
+"$mvdb" -c "SELECT nosuch FROM accounts" "$db" >/dev/null 2>&1 || status=$?
+[[ $status -eq 1 ]] || fail "-c with an error: exit status $status, not 1"
+status=0
+"$mvdb" --bail "$db" >/dev/null 2>&1 <<<'\nosuchcommand' || status=$?
+[[ $status -eq 1 ]] || fail "--bail on an unknown meta-command: exit status $status, not 1"
 
-# 5. check on damaged pages: exit 1 and a Corruption naming the file. Every
-# page but the first two gets garbage in its body, so whichever of them the
-# trees use now, check must read a bad one.
-pages=$(($(stat -c %s "$db/data.mvdb") / 8192))
+# 5. Reopen: everything committed is back.
+out="$("$mvdb" -q --csv -c "SELECT sum(balance) AS total FROM accounts" "$db")"
+expect "reopen" 'total
+180' "$out"
+
+# 6. A second process is refused at once, naming the holder; check says
+# Busy while the database is open and passes once it is closed.
+coproc holder { exec "$mvdb" "$db"; }
+echo 'SELECT 1 AS ready;' >&"${holder[1]}"
+read -r _ <&"${holder[0]}"  # the header: the database is open
+status=0
+"$mvdb" -c "SELECT 1" "$db" >/dev/null 2>"$tmp/err" || status=$?
+[[ $status -eq 1 ]] || fail "second process: exit status $status, not 1"
+grep -q "Busy: .*LOCK is locked by process $holder_PID" "$tmp/err" ||
+  fail "second process: $(cat "$tmp/err")"
+"$mvdb" check "$db" >/dev/null 2>&1 && fail "check on an open database passed"
+exec {holder[1]}>&-
+wait "$holder_PID" || fail "the holder exited with status $?"
+"$mvdb" check "$db" >"$tmp/check" 2>&1 || fail "check: $(cat "$tmp/check")"
+
+# 7. check on damaged pages: exit 1 and a Corruption naming the file (every
+# page but the first two gets garbage in its body, so whichever the trees
+# use, check reads a bad one); check of a missing database creates nothing.
+cp -r "$db" "$tmp/damaged"
+pages=$(($(stat -c %s "$tmp/damaged/data.mvdb") / 8192))
 ((pages > 3)) || fail "expected more than 3 pages, found $pages"
 for ((p = 2; p < pages; p++)); do
   printf 'garbage garbage garbage' |
-    dd of="$db/data.mvdb" bs=1 seek=$((p * 8192 + 100)) conv=notrunc status=none
+    dd of="$tmp/damaged/data.mvdb" bs=1 seek=$((p * 8192 + 100)) conv=notrunc status=none
 done
-if out="$("$mvdb" check "$db" 2>&1)"; then
+if out="$("$mvdb" check "$tmp/damaged" 2>&1)"; then
   fail "check passed a damaged page: $out"
 else
   grep -q 'Corruption' <<<"$out" || fail "check names the corruption: $out"
   grep -q 'data.mvdb' <<<"$out" || fail "check names the file: $out"
 fi
-
-# 6. check on a directory without a database: exit 1, nothing created.
 if "$mvdb" check "$tmp/none" >/dev/null 2>&1; then fail "check of a missing database"; fi
 [[ ! -e "$tmp/none" ]] || fail "check created a directory"
 
-# 7. Without DBDIR a temporary database is used and removed.
-out="$(TMPDIR="$tmp" "$mvdb" <<<"put t k v")" || fail "the temporary session failed"
-expect "temporary database" "OK" "$out"
-[[ -z "$(find "$tmp" -maxdepth 1 -name 'mvdb-*')" ]] || fail "the temporary database is left"
+# 8. Without DBDIR: a temporary database, removed at exit.
+out="$(TMPDIR="$tmp" "$mvdb" -q -c "CREATE TABLE t (x int); INSERT INTO t VALUES (1); SELECT x FROM t")"
+expect "temporary database" ' x 
+---
+ 1
+(1 row)' "$out"
+[[ -z "$(find "$tmp" -maxdepth 1 -name 'mvdb-*')" ]] || fail "the temporary database was left"
 
 if ((failures > 0)); then
-  echo "$failures checks failed" >&2
+  echo "$failures failure(s)" >&2
   exit 1
 fi
-echo "shell smoke test: all checks passed"
+echo "shell smoke test: all passed"
