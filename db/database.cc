@@ -317,7 +317,10 @@ DatabaseStats Database::stats() const {
   const EngineStats engine = impl.engine->stats();
   s.wal_bytes = engine.wal_bytes;
   s.wal_fsyncs = engine.wal_fsyncs;
+  s.wal_segments = engine.wal_segments;
+  s.wal_next_lsn = impl.engine->next_lsn();
   s.checkpoints = engine.checkpoints;
+  s.last_checkpoint_lsn = engine.last_checkpoint_lsn;
   s.io_backend = engine.io_backend;
   return s;
 }
@@ -343,6 +346,24 @@ std::vector<LockInfo> Database::ListLocks() const {
     out.push_back(std::move(info));
   }
   return out;
+}
+
+Result<TableInfo> Database::DescribeTable(std::string_view table_name) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::shared_lock catalog(impl.catalog_mu);
+  if (impl.Find(table_name) == nullptr) {
+    return Status::NotFound("no table '" + std::string(table_name) + "'");
+  }
+  MVDB_ASSIGN_OR_RETURN(const TreeCheckReport report, impl.engine->CheckTree(table_name));
+  TableInfo info;
+  info.height = report.height;
+  info.leaf_pages = report.leaf_pages;
+  info.inner_pages = report.inner_pages;
+  info.overflow_pages = report.overflow_pages;
+  info.entries = report.entries;
+  info.leaf_fill = report.leaf_fill;
+  return info;
 }
 
 Result<std::vector<VersionInfo>> Database::ListVersions(std::string_view table_name,

@@ -404,6 +404,17 @@ Result<StoreCheckReport> Engine::CheckTrees() {
   return impl.store->Check();
 }
 
+Result<TreeCheckReport> Engine::CheckTree(std::string_view name) {
+  Impl& impl = *impl_;
+  if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
+  std::lock_guard commit(impl.commit_mu);  // as CheckTrees
+  std::unique_lock trees(impl.trees_mu);
+  MVDB_ASSIGN_OR_RETURN(BTree * tree, impl.store->OpenTree(name));
+  TreeCheckReport report;
+  MVDB_RETURN_IF_ERROR(tree->Check(&report));
+  return report;
+}
+
 Status Engine::Checkpoint() {
   MVDB_RETURN_IF_ERROR(impl_->CheckWritable());
   return impl_->RunCheckpoint();

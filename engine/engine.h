@@ -44,6 +44,7 @@ class BTree;
 class FileSystem;
 struct BufferPoolStats;
 struct StoreCheckReport;
+struct TreeCheckReport;
 
 // Writes to several trees that commit atomically: all or nothing.
 class WriteBatch {
@@ -182,6 +183,10 @@ class Engine {
   EngineStats stats() const;
   // The buffer pool's counters (buffer/buffer_pool.h).
   BufferPoolStats pool_stats() const;
+
+  // BTree::Check of the tree `name` alone (NotFound if there is none), with
+  // writes held off meanwhile: its height, pages, entries and fill.
+  Result<TreeCheckReport> CheckTree(std::string_view name);
 
   // TreeStore::Check of the open database, with writes held off meanwhile:
   // the page map, every tree, the free list. For the process that holds the

@@ -193,8 +193,22 @@ struct DatabaseStats {
   uint64_t cache_misses = 0;
   uint64_t wal_bytes = 0;
   uint64_t wal_fsyncs = 0;
+  uint64_t wal_segments = 0;  // log segment files now
+  uint64_t wal_next_lsn = 0;  // where the next log record goes
   uint64_t checkpoints = 0;
+  uint64_t last_checkpoint_lsn = 0;  // recovery replays the log from here
   std::string io_backend;
+};
+
+// The B+tree holding one table, for inspection (the shell's \btree). Its
+// entries are the newest version of each key, tombstones included.
+struct TableInfo {
+  uint64_t height = 0;
+  uint64_t leaf_pages = 0;
+  uint64_t inner_pages = 0;
+  uint64_t overflow_pages = 0;
+  uint64_t entries = 0;
+  double leaf_fill = 0;  // average fraction of leaf bytes in use
 };
 
 // One open transaction, for inspection (the shell's \txns).
@@ -280,6 +294,9 @@ class Database {
   DatabaseStats stats() const;
   std::vector<TransactionInfo> ListTransactions() const;
   std::vector<LockInfo> ListLocks() const;
+  // The table's B+tree, checked (checksums, order, links) while writes
+  // wait: NotFound if there is no such table, Corruption if the check fails.
+  Result<TableInfo> DescribeTable(std::string_view table);
   // Every version of `key` that is still kept, newest first. NotFound if
   // there is no such table.
   Result<std::vector<VersionInfo>> ListVersions(std::string_view table, std::string_view key);

@@ -974,6 +974,29 @@ TEST_F(TxnTest, IteratorMatchesAModelOfSnapshotPlusOwnWrites) {
   }
 }
 
+TEST_F(TxnTest, DescribeTableAndLogStatsReportTheTreeAndTheLog) {
+  auto txn = db_->Begin();
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_TRUE(txn->Put(kTable, "key" + std::to_string(10000 + i), std::string(100, 'v')).ok());
+  }
+  ASSERT_TRUE(txn->Commit().ok());
+  Result<TableInfo> info = db_->DescribeTable(kTable);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->entries, 2000u);
+  EXPECT_GE(info->height, 2u);  // 2000 entries of ~120 bytes do not fit one 8 KiB leaf
+  EXPECT_GT(info->leaf_pages, 1u);
+  EXPECT_GT(info->leaf_fill, 0.3);
+  EXPECT_TRUE(db_->DescribeTable("missing").status().IsNotFound());
+
+  const DatabaseStats before = db_->stats();
+  EXPECT_GE(before.wal_segments, 1u);
+  EXPECT_GT(before.wal_next_lsn, 0u);
+  ASSERT_TRUE(db_->Checkpoint().ok());
+  const DatabaseStats after = db_->stats();
+  EXPECT_EQ(after.last_checkpoint_lsn, after.wal_next_lsn);
+  EXPECT_GT(after.checkpoints, before.checkpoints);
+}
+
 TEST_F(TxnTest, CreateListAndDropTables) {
   ASSERT_TRUE(db_->CreateTable("x").ok());
   EXPECT_EQ(Code(db_->CreateTable("x")), "InvalidArgument");
