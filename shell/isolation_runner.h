@@ -74,6 +74,12 @@ std::string FormatIsolationValue(const sql::Value& value);
 // it holds , " CR or LF, or when it starts or ends with whitespace.
 std::string CsvQuoteIsolation(std::string_view text);
 
+// Python's str.strip() (its idea of whitespace, Unicode included), and a
+// name in single quotes for messages: shared by isolation_spec.cc and
+// isolation_runner.cc.
+std::string_view PythonStrip(std::string_view s);
+std::string Quoted(std::string_view s);
+
 struct IsolationRunOptions {
   IsolationLevel isolation = IsolationLevel::kReadCommitted;
   // Where the temporary databases go; empty means $TMPDIR or /tmp.
