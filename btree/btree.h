@@ -133,6 +133,19 @@ class BTreeCursor {
   // REQUIRES: Valid().
   virtual std::string_view key() const = 0;
   virtual std::string_view value() const = 0;
+
+  // Called by NextInLeaf with each entry; false stops before that entry.
+  // The views live only during the call.
+  using Visitor = bool (*)(void* context, std::string_view key, std::string_view value);
+  // Moves forward over up to `max` entries that follow the current one in
+  // the same leaf, all read under one latch, calling visit() with each: as
+  // that many Next() calls with no writer in between would, at a fraction
+  // of the cost (a scan's fast path). The cursor ends on the last entry
+  // visited. Returns how many were visited: 0 when there was nothing to do
+  // cheaply (the current entry is its leaf's last, the leaf changed since,
+  // or the next value lives in overflow pages) — call Next() then.
+  // REQUIRES: Valid().
+  virtual size_t NextInLeaf(size_t max, Visitor visit, void* context) = 0;
 };
 
 }  // namespace mvdb

@@ -65,6 +65,7 @@ class TreeCursor final : public BTreeCursor {
 
   std::string_view key() const override { return key_; }
   std::string_view value() const override { return value_; }
+  size_t NextInLeaf(size_t max, Visitor visit, void* context) override;
 
  private:
   // Clears the hazard slot when the latch it protected has been released.
@@ -230,6 +231,33 @@ Status TreeCursor::Step(bool forward) {
     return SeekFrom(key_, /*after=*/true);
   }
   return SeekBefore(key_, /*unbounded=*/false);
+}
+
+size_t TreeCursor::NextInLeaf(size_t max, Visitor visit, void* context) {
+  if (!valid_) return 0;
+  HazardScope hazard(&hazard_, leaf_);
+  // The same checks as Step: the leaf is still in the tree and the cursor's
+  // entry is still where it was.
+  if (tree_->free_epoch.load(std::memory_order_seq_cst) != epoch_) return 0;
+  Result<ReadPageGuard> fetched = tree_->pool->FetchRead(leaf_);
+  if (!fetched.ok()) return 0;  // Next() meets the error again and reports it
+  const ReadPageGuard& leaf = *fetched;
+  const ConstNode node(leaf.data());
+  if (tree_->free_epoch.load(std::memory_order_seq_cst) != epoch_ ||
+      ConstPageView(leaf.data()).type() != PageType::kBTreeLeaf || slot_ >= node.size() ||
+      node.key(slot_) != key_) {
+    return 0;
+  }
+  size_t visited = 0;
+  uint16_t i = slot_ + 1;
+  for (; visited < max && i < node.size(); ++i, ++visited) {
+    if (node.is_overflow(i) || !visit(context, node.key(i), node.inline_value(i))) break;
+  }
+  if (visited > 0) {
+    const Status loaded = Load(leaf, static_cast<uint16_t>(i - 1));  // inline: cannot fail
+    if (!loaded.ok()) Finish(loaded);
+  }
+  return visited;
 }
 
 }  // namespace

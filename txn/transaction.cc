@@ -315,8 +315,10 @@ Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
 
 Status Txn::Get(const TableRef& table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
-  const std::string name = LockManager::LockName(table.id, key);
-  if (const auto own = keys_.find(name); own != keys_.end() && own->second.written) {
+  // Only a transaction that wrote needs the name (an allocation) to look up.
+  if (const auto own =
+          keys_.empty() ? keys_.end() : keys_.find(LockManager::LockName(table.id, key));
+      own != keys_.end() && own->second.written) {
     if (own->second.is_delete) return Status::NotFound("deleted by this transaction");
     *value = own->second.value;
     return Status::OK();

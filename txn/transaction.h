@@ -228,10 +228,17 @@ class TxnIterator {
                                   std::string_view* key) const;
   // Positions on the nearer of the cursor's entry and the own write after
   // (or before) `from`, in the current direction, skipping own deletes.
-  void Resolve(std::string from, bool inclusive);
+  void Resolve(std::string_view from, bool inclusive);
   bool Begin();  // checks the transaction; false (with status_) if it cannot read
   void Stop(Status status);
   bool InBounds(std::string_view key) const;
+  // Forward read-ahead (BTreeCursor::NextInLeaf): CollectAhead copies the
+  // raw entries (within the upper bound); NextAhead resolves the buffered
+  // ones outside the page latch until one the snapshot sees (true), or
+  // fails (true, with status_), or empties the buffer (false).
+  static bool CollectAhead(void* self, std::string_view key, std::string_view raw);
+  bool NextAhead();
+  void DropAhead() { ahead_next_ = ahead_end_ = 0; }
 
   Txn* txn_;
   TableRef table_;
@@ -245,7 +252,19 @@ class TxnIterator {
   bool from_tree_ = false;
   bool tree_valid_ = false;  // the cursor is on an entry the snapshot sees, within bounds
   const SnapshotOwner* check_owner_ = nullptr;  // whose reclaim ends the iterator
-  std::string key_, value_, tree_value_;
+  std::string key_, tree_value_, own_value_;
+  std::string_view value_;  // tree_value_ or own_value_
+  // The tree's entry the merge rests on when tree_valid_: the cursor's key
+  // or a read-ahead entry's, and its resolved value (in tree_value_).
+  std::string_view tree_key_;
+  // Raw entries read ahead of the merge, moving forward: [ahead_next_,
+  // ahead_end_) are still to be resolved; the cursor is on the last one.
+  struct RawEntry {
+    std::string key, raw;
+  };
+  std::vector<RawEntry> ahead_;
+  size_t ahead_next_ = 0, ahead_end_ = 0;
+  size_t ahead_limit_ = 8;  // grows from 8 to 64 after each seek: short scans copy little
   Status status_;
 };
 

@@ -12,6 +12,16 @@
 // sees after the current key (or on it, when the current key came from the
 // tree); moving backward, symmetrically. A change of direction re-seeks the
 // cursor from the current key.
+//
+// A forward scan reads ahead: BTreeCursor::NextInLeaf copies the rest of
+// the leaf under one latch (instead of a pin and latch per Next), and the
+// copies are resolved one by one as the scan reaches them. That is right
+// for a snapshot: each copy is the newest entry at the time of the copy,
+// which is after the snapshot was taken, so resolving it against the
+// snapshot gives what a later Next would have (the chain keeps what the
+// snapshot needs). The transaction's own writes are still looked up at
+// each move.
+#include <algorithm>
 #include <iterator>
 #include <utility>
 
@@ -72,6 +82,7 @@ bool TxnIterator::InBounds(std::string_view key) const {
 void TxnIterator::SkipInvisibleTree() {
   const bool forward = direction_ == Direction::kForward;
   tree_valid_ = false;
+  DropAhead();
   while (cursor_->Valid()) {
     const std::string_view key = cursor_->key();
     const bool below = options_.lower_bound.has_value() && key < *options_.lower_bound;
@@ -85,6 +96,7 @@ void TxnIterator::SkipInvisibleTree() {
         return;
       }
       if (*seen) {
+        tree_key_ = key;
         tree_valid_ = true;
         return;
       }
@@ -100,6 +112,7 @@ void TxnIterator::SkipInvisibleTree() {
 
 void TxnIterator::SeekTreeForward(std::string_view from, bool inclusive) {
   direction_ = Direction::kForward;
+  ahead_limit_ = 8;
   cursor_->Seek(from);
   if (!inclusive && cursor_->Valid() && cursor_->key() == from) cursor_->Next();
   SkipInvisibleTree();
@@ -112,12 +125,50 @@ void TxnIterator::SeekTreeBackward(std::string_view from, bool inclusive) {
   SkipInvisibleTree();
 }
 
+bool TxnIterator::CollectAhead(void* self, std::string_view key, std::string_view raw) {
+  auto* it = static_cast<TxnIterator*>(self);
+  if (it->options_.upper_bound.has_value() && key >= *it->options_.upper_bound) return false;
+  if (it->ahead_end_ == it->ahead_.size()) it->ahead_.emplace_back();
+  RawEntry& entry = it->ahead_[it->ahead_end_++];
+  entry.key.assign(key);
+  entry.raw.assign(raw);
+  return true;
+}
+
+bool TxnIterator::NextAhead() {
+  while (ahead_next_ < ahead_end_) {
+    const RawEntry& entry = ahead_[ahead_next_++];
+    Result<bool> seen = txn_->manager()->versions().Resolve(table_.id, entry.key, entry.raw,
+                                                            snapshot_, &tree_value_);
+    if (!seen.ok()) {
+      Stop(seen.status());
+      return true;
+    }
+    if (*seen) {
+      tree_key_ = entry.key;
+      tree_valid_ = true;
+      return true;
+    }
+  }
+  return false;
+}
+
 void TxnIterator::StepTree() {
   if (direction_ == Direction::kForward) {
-    cursor_->Next();
-  } else {
-    cursor_->Prev();
+    tree_valid_ = false;
+    while (!NextAhead()) {
+      DropAhead();
+      const size_t read = cursor_->NextInLeaf(ahead_limit_, &CollectAhead, this);
+      ahead_limit_ = std::min<size_t>(ahead_limit_ * 2, 64);
+      if (read == 0) {
+        cursor_->Next();  // the slow way: the leaf's end, a changed leaf, an overflow value
+        SkipInvisibleTree();
+        return;
+      }
+    }
+    return;
   }
+  cursor_->Prev();
   SkipInvisibleTree();
 }
 
@@ -125,6 +176,7 @@ const Txn::Key* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusi
                                              std::string_view* key) const {
   // Keys the transaction only locked (GetForUpdate) are not writes: skip.
   const auto& keys = txn_->keys();
+  if (keys.empty()) return nullptr;  // a read-only scan: no map probe per step
   const std::string probe = prefix_ + std::string(from);
   auto own = keys.end();
   if (direction_ == Direction::kForward) {
@@ -141,31 +193,33 @@ const Txn::Key* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusi
   return InBounds(*key) ? &own->second : nullptr;
 }
 
-void TxnIterator::Resolve(std::string from, bool inclusive) {
+// `from` may be key_ itself: it is not read after key_ changes.
+void TxnIterator::Resolve(std::string_view from, bool inclusive) {
   const bool forward = direction_ == Direction::kForward;
   while (status_.ok()) {
     std::string_view own_key;
     const Txn::Key* own = NearestOwnWrite(from, inclusive, &own_key);
     if (own == nullptr && !tree_valid_) break;
     const bool own_first =
-        own != nullptr &&
-        (!tree_valid_ || (forward ? own_key <= cursor_->key() : own_key >= cursor_->key()));
+        own != nullptr && (!tree_valid_ || (forward ? own_key <= tree_key_ : own_key >= tree_key_));
     if (!own_first) {
-      key_ = cursor_->key();
+      key_ = tree_key_;
       value_ = tree_value_;
       from_tree_ = true;
       valid_ = true;
       return;
     }
     // An own write of a key hides the tree's version of it.
-    if (tree_valid_ && own_key == cursor_->key()) StepTree();
+    if (tree_valid_ && own_key == tree_key_) StepTree();
     if (own->is_delete) {
-      from = std::string(own_key);
+      from = own_key;  // the write set does not change while we move
       inclusive = false;
       continue;
     }
     key_ = own_key;
-    value_ = own->value;
+    // A copy: the transaction may overwrite its write while we rest here.
+    own_value_ = own->value;
+    value_ = own_value_;
     from_tree_ = false;
     valid_ = true;
     return;
@@ -179,7 +233,7 @@ void TxnIterator::Seek(std::string_view target) {
   if (options_.lower_bound.has_value() && from < *options_.lower_bound)
     from = *options_.lower_bound;
   SeekTreeForward(from, true);
-  Resolve(std::move(from), true);
+  Resolve(from, true);
   (void)Begin();  // a read that overlapped a reclaim is discarded
 }
 
@@ -192,7 +246,7 @@ void TxnIterator::SeekForPrev(std::string_view target) {
   }
   if (!Begin()) return;
   SeekTreeBackward(target, true);
-  Resolve(std::string(target), true);
+  Resolve(target, true);
   (void)Begin();
 }
 
