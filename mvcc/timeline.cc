@@ -19,7 +19,24 @@ void Timeline::BeginCommit(Timestamp ts) {
 void Timeline::AbandonCommit(Timestamp ts) {
   std::lock_guard lock(mu_);
   if (abandoned_ == 0 || ts < abandoned_) abandoned_ = ts;
-  visible_cv_.notify_all();
+  WakeLocked();
+}
+
+void Timeline::WakeLocked() {
+  const Timestamp visible = visible_.load(std::memory_order_relaxed);
+  // In ts order: those visible() reached come first, those behind an
+  // abandoned commit last.
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    const bool reached = it->first <= visible;
+    if (!reached && (abandoned_ == 0 || it->first <= abandoned_)) {
+      if (abandoned_ == 0) break;
+      ++it;
+      continue;
+    }
+    it->second->woken = true;
+    it->second->cv.notify_one();
+    it = waiters_.erase(it);
+  }
 }
 
 bool Timeline::FinishCommit(Timestamp ts) {
@@ -32,23 +49,32 @@ bool Timeline::FinishCommit(Timestamp ts) {
     in_flight_.pop_front();
     advanced = true;
   }
-  if (advanced) visible_cv_.notify_all();
-  // The commits ahead are usually a microsecond or two from finishing;
-  // look a few times before sleeping, as being woken costs more.
-  for (int spin = 0;
-       spin < kFinishSpins && visible_.load(std::memory_order_acquire) < ts && abandoned_ == 0;
-       ++spin) {
+  if (advanced) WakeLocked();
+  auto done = [&] {
+    return visible_.load(std::memory_order_relaxed) >= ts || (abandoned_ != 0 && abandoned_ < ts);
+  };
+  // The commits ahead are usually a microsecond or two from finishing: a
+  // lone waiter looks a few times before sleeping, as being woken costs
+  // more. When others already sleep, this is a crowd (many committers on
+  // few cores) and spinning would only take the CPU from those it waits
+  // for.
+  if (!done() && waiters_.empty()) {
     lock.unlock();
-    for (int i = 0; i < 16; ++i) {
+    for (int spin = 0; spin < kFinishSpins && visible_.load(std::memory_order_acquire) < ts;
+         ++spin) {
+      for (int i = 0; i < 16; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
+      }
     }
     lock.lock();
   }
-  visible_cv_.wait(lock, [&] {
-    return visible_.load(std::memory_order_relaxed) >= ts || (abandoned_ != 0 && abandoned_ < ts);
-  });
+  if (!done()) {
+    Waiter waiter;
+    waiters_.emplace(ts, &waiter);
+    waiter.cv.wait(lock, [&] { return waiter.woken; });
+  }
   return visible_.load(std::memory_order_relaxed) >= ts;
 }
 
