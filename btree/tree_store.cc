@@ -69,7 +69,9 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
     MVDB_RETURN_IF_ERROR(CowPageStore::CreateFile(fs, path));
   }
   std::unique_ptr<TreeStore> store(new TreeStore());
-  MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, OpenOptions{}));
+  OpenOptions file_options;
+  file_options.direct_io = options.direct_io;
+  MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, file_options));
   MVDB_ASSIGN_OR_RETURN(store->page_store_, CowPageStore::Open(store->file_.get()));
   BufferPoolOptions pool_options;
   pool_options.capacity_pages = std::max<size_t>(options.cache_pages, 16);

@@ -43,6 +43,10 @@ struct TreeStoreOptions {
   bool create_if_missing = true;
   size_t cache_pages = 4096;  // 32 MiB of 8 KiB pages
   size_t writeback_batch = 32;
+  // Read and write the data file with O_DIRECT (bypassing the OS page
+  // cache, so the buffer pool is the only cache). Open fails with the
+  // file system's error where O_DIRECT is refused (tmpfs).
+  bool direct_io = false;
 };
 
 // What TreeStore::Check found.

@@ -107,6 +107,7 @@ Status Database::Impl::Open() {
   engine_options.checkpoint_wal_bytes = options.checkpoint_wal_bytes;
   engine_options.checkpoint_interval = options.checkpoint_interval;
   engine_options.wal_segment_bytes = options.wal_segment_bytes;
+  engine_options.direct_io = options.direct_io;
   engine_options.fs = options.file_system;
   engine_options.replay_apply = &TxnManager::ApplyReplayed;
   MVDB_ASSIGN_OR_RETURN(engine, Engine::Open(dir, engine_options));
@@ -243,6 +244,15 @@ std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) 
   impl->db = impl_.get();
   impl->txn = impl_->txns->Begin(options);
   return std::unique_ptr<Transaction>(new Transaction(std::move(impl)));
+}
+
+Status Database::Get(std::string_view table, std::string_view key, std::string* value) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  const Impl::TableUse use(&impl, table);
+  if (!use) return Status::NotFound("no table '" + std::string(table) + "'");
+  const TableRef ref = use->ref();
+  return impl.txns->versions().ReadLatest(ref.id, ref.tree, key, value);
 }
 
 Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options) {

@@ -164,6 +164,7 @@ Status Engine::Impl::OpenFiles() {
   store_options.create_if_missing = true;
   store_options.cache_pages =
       std::max<size_t>(16, options.cache_mb * (size_t{1} << 20) / kPageSize);
+  store_options.direct_io = options.direct_io;
   MVDB_ASSIGN_OR_RETURN(store, TreeStore::Open(fs, dir + "/" + kDataFileName, store_options));
   const Lsn checkpoint_lsn = store->page_store()->checkpoint_lsn();
   last_checkpoint_lsn = checkpoint_lsn;

@@ -87,6 +87,8 @@ struct EngineOptions {
   uint64_t checkpoint_wal_bytes = 64ull << 20;
   std::chrono::milliseconds checkpoint_interval{30000};
   uint64_t wal_segment_bytes = 64ull << 20;
+  // The data file with O_DIRECT (TreeStoreOptions::direct_io).
+  bool direct_io = false;
   // False: no background thread; checkpoints happen only through
   // Checkpoint(), Open (after a replay) and Close. kNormal commits are then
   // fsync'ed only by those and by later kFull commits.

@@ -270,6 +270,13 @@ class Database {
   // Starts a transaction. Never fails: a failed database fails its commits.
   std::unique_ptr<Transaction> Begin(const TransactionOptions& options = {});
 
+  // Reads the newest committed value of `key`, as a read-committed
+  // transaction of that one read would, without making one (LevelDB's
+  // DB::Get): it sees every commit acknowledged before the call and holds
+  // no snapshot afterwards. NotFound when the key or the table is absent.
+  // Thread-safe.
+  Status Get(std::string_view table, std::string_view key, std::string* value);
+
   // Runs fn in a new transaction and commits it. When fn or the commit
   // fails with a retryable error, rolls back, sleeps a random backoff and
   // runs fn again in a new transaction, at most options.max_attempts times

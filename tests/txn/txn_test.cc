@@ -59,6 +59,29 @@ TEST_F(TxnTest, UncommittedWritesAreNeverSeenByOthers) {
   EXPECT_EQ(ReadLatest("fresh"), "<NotFound>");
 }
 
+// Database::Get: the newest committed value, never an uncommitted one, and
+// no snapshot left behind (old versions are collected right after).
+TEST_F(TxnTest, DatabaseGetReadsTheNewestCommitAndHoldsNoSnapshot) {
+  std::string value;
+  EXPECT_TRUE(db_->Get(kTable, "k", &value).IsNotFound());
+  CommitPut("k", "v1");
+  CommitPut("k", "v2");
+  ASSERT_TRUE(db_->Get(kTable, "k", &value).ok());
+  EXPECT_EQ(value, "v2");
+  auto writer = Begin(kSnapshot);
+  ASSERT_TRUE(writer->Put(kTable, "k", "uncommitted").ok());
+  ASSERT_TRUE(db_->Get(kTable, "k", &value).ok());
+  EXPECT_EQ(value, "v2");
+  ASSERT_TRUE(writer->Commit().ok());
+  ASSERT_TRUE(db_->Get(kTable, "k", &value).ok());
+  EXPECT_EQ(value, "uncommitted");
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  EXPECT_EQ(db_->stats().old_versions, 0u);
+  CommitDelete("k");
+  EXPECT_TRUE(db_->Get(kTable, "k", &value).IsNotFound());
+  EXPECT_TRUE(db_->Get("missing", "k", &value).IsNotFound());
+}
+
 TEST_F(TxnTest, DeleteDisappearsOnlyForSnapshotsAfterItsCommit) {
   CommitPut("k", "v");
   auto before = Begin(kSnapshot);
