@@ -160,8 +160,12 @@ bool InsertPending(Node* node, const PendingInsert& item) {
 
 // Moves the upper half of `left` into the empty page `right`, links leaves
 // (and the old right sibling, if latched) and returns the separator.
+// `incoming` is the key the split makes room for: one past every key of the
+// node (an insert in key order — a sequential load, increasing ids) splits
+// off only the last cell, so the left page stays full instead of half empty
+// for good (SQLite's balance_quick, PostgreSQL's rightmost-page split).
 std::string SplitNode(Node* left, PageId left_id, Node* right, PageId right_id,
-                      WritePageGuard* right_sibling) {
+                      WritePageGuard* right_sibling, std::string_view incoming) {
   const bool leaf = left->is_leaf();
   if (leaf) {
     right->InitLeaf();
@@ -169,7 +173,12 @@ std::string SplitNode(Node* left, PageId left_id, Node* right, PageId right_id,
     right->InitInner(kInvalidPageId);
   }
   const PageId next = leaf ? left->next_leaf() : kInvalidPageId;
-  std::string separator = left->MoveUpperHalfTo(left->SplitPoint(), right);
+  const uint16_t count = left->size();
+  uint16_t from = left->SplitPoint();
+  if (count >= (leaf ? 2 : 3) && left->key(count - 1) < incoming) {
+    from = leaf ? count - 1 : count - 2;  // leaf: the last cell moves; inner: it and one goes up
+  }
+  std::string separator = left->MoveUpperHalfTo(from, right);
   if (leaf) {
     right->set_prev_leaf(left_id);
     right->set_next_leaf(next);
@@ -425,8 +434,8 @@ Status BTree::Impl::SplitRoot(WritePageGuard* root_guard, const PendingInsert& i
   left_guard.mutable_view().set_type(root_guard->view().type());
   Node left(to);
   Node right(right_guard.mutable_data());
-  const std::string separator =
-      SplitNode(&left, left_guard.id(), &right, right_guard.id(), /*right_sibling=*/nullptr);
+  const std::string separator = SplitNode(&left, left_guard.id(), &right, right_guard.id(),
+                                          /*right_sibling=*/nullptr, item.key());
   if (left.is_leaf()) {
     left.set_prev_leaf(kInvalidPageId);
     right.set_next_leaf(kInvalidPageId);
@@ -479,8 +488,9 @@ Status BTree::Impl::SplitAndInsert(std::vector<WritePageGuard>* path, WritePageG
     }
     MVDB_ASSIGN_OR_RETURN(WritePageGuard fresh, TakeSpare(spares));
     Node right(fresh.mutable_data());
-    std::string separator = SplitNode(&node, guard.id(), &right, fresh.id(),
-                                      level + 1 == path->size() ? right_sibling : nullptr);
+    std::string separator =
+        SplitNode(&node, guard.id(), &right, fresh.id(),
+                  level + 1 == path->size() ? right_sibling : nullptr, item.key());
     Node* target = item.key() < separator ? &node : &right;
     if (!InsertPending(target, item)) {
       return Corrupt(guard.id(), "no room for a key after a split");
