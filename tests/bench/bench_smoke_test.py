@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""mvdb-bench end to end, as bench/run-suite uses it (CONTRACT.md section 6).
+
+Runs every workload on every engine of this build on a small data set and
+checks what the suite and the report rely on: exit status 0, one JSON
+object per run with the contract's fields, every (engine, workload) pair
+present (txn-transfer only for engines with transactions, at both levels
+and both distributions), sane figures (operations done, latency
+percentiles in order, write amplification = bytes written / user bytes),
+and that the six peers from Debian's packages were built in (scripts/setup
+installs them: a build without them would silently compare mvdb with
+nothing). Then the usage errors: an unknown engine or workload exits 2
+naming the valid ones.
+
+usage: bench_smoke_test.py path/to/mvdb-bench
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+CONTRACT_FIELDS = [
+    "engine", "workload", "num", "threads", "ops_per_sec", "p50_us", "p95_us", "p99_us",
+    "p999_us", "bytes_written", "user_bytes", "write_amp", "db_bytes", "space_amp", "aborts",
+]
+PEERS = ["rocksdb", "rocksdb-txn", "leveldb", "lmdb", "wiredtiger", "sqlite"]
+TRANSACTIONAL = {"mvdb", "rocksdb-txn", "lmdb", "wiredtiger", "sqlite"}
+
+
+def fail(message):
+    print("FAIL: " + message, file=sys.stderr)
+    sys.exit(1)
+
+
+def listing(bench):
+    out = subprocess.run([bench, "--list"], capture_output=True, text=True, check=True).stdout
+    lines = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    return lines["engines"].split(", "), lines["workloads"].split(", ")
+
+
+def main():
+    bench = sys.argv[1]
+    engines, workloads = listing(bench)
+    missing = [p for p in PEERS if p not in engines]
+    if missing:
+        fail("mvdb-bench was built without " + ", ".join(missing) + " (run scripts/setup)")
+
+    with tempfile.TemporaryDirectory(prefix="mvdb-bench-smoke-", dir="/var/tmp") as tmp:
+        out = os.path.join(tmp, "runs.jsonl")
+        cmd = [bench, "--engine", ",".join(engines), "--workload", ",".join(workloads),
+               "--num", "3000", "--threads", "1,2", "--duration", "0.2",
+               "--db", os.path.join(tmp, "db"), "--json", out]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if run.returncode != 0:
+            fail("exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
+        with open(out) as f:
+            runs = [json.loads(line) for line in f]
+
+    seen = set()
+    for r in runs:
+        name = "%s %s %s thr" % (r.get("engine"), r.get("workload"), r.get("threads"))
+        for field in CONTRACT_FIELDS:
+            if field not in r:
+                fail("%s: no field %s" % (name, field))
+        if r["num"] != 3000:
+            fail("%s: num %r" % (name, r["num"]))
+        if not r["ops_per_sec"] > 0:
+            fail("%s: no operations" % name)
+        pcts = [r["p50_us"], r["p95_us"], r["p99_us"], r["p999_us"], r["max_us"]]
+        if pcts != sorted(pcts) or pcts[0] < 0:
+            fail("%s: percentiles out of order %r" % (name, pcts))
+        if r["user_bytes"] > 0:
+            expected = r["bytes_written"] / r["user_bytes"]
+            if not math.isclose(r["write_amp"], expected, rel_tol=1e-3, abs_tol=1e-3):
+                fail("%s: write_amp %r, bytes say %r" % (name, r["write_amp"], expected))
+        elif r["workload"] in ("fillseq", "fillrandom", "overwrite", "syncwrite"):
+            fail("%s: a write workload that wrote no user bytes" % name)
+        if not r["db_bytes"] > 0 or not r["space_amp"] > 0:
+            fail("%s: no bytes on disk" % name)
+        if r["workload"] == "txn-transfer":
+            if r["isolation"] not in ("read-committed", "snapshot"):
+                fail("%s: isolation %r" % (name, r["isolation"]))
+            seen.add((r["engine"], "txn-transfer", r["isolation"], r["distribution"], r["threads"]))
+        else:
+            seen.add((r["engine"], r["workload"], "", "", r["threads"]))
+        if r["workload"] == "syncwrite" and not r["raw_fsync_per_sec"] > 0:
+            fail("%s: no raw fsync rate" % name)
+
+    for engine in engines:
+        for workload in workloads:
+            for threads in (1, 2):
+                if workload == "txn-transfer":
+                    if engine not in TRANSACTIONAL:
+                        continue
+                    for iso in ("read-committed", "snapshot"):
+                        for dist in ("uniform", "zipfian"):
+                            if (engine, workload, iso, dist, threads) not in seen:
+                                fail("no run of %s %s %s %s %d" % (engine, workload, iso, dist,
+                                                                   threads))
+                elif (engine, workload, "", "", threads) not in seen:
+                    fail("no run of %s %s on %d threads" % (engine, workload, threads))
+
+    for args, needle in (([ "--engine", "nosuch", "--workload", "readrandom"], "mvdb"),
+                         (["--engine", "mvdb", "--workload", "nosuch"], "readrandom")):
+        bad = subprocess.run([bench] + args, capture_output=True, text=True)
+        if bad.returncode != 2 or needle not in bad.stderr:
+            fail("%r: exit %d, stderr %r" % (args, bad.returncode, bad.stderr))
+    print("ok: %d runs of %d engines x %d workloads" % (len(runs), len(engines), len(workloads)))
+
+
+if __name__ == "__main__":
+    main()
