@@ -238,7 +238,10 @@ class TxnIterator {
   // fails (true, with status_), or empties the buffer (false).
   static bool CollectAhead(void* self, std::string_view key, std::string_view raw);
   bool NextAhead();
-  void DropAhead() { ahead_next_ = ahead_end_ = 0; }
+  void DropAhead() {
+    ahead_next_ = ahead_end_ = 0;
+    ahead_bytes_.clear();
+  }
 
   Txn* txn_;
   TableRef table_;
@@ -253,15 +256,19 @@ class TxnIterator {
   bool tree_valid_ = false;  // the cursor is on an entry the snapshot sees, within bounds
   const SnapshotOwner* check_owner_ = nullptr;  // whose reclaim ends the iterator
   std::string key_, tree_value_, own_value_;
-  std::string_view value_;  // tree_value_ or own_value_
+  std::string_view value_;  // tree_val_ or own_value_
   // The tree's entry the merge rests on when tree_valid_: the cursor's key
-  // or a read-ahead entry's, and its resolved value (in tree_value_).
-  std::string_view tree_key_;
+  // or a read-ahead entry's, and its resolved value (in tree_value_, or in
+  // ahead_bytes_ when the tree's version is the one the snapshot sees).
+  std::string_view tree_key_, tree_val_;
   // Raw entries read ahead of the merge, moving forward: [ahead_next_,
   // ahead_end_) are still to be resolved; the cursor is on the last one.
+  // The copies live in one buffer (one allocation per iterator, not two
+  // per entry: short scans made many).
   struct RawEntry {
-    std::string key, raw;
+    uint32_t key_offset, key_size, raw_offset, raw_size;
   };
+  std::string ahead_bytes_;
   std::vector<RawEntry> ahead_;
   size_t ahead_next_ = 0, ahead_end_ = 0;
   size_t ahead_limit_ = 8;  // grows from 8 to 64 after each seek: short scans copy little

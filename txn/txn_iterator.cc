@@ -97,6 +97,7 @@ void TxnIterator::SkipInvisibleTree() {
       }
       if (*seen) {
         tree_key_ = key;
+        tree_val_ = tree_value_;
         tree_valid_ = true;
         return;
       }
@@ -130,22 +131,39 @@ bool TxnIterator::CollectAhead(void* self, std::string_view key, std::string_vie
   if (it->options_.upper_bound.has_value() && key >= *it->options_.upper_bound) return false;
   if (it->ahead_end_ == it->ahead_.size()) it->ahead_.emplace_back();
   RawEntry& entry = it->ahead_[it->ahead_end_++];
-  entry.key.assign(key);
-  entry.raw.assign(raw);
+  std::string& bytes = it->ahead_bytes_;
+  entry.key_offset = static_cast<uint32_t>(bytes.size());
+  entry.key_size = static_cast<uint32_t>(key.size());
+  bytes.append(key);
+  entry.raw_offset = static_cast<uint32_t>(bytes.size());
+  entry.raw_size = static_cast<uint32_t>(raw.size());
+  bytes.append(raw);
   return true;
 }
 
 bool TxnIterator::NextAhead() {
   while (ahead_next_ < ahead_end_) {
     const RawEntry& entry = ahead_[ahead_next_++];
-    Result<bool> seen = txn_->manager()->versions().Resolve(table_.id, entry.key, entry.raw,
-                                                            snapshot_, &tree_value_);
+    const std::string_view key(ahead_bytes_.data() + entry.key_offset, entry.key_size);
+    const std::string_view raw(ahead_bytes_.data() + entry.raw_offset, entry.raw_size);
+    // The common case, the tree's entry is the version the snapshot sees:
+    // a view of the copy, not another copy.
+    Result<EntryView> decoded = DecodeEntry(raw, key);
+    if (decoded.ok() && !decoded->tombstone && decoded->ts <= snapshot_) {
+      tree_key_ = key;  // ahead_bytes_ is kept until the next read-ahead
+      tree_val_ = decoded->value;
+      tree_valid_ = true;
+      return true;
+    }
+    Result<bool> seen =
+        txn_->manager()->versions().Resolve(table_.id, key, raw, snapshot_, &tree_value_);
     if (!seen.ok()) {
       Stop(seen.status());
       return true;
     }
     if (*seen) {
-      tree_key_ = entry.key;
+      tree_key_ = key;
+      tree_val_ = tree_value_;
       tree_valid_ = true;
       return true;
     }
@@ -204,7 +222,7 @@ void TxnIterator::Resolve(std::string_view from, bool inclusive) {
         own != nullptr && (!tree_valid_ || (forward ? own_key <= tree_key_ : own_key >= tree_key_));
     if (!own_first) {
       key_ = tree_key_;
-      value_ = tree_value_;
+      value_ = tree_val_;
       from_tree_ = true;
       valid_ = true;
       return;
