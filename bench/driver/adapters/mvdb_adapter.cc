@@ -7,8 +7,9 @@
 //    a key waits for the first and then writes, as in every peer; at
 //    snapshot isolation it would fail with Conflict, which the peers'
 //    single-key writes never do.
-//  - Get is a read-only read-committed transaction: no locks, no snapshot
-//    kept after it, and its commit only releases.
+//  - Get is Database::Get: the newest committed value, as a one-read
+//    read-committed transaction would read it, without making one; no
+//    locks, no snapshot kept after it (the peers' Get does the same).
 //  - Transfer locks the accounts in the order it is given (from, then to),
 //    not in key order: two opposite transfers can deadlock, mvdb detects it
 //    at once and the loser's Deadlock comes back as a retryable Conflict,
