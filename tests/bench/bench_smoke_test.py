@@ -9,7 +9,8 @@ and both distributions), sane figures (operations done, latency
 percentiles in order, write amplification = bytes written / user bytes),
 and that the six peers from Debian's packages were built in (scripts/setup
 installs them: a build without them would silently compare mvdb with
-nothing). Then the usage errors: an unknown engine or workload exits 2
+nothing); then that bench/report.py makes the report and its plots from
+those lines. Then the usage errors: an unknown engine or workload exits 2
 naming the valid ones.
 
 usage: bench_smoke_test.py path/to/mvdb-bench
@@ -40,6 +41,25 @@ def listing(bench):
     return lines["engines"].split(", "), lines["workloads"].split(", ")
 
 
+def check_report(jsonl, docs):
+    """bench/report.py turns the runs into the markdown report and its plots."""
+    report = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                          "report.py")
+    run = subprocess.run([sys.executable, report, os.path.dirname(jsonl), "--docs", docs],
+                         capture_output=True, text=True, timeout=300)
+    if run.returncode != 0:
+        fail("report.py exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
+    with open(os.path.join(docs, "benchmarks.md")) as f:
+        markdown = f.read()
+    for needle in ("| readrandom", "mvdb / best peer", "Where mvdb loses", "benchmarks/throughput-"):
+        if needle not in markdown:
+            fail("report.py wrote no %r into benchmarks.md" % needle)
+    plots = [p for p in os.listdir(os.path.join(docs, "benchmarks")) if p.endswith(".png")]
+    if len(plots) < 4 or any(os.path.getsize(os.path.join(docs, "benchmarks", p)) < 1000
+                             for p in plots):
+        fail("report.py drew %r" % plots)
+
+
 def main():
     bench = sys.argv[1]
     engines, workloads = listing(bench)
@@ -57,6 +77,7 @@ def main():
             fail("exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
         with open(out) as f:
             runs = [json.loads(line) for line in f]
+        check_report(out, os.path.join(tmp, "docs"))
 
     seen = set()
     for r in runs:
