@@ -19,6 +19,7 @@
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <span>
 #include <thread>
 #include <utility>
 
@@ -323,6 +324,36 @@ ThreadBody Fill(DataSet& data, const RunSpec& spec, const std::vector<uint64_t>*
   };
 }
 
+// Key numbers 0 to n - 1 in a random order (fillrandom's and the load's).
+std::vector<uint64_t> Permutation(uint64_t n, uint64_t seed) {
+  std::vector<uint64_t> order(n);
+  std::iota(order.begin(), order.end(), uint64_t{0});
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  return order;
+}
+
+// Writes the keys numbered `numbers`, kLoadBatch pairs per commit
+// (PutBatch, retried while it fails retryably), untimed; stops early when
+// `stop` turns true. `what` names the work in an error.
+Status PutInBatches(Worker& worker, DataSet& data, std::span<const uint64_t> numbers, Rng& rng,
+                    const std::atomic<bool>& stop, std::string_view what) {
+  KeyBuffer key(data.key_size());
+  ValueBuffer value(data);
+  std::vector<std::pair<std::string, std::string>> batch;
+  for (size_t i = 0; i < numbers.size() && !Stopped(stop); i += kLoadBatch) {
+    batch.clear();
+    for (size_t j = i; j < std::min(numbers.size(), i + kLoadBatch); ++j) {
+      batch.emplace_back(key.Set(numbers[j]), value.Next(rng));
+    }
+    Status status;
+    do {
+      status = worker.PutBatch(batch);
+    } while (status.IsRetryable());
+    MVDB_RETURN_IF_ERROR(status.WithContext(what));
+  }
+  return Status::OK();
+}
+
 // After a fill cut off by fill_duration_s: the keys each thread did not
 // reach, untimed, in batches, so that the data set is whole for the
 // workloads after it. A Put cut off mid-way is written again. The rest goes
@@ -332,28 +363,15 @@ ThreadBody Fill(DataSet& data, const RunSpec& spec, const std::vector<uint64_t>*
 // cache). The database is then part random inserts, part in-order ones.
 Status FinishFill(EngineAdapter& engine, DataSet& data, const RunSpec& spec,
                   const std::vector<uint64_t>* order, const std::vector<uint64_t>& next) {
-  ThreadBody body = [&](int t, Worker& worker, ThreadStats&, const std::atomic<bool>&) {
+  ThreadBody body = [&](int t, Worker& worker, ThreadStats&, const std::atomic<bool>& stop) {
     Rng rng(ThreadSeed(spec.seed, spec.workload, t) + 2);
-    KeyBuffer key(data.key_size());
-    ValueBuffer value(data);
-    std::vector<std::pair<std::string, std::string>> batch;
     const uint64_t end = Slice(data.num(), spec.threads, t).second;
     std::vector<uint64_t> rest;
     rest.reserve(end - std::min(end, next[t]));
     for (uint64_t j = next[t]; j < end; ++j) rest.push_back(order == nullptr ? j : (*order)[j]);
     std::sort(rest.begin(), rest.end());
-    for (size_t i = 0; i < rest.size(); i += kLoadBatch) {
-      batch.clear();
-      for (size_t j = i; j < std::min(rest.size(), i + kLoadBatch); ++j) {
-        batch.emplace_back(key.Set(rest[j]), value.Next(rng));
-      }
-      Status status;
-      do {
-        status = worker.PutBatch(batch);
-      } while (status.IsRetryable());
-      MVDB_RETURN_IF_ERROR(status.WithContext("completing the data set after the timed fill"));
-    }
-    return Status::OK();
+    return PutInBatches(worker, data, rest, rng, stop,
+                        "completing the data set after the timed fill");
   };
   MVDB_ASSIGN_OR_RETURN(PhaseResult ignored, RunPhase(engine, spec.threads, 0, 0, body));
   return Status::OK();
@@ -647,27 +665,12 @@ const ZipfianGenerator& DataSet::zipfian() {
 }
 
 Status LoadDataSet(EngineAdapter& engine, DataSet& data, int threads, uint64_t seed) {
-  std::vector<uint64_t> order(data.num());
-  std::iota(order.begin(), order.end(), uint64_t{0});
-  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  const std::vector<uint64_t> order = Permutation(data.num(), seed);
   ThreadBody body = [&](int t, Worker& worker, ThreadStats&, const std::atomic<bool>& stop) {
     Rng rng(ThreadSeed(seed, Workload::kFillRandom, t) + 1);
-    KeyBuffer key(data.key_size());
-    ValueBuffer value(data);
-    std::vector<std::pair<std::string, std::string>> batch;
     auto [begin, end] = Slice(data.num(), threads, t);
-    for (uint64_t i = begin; i < end && !Stopped(stop); i += kLoadBatch) {
-      batch.clear();
-      for (uint64_t j = i; j < std::min<uint64_t>(end, i + kLoadBatch); ++j) {
-        batch.emplace_back(key.Set(order[j]), value.Next(rng));
-      }
-      Status status;
-      do {
-        status = worker.PutBatch(batch);
-      } while (status.IsRetryable());
-      MVDB_RETURN_IF_ERROR(status.WithContext("loading the data set"));
-    }
-    return Status::OK();
+    return PutInBatches(worker, data, std::span(order).subspan(begin, end - begin), rng, stop,
+                        "loading the data set");
   };
   MVDB_ASSIGN_OR_RETURN(PhaseResult ignored, RunPhase(engine, threads, 0, 0, body));
   data.ResetInserts();
@@ -675,12 +678,10 @@ Status LoadDataSet(EngineAdapter& engine, DataSet& data, int threads, uint64_t s
 }
 
 Result<RunResult> RunWorkload(EngineAdapter& engine, DataSet& data, const RunSpec& spec) {
-  std::vector<uint64_t> order;  // fillrandom's permutation, made before the clock starts
-  if (spec.workload == Workload::kFillRandom) {
-    order.resize(data.num());
-    std::iota(order.begin(), order.end(), uint64_t{0});
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(spec.seed));
-  }
+  // fillrandom's permutation, made before the clock starts
+  const std::vector<uint64_t> order = spec.workload == Workload::kFillRandom
+                                          ? Permutation(data.num(), spec.seed)
+                                          : std::vector<uint64_t>();
   int64_t sum_before = 0;
   uint64_t keys_before = 0;
   if (spec.workload == Workload::kTxnTransfer) {
