@@ -128,6 +128,25 @@ inline void EncodeBalance(int64_t balance, std::string* value) {
   for (size_t b = 0; b < 8; ++b) (*value)[b] = static_cast<char>(x >> (8 * b));
 }
 
+// A transfer's body, the same in every adapter that has transactions:
+// reads both balances with read(key, &value), then writes both back moved
+// by `amount` with write(key, value) (each returns Status; the first
+// failure is returned). With from == to nothing is written: reading both
+// and writing both would create `amount`.
+template <typename Read, typename Write>
+Status MoveBalance(std::string_view from, std::string_view to, int64_t amount, Read&& read,
+                   Write&& write) {
+  std::string from_value;
+  std::string to_value;
+  MVDB_RETURN_IF_ERROR(read(from, &from_value));
+  MVDB_RETURN_IF_ERROR(read(to, &to_value));
+  if (from == to) return Status::OK();
+  EncodeBalance(DecodeBalance(from_value) - amount, &from_value);
+  EncodeBalance(DecodeBalance(to_value) + amount, &to_value);
+  MVDB_RETURN_IF_ERROR(write(from, from_value));
+  return write(to, to_value);
+}
+
 // Each adapter file defines one of these; engines.cc lists those built.
 Result<std::unique_ptr<EngineAdapter>> OpenMvdb(const EngineConfig& config);
 Result<std::unique_ptr<EngineAdapter>> OpenRocksDb(const EngineConfig& config);

@@ -186,16 +186,12 @@ class LmdbWorker : public Worker {
                   Isolation /*isolation*/) override {
     WriteTxn txn;
     MVDB_RETURN_IF_ERROR(txn.Begin(env_));
-    std::string from_value;
-    std::string to_value;
-    MVDB_RETURN_IF_ERROR(Read(txn.get(), from, &from_value));
-    MVDB_RETURN_IF_ERROR(Read(txn.get(), to, &to_value));
-    if (from != to) {
-      EncodeBalance(DecodeBalance(from_value) - amount, &from_value);
-      EncodeBalance(DecodeBalance(to_value) + amount, &to_value);
-      MVDB_RETURN_IF_ERROR(Write(txn.get(), from, from_value));
-      MVDB_RETURN_IF_ERROR(Write(txn.get(), to, to_value));
-    }
+    MVDB_RETURN_IF_ERROR(MoveBalance(
+        from, to, amount,
+        [&](std::string_view key, std::string* value) { return Read(txn.get(), key, value); },
+        [&](std::string_view key, std::string_view value) {
+          return Write(txn.get(), key, value);
+        }));
     return txn.Commit();
   }
 

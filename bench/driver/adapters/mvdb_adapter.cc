@@ -132,16 +132,9 @@ class MvdbWorker final : public Worker {
     auto read = [&](std::string_view key, std::string* value) {
       return read_committed ? txn->GetForUpdate(kTable, key, value) : txn->Get(kTable, key, value);
     };
-    std::string from_value;
-    std::string to_value;
-    Status status = read(from, &from_value);
-    if (status.ok()) status = read(to, &to_value);
-    if (status.ok()) {
-      EncodeBalance(DecodeBalance(from_value) - amount, &from_value);
-      EncodeBalance(DecodeBalance(to_value) + amount, &to_value);
-      status = txn->Put(kTable, from, from_value);
-    }
-    if (status.ok()) status = txn->Put(kTable, to, to_value);
+    Status status = MoveBalance(
+        from, to, amount, read,
+        [&](std::string_view key, std::string_view value) { return txn->Put(kTable, key, value); });
     if (status.ok()) status = txn->Commit();
     return MapRetryable(status);
   }

@@ -277,16 +277,10 @@ class SqliteWorker : public Worker {
                   Isolation /*isolation*/) override {
     WriteTxn txn(this);
     MVDB_RETURN_IF_ERROR(txn.Begin());
-    std::string from_value;
-    std::string to_value;
-    MVDB_RETURN_IF_ERROR(Read(from, &from_value));
-    MVDB_RETURN_IF_ERROR(Read(to, &to_value));
-    if (from != to) {
-      EncodeBalance(DecodeBalance(from_value) - amount, &from_value);
-      EncodeBalance(DecodeBalance(to_value) + amount, &to_value);
-      MVDB_RETURN_IF_ERROR(Write(from, from_value));
-      MVDB_RETURN_IF_ERROR(Write(to, to_value));
-    }
+    MVDB_RETURN_IF_ERROR(MoveBalance(
+        from, to, amount,
+        [this](std::string_view key, std::string* value) { return Read(key, value); },
+        [this](std::string_view key, std::string_view value) { return Write(key, value); }));
     return txn.Commit();
   }
 
