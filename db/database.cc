@@ -205,7 +205,7 @@ Status Database::DropTable(std::string_view name) {
     return Status::Busy("the catalog is in use by running operations; try again");
   }
   Table* table = impl.Find(name);
-  if (table == nullptr) return Status::NotFound("no table '" + std::string(name) + "'");
+  if (table == nullptr) return Impl::NoTable(name);
   if (const int open = table->iterators.load(); open > 0) {
     return Status::Busy("table '" + std::string(name) + "' has " + std::to_string(open) +
                         " open iterator(s)");
@@ -250,7 +250,7 @@ Status Database::Get(std::string_view table, std::string_view key, std::string* 
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
   const Impl::TableUse use(&impl, table);
-  if (!use) return Status::NotFound("no table '" + std::string(table) + "'");
+  if (!use) return Impl::NoTable(table);
   const TableRef ref = use->ref();
   return impl.txns->versions().ReadLatest(ref.id, ref.tree, key, value);
 }
@@ -375,7 +375,7 @@ Result<TableInfo> Database::DescribeTable(std::string_view table_name) {
   if (impl.closed) return ClosedError(impl.dir);
   std::shared_lock catalog(impl.catalog_mu);
   if (impl.Find(table_name) == nullptr) {
-    return Status::NotFound("no table '" + std::string(table_name) + "'");
+    return Impl::NoTable(table_name);
   }
   MVDB_ASSIGN_OR_RETURN(const TreeCheckReport report, impl.engine->CheckTree(table_name));
   TableInfo info;
@@ -394,7 +394,7 @@ Result<std::vector<VersionInfo>> Database::ListVersions(std::string_view table_n
   if (impl.closed) return ClosedError(impl.dir);
   std::shared_lock catalog(impl.catalog_mu);
   const Table* table = impl.Find(table_name);
-  if (table == nullptr) return Status::NotFound("no table '" + std::string(table_name) + "'");
+  if (table == nullptr) return Impl::NoTable(table_name);
   return impl.txns->versions().ListVersions(table->id, table->tree, key);
 }
 

@@ -59,6 +59,11 @@ struct Database::Impl final : Catalog {
   bool gc_stopping = false;
   std::thread gc_thread;
 
+  // The error of every operation naming a table that does not exist.
+  static Status NoTable(std::string_view name) {
+    return Status::NotFound("no table '" + std::string(name) + "'");
+  }
+
   // A table in use by one operation: found by name and kept from being
   // dropped until destroyed. Empty (false) if there is no such table.
   class TableUse {

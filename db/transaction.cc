@@ -7,14 +7,6 @@
 
 namespace mvdb {
 
-namespace {
-
-Status NoTable(std::string_view name) {
-  return Status::NotFound("no table '" + std::string(name) + "'");
-}
-
-}  // namespace
-
 Database::Impl::TableUse::TableUse(Impl* db, std::string_view name) {
   std::shared_lock catalog(db->catalog_mu);
   table_ = db->Find(name);
@@ -38,25 +30,25 @@ bool Transaction::read_only() const { return impl_->txn->read_only(); }
 
 Status Transaction::Get(std::string_view table, std::string_view key, std::string* value) {
   const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return NoTable(table);
+  if (!use) return Database::Impl::NoTable(table);
   return impl_->txn->Get(use->ref(), key, value);
 }
 
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value) {
   const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return NoTable(table);
+  if (!use) return Database::Impl::NoTable(table);
   return impl_->txn->GetForUpdate(use->ref(), key, value);
 }
 
 Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
   const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return NoTable(table);
+  if (!use) return Database::Impl::NoTable(table);
   return impl_->txn->Put(use->ref(), key, value);
 }
 
 Status Transaction::Delete(std::string_view table, std::string_view key) {
   const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return NoTable(table);
+  if (!use) return Database::Impl::NoTable(table);
   return impl_->txn->Delete(use->ref(), key);
 }
 
@@ -71,7 +63,7 @@ std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
   std::shared_lock catalog(impl_->db->catalog_mu);
   Table* t = impl_->db->Find(table);
   if (t == nullptr) {
-    impl->missing = NoTable(table);
+    impl->missing = Database::Impl::NoTable(table);
   } else {
     impl->table = t;
     t->iterators.fetch_add(1);
