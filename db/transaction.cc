@@ -40,6 +40,14 @@ Status Transaction::GetForUpdate(std::string_view table, std::string_view key, s
   return impl_->txn->GetForUpdate(use->ref(), key, value);
 }
 
+Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value,
+                                 const Iterator& read_by) {
+  if (read_by.impl_->it == nullptr) return read_by.impl_->missing;  // it never opened
+  const Database::Impl::TableUse use(impl_->db, table);
+  if (!use) return Database::Impl::NoTable(table);
+  return impl_->txn->GetForUpdate(use->ref(), key, value, *read_by.impl_->it);
+}
+
 Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
   const Database::Impl::TableUse use(impl_->db, table);
   if (!use) return Database::Impl::NoTable(table);

@@ -37,6 +37,19 @@
 //     flagged before it is unregistered, so a read that overlapped a trim
 //     made possible by the reclaim sees the flag when its owner checks
 //     after reading, and is discarded (db/transaction.cc).
+//  7. Rows, not only keys. A key holds a sequence of rows: a value that
+//     replaces a value continues its row; a tombstone ends it; a value that
+//     replaces no value (none, or a tombstone) or whose writer deleted the
+//     key earlier in the same transaction (the delete never became a
+//     version) starts a new row and is flagged new_row. So the versions
+//     after a snapshot S hold a tombstone or a new_row flag exactly when
+//     the row S saw does not live on in the newest version, and as they
+//     are all superseded after S, they are kept while S is registered
+//     (3): RowSince walks them. This is what a read committed re-check
+//     follows (PostgreSQL's update chain, txn/transaction.cc), and why a
+//     delete and a re-insert under the same key are not an update.
+//     Recovery does not restore the flag: no snapshot survives a restart,
+//     and only versions after a snapshot are ever looked at.
 //
 // Work items: each Install that appends to a chain queues an item due at
 // its ts (when W reaches it, the appended version is garbage). Installs
@@ -58,6 +71,7 @@ namespace mvdb {
 namespace {
 
 constexpr uint64_t kTombstoneBit = uint64_t{1} << 63;
+constexpr uint64_t kNewRowBit = uint64_t{1} << 62;
 constexpr size_t kEntryHeader = 8;
 constexpr size_t kTableIdBytes = 4;
 
@@ -68,9 +82,9 @@ uint32_t GetFixed32(const char* p) { return DecodeFixed32(reinterpret_cast<const
 
 }  // namespace
 
-std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value) {
+std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value, bool new_row) {
   std::string out(kEntryHeader, '\0');
-  PutFixed64(out.data(), ts | (tombstone ? kTombstoneBit : 0));
+  PutFixed64(out.data(), ts | (tombstone ? kTombstoneBit : 0) | (new_row ? kNewRowBit : 0));
   out.append(value);
   return out;
 }
@@ -83,13 +97,15 @@ Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key) {
   }
   const uint64_t word = GetFixed64(raw.data());
   EntryView view;
-  view.ts = word & ~kTombstoneBit;
+  view.ts = word & ~(kTombstoneBit | kNewRowBit);
   view.tombstone = (word & kTombstoneBit) != 0;
+  view.new_row = (word & kNewRowBit) != 0;
   view.value = raw.substr(kEntryHeader);
-  if (view.ts == 0 || (view.tombstone && !view.value.empty())) {
-    return Status::Corruption(
-        "version entry with " +
-        std::string(view.ts == 0 ? "timestamp 0" : "a tombstone carrying a value"));
+  if (view.ts == 0 || (view.tombstone && (!view.value.empty() || view.new_row))) {
+    return Status::Corruption("version entry with " +
+                              std::string(view.ts == 0         ? "timestamp 0"
+                                          : view.value.empty() ? "a tombstone flagged as a new row"
+                                                               : "a tombstone carrying a value"));
   }
   return view;
 }
@@ -181,16 +197,42 @@ Result<std::vector<VersionInfo>> VersionStore::ListVersions(TableId table, BTree
   if (got.IsNotFound()) return out;
   MVDB_RETURN_IF_ERROR(got);
   MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
-  out.push_back({entry.ts, entry.tombstone, true, std::string(entry.value)});
+  out.push_back({entry.ts, entry.tombstone, true, std::string(entry.value), entry.new_row});
   const std::string chain_key = ChainKey(table, key);
   Shard& shard = ShardOf(chain_key);
   std::lock_guard lock(shard.mu);
   if (const auto it = shard.chains.find(chain_key); it != shard.chains.end()) {
     for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
-      out.push_back({v->ts, v->tombstone, false, v->value});
+      out.push_back({v->ts, v->tombstone, false, v->value, v->new_row});
     }
   }
   return out;
+}
+
+VersionStore::RowFate VersionStore::RowSince(TableId table, std::string_view key,
+                                             const EntryView& newest, Timestamp since) {
+  // Walks the versions newest first down to the one `since` saw (invariant
+  // 7); those after `since` are the tree's entry and the chain's newest
+  // ones, all kept while `since` is registered (invariant 3).
+  bool ended = false;  // a version after `since` ends or replaces the row
+  const auto step = [&](Timestamp ts, bool tombstone, bool new_row) -> std::optional<RowFate> {
+    if (ts <= since) {  // the version `since` saw
+      if (tombstone) return RowFate::kNoRow;
+      return ended ? RowFate::kDeleted : RowFate::kLivesOn;
+    }
+    ended = ended || tombstone || new_row;
+    return std::nullopt;
+  };
+  if (const auto fate = step(newest.ts, newest.tombstone, newest.new_row)) return *fate;
+  const std::string chain_key = ChainKey(table, key);
+  Shard& shard = ShardOf(chain_key);
+  std::lock_guard lock(shard.mu);
+  if (const auto it = shard.chains.find(chain_key); it != shard.chains.end()) {
+    for (auto v = it->second.rbegin(); v != it->second.rend(); ++v) {
+      if (const auto fate = step(v->ts, v->tombstone, v->new_row)) return *fate;
+    }
+  }
+  return RowFate::kNoRow;  // the key's first version came after `since`
 }
 
 // ---- writes ----
@@ -205,17 +247,19 @@ Result<std::optional<std::string>> VersionStore::ReadEntry(BTree* tree, std::str
 
 Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
                              const std::optional<std::string_view>& value, Timestamp ts,
-                             const std::optional<std::string>* current) {
+                             const std::optional<std::string>* current, bool new_row) {
   std::optional<std::string> read;
   if (current == nullptr) {
     MVDB_ASSIGN_OR_RETURN(read, ReadEntry(tree, key));
     current = &read;
   }
+  bool replaces_value = false;  // invariant 7
   if (current->has_value()) {
     const std::string& raw = **current;
     MVDB_ASSIGN_OR_RETURN(const EntryView old, DecodeEntry(raw, key));
     if (!value.has_value() && old.tombstone) return Status::OK();  // deleting nothing
-    OldVersion version{old.ts, ts, old.tombstone, std::string(old.value)};
+    replaces_value = !old.tombstone;
+    OldVersion version{old.ts, ts, old.tombstone, old.new_row, std::string(old.value)};
     const uint64_t footprint = Footprint(version, key.size());
     std::string chain_key = ChainKey(table, key);
     {
@@ -230,7 +274,8 @@ Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
   } else if (!value.has_value()) {
     return Status::OK();  // deleting a key that has no entry
   }
-  return tree->Put(key, EncodeEntry(ts, !value.has_value(), value.value_or(std::string_view())));
+  if (!value.has_value()) return tree->Put(key, EncodeEntry(ts, true, {}));
+  return tree->Put(key, EncodeEntry(ts, false, *value, new_row || !replaces_value));
 }
 
 Status VersionStore::ApplyReplayed(BTree* tree, std::string_view key,

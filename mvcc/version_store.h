@@ -41,10 +41,14 @@ using TableId = uint32_t;
 struct EntryView {
   Timestamp ts = 0;
   bool tombstone = false;
+  // The version starts a row: it does not continue the version before it
+  // (version_format.md). Never set on a tombstone.
+  bool new_row = false;
   std::string_view value;  // empty for a tombstone
 };
 
-std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value);
+// REQUIRES: 0 < ts < 2^62; new_row only without tombstone.
+std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value, bool new_row = false);
 // Corruption (naming the key) if the bytes are not a valid entry.
 Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key);
 
@@ -80,19 +84,33 @@ class VersionStore {
                        Timestamp snapshot, std::string* value);
   // Every kept version of `key`, newest first.
   Result<std::vector<VersionInfo>> ListVersions(TableId table, BTree* tree, std::string_view key);
+  // What became of the row that snapshot `since` saw under `key`, given
+  // `newest`, the key's tree entry: it lives on in `newest` when no version
+  // committed after `since`, up to and including `newest`, ends it (a
+  // tombstone) or starts another row (new_row). REQUIRES: the key's row
+  // lock (no install of the key under way) and `since` registered, so every
+  // version committed after it is still kept (invariant 3).
+  enum class RowFate {
+    kLivesOn,  // `newest` is a version of the row `since` saw
+    kDeleted,  // that row was deleted (a new row may have taken the key since)
+    kNoRow,    // `since` saw no row under the key
+  };
+  RowFate RowSince(TableId table, std::string_view key, const EntryView& newest, Timestamp since);
 
   // ---- writes (REQUIRE the engine's commit lock) ----
 
   // Makes `value` (nullopt: a delete) the entry of `key` at `ts`, after
   // moving the entry it replaces to the key's chain, and queues the work of
-  // collecting that version once the watermark passes ts. `current`, when
+  // collecting that version once the watermark passes ts. A value starts a
+  // new row (EntryView::new_row) when `new_row` says so (its writer deleted
+  // the key first) or when it replaces no value (none, or a tombstone). `current`, when
   // not null, is the key's raw tree entry (nullopt: none) as the writer read
   // it after taking the key's row lock, which keeps it from changing (a
   // tombstone the collector removed meanwhile is still right to append);
   // null: Install reads it.
   Status Install(TableId table, BTree* tree, std::string_view key,
                  const std::optional<std::string_view>& value, Timestamp ts,
-                 const std::optional<std::string>* current = nullptr);
+                 const std::optional<std::string>* current = nullptr, bool new_row = false);
   // The raw tree entry of `key`, for Install's `current`.
   static Result<std::optional<std::string>> ReadEntry(BTree* tree, std::string_view key);
   // Recovery's apply: no snapshot exists, so a put writes the entry and a
@@ -130,6 +148,7 @@ class VersionStore {
     Timestamp ts = 0;
     Timestamp superseded_at = 0;  // the ts of the version that replaced it
     bool tombstone = false;
+    bool new_row = false;  // EntryView::new_row
     std::string value;
   };
   // Oldest first (new versions are appended), so trimming erases a prefix.

@@ -46,6 +46,19 @@
 //     already durable fail too (their outcome is for recovery to tell), and
 //     reads go on at the last good state until the database is reopened and
 //     recovers what was durable.
+//  8. The read committed re-check follows rows, not keys. A statement that
+//     read a row through an iterator and then locks it (GetForUpdate with
+//     the iterator) acts on the newest version only if it continues the
+//     row the iterator's snapshot saw; if that row was deleted meanwhile,
+//     a value put under the key since is another row, which the statement's
+//     snapshot did not see, so the answer is NotFound (PostgreSQL follows
+//     the update chain from the tuple it read, and a delete ends it). The
+//     newest version is the key's tree entry, read under the lock (3);
+//     whether it continues the row is VersionStore::RowSince over the
+//     versions committed after the snapshot, all kept because the
+//     iterator still holds it (mvcc/version_store.cc, invariant 7). A
+//     transaction that deletes a key and then puts it leaves one version,
+//     so it marks that version as starting a new row (Key::deleted).
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -355,9 +368,14 @@ Result<Txn::Key*> Txn::LockForWrite(const TableRef& table, std::string_view key,
   }
   MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*state.base, key));
   if (newest.ts > snapshot) {
-    return FailWith(Status::Conflict(
-        "could not serialize access due to concurrent update: key changed by a commit at ts " +
-        std::to_string(newest.ts) + " after snapshot " + std::to_string(snapshot)));
+    // PostgreSQL's words: "delete" when the row the snapshot saw is gone
+    // (even if a new row took its key: invariant 8), else "update".
+    const bool deleted = manager_->versions().RowSince(table.id, key, newest, snapshot) ==
+                         VersionStore::RowFate::kDeleted;
+    return FailWith(Status::Conflict(std::string(deleted ? kConcurrentDelete : kConcurrentUpdate) +
+                                     ": key changed by a commit at ts " +
+                                     std::to_string(newest.ts) + " after snapshot " +
+                                     std::to_string(snapshot)));
   }
   return &state;
 }
@@ -367,6 +385,33 @@ Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::strin
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
   MVDB_RETURN_IF_ERROR(LockForWrite(table, key, LockManager::LockName(table.id, key)).status());
   return Get(table, key, value);  // at read committed: the newest, after the wait
+}
+
+Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::string* value,
+                         const TxnIterator& read_by) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  if (read_by.txn() != this) {
+    return Status::InvalidArgument("the iterator belongs to another transaction");
+  }
+  MVDB_RETURN_IF_ERROR(read_by.status());  // an iterator that failed holds no snapshot
+  MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
+  MVDB_ASSIGN_OR_RETURN(const Key* state,
+                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  // Snapshot isolation: LockForWrite failed on any change after the
+  // snapshot, which is read_by's; own writes are what the iterator merged.
+  if (isolation_ == IsolationLevel::kSnapshot || state->written) return Get(table, key, value);
+  if (!state->base.has_value()) return Status::NotFound("no row");
+  MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*state->base, key));
+  const VersionStore::RowFate fate =
+      manager_->versions().RowSince(table.id, key, newest, read_by.snapshot());  // invariant 8
+  // A reclaimed snapshot may have lost the versions just walked.
+  MVDB_RETURN_IF_ERROR(CheckReadable(read_by.reclaim_owner()));
+  if (fate == VersionStore::RowFate::kNoRow) return Status::NotFound("no row");
+  if (fate == VersionStore::RowFate::kDeleted) {
+    return Status::NotFound("the row was deleted after the iterator's snapshot");
+  }
+  value->assign(newest.value);
+  return Status::OK();
 }
 
 Status Txn::Put(const TableRef& table, std::string_view key, std::string_view value) {
@@ -391,6 +436,7 @@ void Txn::Write(Key* state, bool is_delete, std::string_view value) {
   if (!state->written) ++written_;
   state->written = true;
   state->is_delete = is_delete;
+  state->deleted = state->deleted || is_delete;  // invariant 8
   state->value.assign(value);
   write_count_.store(written_, std::memory_order_relaxed);
 }
@@ -410,8 +456,10 @@ Status Txn::Commit(const CommitOptions& options) {
   WriteBatch batch;
   std::vector<TableId> op_tables;
   std::vector<const std::optional<std::string>*> op_bases;
+  std::vector<bool> op_new_rows;  // a put after this transaction's delete of the key
   op_tables.reserve(written_);
   op_bases.reserve(written_);
+  op_new_rows.reserve(written_);
   bool dropped = false;
   manager_->catalog_->LockShared();  // only to name the tables
   for (const auto& [name, write] : keys_) {
@@ -430,6 +478,7 @@ Status Txn::Commit(const CommitOptions& options) {
     }
     op_tables.push_back(table);
     op_bases.push_back(write.base_read ? &write.base : nullptr);
+    op_new_rows.push_back(write.deleted && !write.is_delete);
   }
   manager_->catalog_->UnlockShared();
   if (dropped) {
@@ -459,7 +508,7 @@ Status Txn::Commit(const CommitOptions& options) {
       const std::optional<std::string_view> value =
           op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
       MVDB_RETURN_IF_ERROR(
-          versions.Install(op_tables[i], trees[i], op.key, value, ts, op_bases[i]));
+          versions.Install(op_tables[i], trees[i], op.key, value, ts, op_bases[i], op_new_rows[i]));
     }
     return Status::OK();
   };

@@ -34,6 +34,7 @@ namespace mvdb {
 class BTree;
 class BTreeCursor;
 class Engine;
+class TxnIterator;
 class TxnManager;
 
 // A table as the transaction layer sees it.
@@ -42,6 +43,11 @@ struct TableRef {
   BTree* tree = nullptr;
   const std::string* name = nullptr;  // owned by the catalog, lives as long as the table
 };
+
+// How a Conflict of first updater wins begins: the row the snapshot saw
+// was deleted (perhaps with a new row under its key since), or changed.
+inline constexpr char kConcurrentDelete[] = "could not serialize access due to concurrent delete";
+inline constexpr char kConcurrentUpdate[] = "could not serialize access due to concurrent update";
 
 class Txn {
  public:
@@ -54,6 +60,13 @@ class Txn {
 
   Status Get(const TableRef& table, std::string_view key, std::string* value);
   Status GetForUpdate(const TableRef& table, std::string_view key, std::string* value);
+  // GetForUpdate for a caller that read `key` through `read_by`, an open
+  // iterator of this transaction (db.h): at read committed NotFound unless
+  // the row read_by's snapshot saw lives on in the newest version
+  // (invariant 8 of transaction.cc). InvalidArgument for another
+  // transaction's iterator.
+  Status GetForUpdate(const TableRef& table, std::string_view key, std::string* value,
+                      const TxnIterator& read_by);
   Status Put(const TableRef& table, std::string_view key, std::string_view value);
   Status Delete(const TableRef& table, std::string_view key);
   Status Commit(const CommitOptions& options);
@@ -77,6 +90,9 @@ class Txn {
     std::optional<std::string> base;  // the tree entry; nullopt: none
     bool written = false;
     bool is_delete = false;
+    // The transaction deleted the key: a later put of it starts a new row
+    // (mvcc/version_format.md, the new-row flag).
+    bool deleted = false;
     std::string value;
   };
   const std::map<std::string, Key>& keys() const { return keys_; }
@@ -211,6 +227,11 @@ class TxnIterator {
   std::string_view key() const { return key_; }
   std::string_view value() const { return value_; }
   Status status() const { return status_; }
+  const Txn* txn() const { return txn_; }
+  // The snapshot the iterator reads (0 if it could not take one), and the
+  // owner whose reclaim ends it (null: the transaction's own snapshot).
+  Timestamp snapshot() const { return snapshot_; }
+  const SnapshotOwner* reclaim_owner() const { return check_owner_; }
 
  private:
   enum class Direction { kForward, kBackward };

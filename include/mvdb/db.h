@@ -25,6 +25,13 @@
 // detected when a wait starts, and the transaction whose wait would close
 // the cycle fails with Deadlock.
 //
+// Rows. Successive values of a key are versions of one row while each Put
+// replaces a value; a Delete ends the row, and a Put to a key without a
+// value (never written, deleted by an earlier commit, or deleted earlier in
+// the same transaction) starts a new row, even though a reader of the key
+// sees only values. GetForUpdate with an Iterator tells the two apart, for
+// a caller that acts on what it read (a read committed re-check).
+//
 // Errors (mvdb/status.h). Conflict, Deadlock, LockTimeout and
 // SnapshotTooOld are retryable (Status::IsRetryable): they end the
 // transaction's usefulness — every later call but Rollback returns Aborted
@@ -130,10 +137,27 @@ class Transaction {
   // snapshot; at read committed the newest committed version. The lock is
   // taken even when the answer is NotFound, and held until the end.
   Status GetForUpdate(std::string_view table, std::string_view key, std::string* value);
+  // GetForUpdate for a caller that read `key` through `read_by` (an open
+  // iterator of this transaction, whose snapshot it keeps) and now locks it
+  // to act on the row it read, as PostgreSQL's read committed UPDATE does.
+  // At read committed, after the lock (and any wait): the newest committed
+  // value if it is a version of that row, NotFound if the row was deleted
+  // since the iterator's snapshot — also when a new row was put under the
+  // key afterwards (see Rows), or the snapshot saw no row. This
+  // transaction's own write of the key is returned as it is. At snapshot
+  // isolation the same as GetForUpdate (any change since the snapshot is a
+  // Conflict). InvalidArgument if `read_by` belongs to another transaction;
+  // its error if it failed to open.
+  Status GetForUpdate(std::string_view table, std::string_view key, std::string* value,
+                      const Iterator& read_by);
 
   // Sets `key` to `value` in the transaction's writes, after locking the key
   // (as GetForUpdate). At snapshot isolation, Conflict if another
-  // transaction committed a change to the key after the snapshot.
+  // transaction committed a change to the key after the snapshot. (Such a
+  // Conflict's message, here and in GetForUpdate and Delete, begins "could
+  // not serialize access due to concurrent delete" when the row the
+  // snapshot saw was deleted, "... concurrent update" otherwise, as
+  // PostgreSQL says.)
   // InvalidArgument for an empty or too long key or value, a read-only
   // transaction, or NotFound for a table that does not exist.
   Status Put(std::string_view table, std::string_view key, std::string_view value);
@@ -237,6 +261,7 @@ struct VersionInfo {
   bool deleted = false;  // a tombstone
   bool in_tree = false;  // the tree's entry (the newest committed); else an in-memory old version
   std::string value;
+  bool new_row = false;  // starts a row rather than continuing the version before it (see Rows)
 };
 
 class Database {
