@@ -141,12 +141,13 @@ SqlResult<StatementResult> Executor::UpdateStatement(const Update& update, Trans
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*where, context, ExprPlace::kWhere, nullptr));
 
   const AccessPath path = PlanAccess(*schema, schema->name, where);
+  std::unique_ptr<Iterator> reader;  // open until the re-checks are done
   MVDB_SQL_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            ScanRows(txn, *schema, path, where, context));
+                            ScanRows(txn, *schema, path, where, context, &reader));
   int64_t updated = 0;
   for (const Candidate& candidate : candidates) {
     MVDB_SQL_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> current,
-                              LockAndRecheck(txn, *schema, candidate, where, context));
+                              LockAndRecheck(txn, *schema, candidate, *reader, where, context));
     if (!current.has_value()) continue;
     EvalContext row_context = context;
     row_context.row = &*current;
@@ -185,12 +186,13 @@ SqlResult<StatementResult> Executor::DeleteStatement(const Delete& del, Transact
   if (where != nullptr)
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*where, context, ExprPlace::kWhere, nullptr));
   const AccessPath path = PlanAccess(*schema, schema->name, where);
+  std::unique_ptr<Iterator> reader;  // open until the re-checks are done
   MVDB_SQL_ASSIGN_OR_RETURN(std::vector<Candidate> candidates,
-                            ScanRows(txn, *schema, path, where, context));
+                            ScanRows(txn, *schema, path, where, context, &reader));
   int64_t deleted = 0;
   for (const Candidate& candidate : candidates) {
     MVDB_SQL_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> current,
-                              LockAndRecheck(txn, *schema, candidate, where, context));
+                              LockAndRecheck(txn, *schema, candidate, *reader, where, context));
     if (!current.has_value()) continue;
     const Status status = txn.Delete(schema->name, candidate.key);
     if (!status.ok()) return StatusToSqlError(status, schema->name);

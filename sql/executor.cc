@@ -97,8 +97,13 @@ BinaryOp Mirror(BinaryOp op) {
 SqlError StatusToSqlError(const Status& status, std::string_view table) {
   const std::string message(status.message());
   switch (status.code()) {
-    case StatusCode::kConflict:
-      return MakeSqlError("40001", "could not serialize access due to concurrent update");
+    case StatusCode::kConflict: {
+      // The API words it as PostgreSQL does (include/mvdb/db.h, Put).
+      constexpr std::string_view kDelete = "could not serialize access due to concurrent delete";
+      return MakeSqlError("40001", message.starts_with(kDelete)
+                                       ? std::string(kDelete)
+                                       : "could not serialize access due to concurrent update");
+    }
     case StatusCode::kDeadlock:
       return MakeSqlError("40P01", "deadlock detected");
     case StatusCode::kLockTimeout:
@@ -618,9 +623,11 @@ SqlResult<std::vector<Value>> DecodeStoredRow(const TableSchema& schema, std::st
 
 SqlResult<std::vector<Candidate>> ScanRows(Transaction& txn, const TableSchema& schema,
                                            const AccessPath& path, const Expr* where,
-                                           const EvalContext& context) {
+                                           const EvalContext& context,
+                                           std::unique_ptr<Iterator>* reader) {
+  reader->reset();
   if (path.kind == AccessPath::Kind::kIndexScan)
-    return ScanIndex(txn, schema, path, where, context);
+    return ScanIndex(txn, schema, path, where, context, reader);
   std::vector<Candidate> candidates;
   if (path.kind == AccessPath::Kind::kPointLookup && path.keys.empty()) return candidates;
   IteratorOptions options;
@@ -656,17 +663,18 @@ SqlResult<std::vector<Candidate>> ScanRows(Transaction& txn, const TableSchema& 
   }
   const Status status = it->status();
   if (!status.ok()) return StatusToSqlError(status, schema.name);
+  *reader = std::move(it);
   return candidates;
 }
 
-SqlResult<std::optional<std::vector<Value>>> LockAndRecheck(Transaction& txn,
-                                                            const TableSchema& schema,
-                                                            const Candidate& candidate,
-                                                            const Expr* where,
-                                                            const EvalContext& context) {
+SqlResult<std::optional<std::vector<Value>>> LockAndRecheck(
+    Transaction& txn, const TableSchema& schema, const Candidate& candidate, const Iterator& reader,
+    const Expr* where, const EvalContext& context) {
   std::string bytes;
-  const Status status = txn.GetForUpdate(schema.name, candidate.key, &bytes);
-  if (status.IsNotFound()) return std::optional<std::vector<Value>>();  // deleted meanwhile
+  const Status status = txn.GetForUpdate(schema.name, candidate.key, &bytes, reader);
+  // Deleted meanwhile, perhaps with a new row under its key since, which
+  // is not the row the statement read (txn/transaction.cc, invariant 8).
+  if (status.IsNotFound()) return std::optional<std::vector<Value>>();
   if (!status.ok()) return StatusToSqlError(status, schema.name);
   MVDB_SQL_ASSIGN_OR_RETURN(std::vector<Value> row, DecodeStoredRow(schema, bytes));
   if (row != candidate.row && where != nullptr) {

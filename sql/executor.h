@@ -112,21 +112,23 @@ class Executor {
 
 // The rows of `schema` on `path` (read at the transaction's snapshot, or a
 // fresh one per call at read committed) for which `where` (may be null) is
-// true, in key order.
+// true, in key order. *reader receives the iterator the rows were read
+// through (null when none was needed): LockAndRecheck needs it open.
 SqlResult<std::vector<Candidate>> ScanRows(Transaction& txn, const TableSchema& schema,
                                            const AccessPath& path, const Expr* where,
-                                           const EvalContext& context);
+                                           const EvalContext& context,
+                                           std::unique_ptr<Iterator>* reader);
 
 // The row's columns from its stored bytes (XX001 when damaged).
 SqlResult<std::vector<Value>> DecodeStoredRow(const TableSchema& schema, std::string_view bytes);
 
-// Locks the candidate's row and reads its newest version (GetForUpdate);
+// Locks the candidate's row and reads its newest version (GetForUpdate
+// with `reader`, the iterator that read the candidate, still open);
 // re-checks `where` on it when it changed. Returns the row to act on, or
-// nullopt when the row is gone or no longer matches.
-SqlResult<std::optional<std::vector<Value>>> LockAndRecheck(Transaction& txn,
-                                                            const TableSchema& schema,
-                                                            const Candidate& candidate,
-                                                            const Expr* where,
-                                                            const EvalContext& context);
+// nullopt when the row is gone (deleted, even if a new row took its key
+// since) or no longer matches.
+SqlResult<std::optional<std::vector<Value>>> LockAndRecheck(
+    Transaction& txn, const TableSchema& schema, const Candidate& candidate, const Iterator& reader,
+    const Expr* where, const EvalContext& context);
 
 }  // namespace mvdb::sql

@@ -116,7 +116,8 @@ SqlStatus MaintainIndexes(Database* db, Transaction& txn, const TableSchema& sch
 
 SqlResult<std::vector<Candidate>> ScanIndex(Transaction& txn, const TableSchema& schema,
                                             const AccessPath& path, const Expr* where,
-                                            const EvalContext& context) {
+                                            const EvalContext& context,
+                                            std::unique_ptr<Iterator>* reader) {
   std::vector<Candidate> candidates;
   const IndexSchema* index = schema.FindIndex(path.index);
   if (index == nullptr) return MakeSqlError("XX000", "index \"" + path.index + "\" vanished");
@@ -158,6 +159,7 @@ SqlResult<std::vector<Candidate>> ScanIndex(Transaction& txn, const TableSchema&
     const Status status = it->status();
     if (!status.ok()) return StatusToSqlError(status, schema.name);
   }
+  *reader = std::move(rows);
   return candidates;
 }
 

@@ -61,9 +61,11 @@ SqlStatus MaintainIndexes(Database* db, Transaction& txn, const TableSchema& sch
 // The rows of `schema` whose entries of index `path.index` lie in
 // [path.lower, path.upper), re-read from the table and filtered by the
 // index columns and `where`, each row once, in index order.
+// *reader receives the table's iterator the rows were read through.
 SqlResult<std::vector<Candidate>> ScanIndex(Transaction& txn, const TableSchema& schema,
                                             const AccessPath& path, const Expr* where,
-                                            const EvalContext& context);
+                                            const EvalContext& context,
+                                            std::unique_ptr<Iterator>* reader);
 
 // Writes the entries (and claims) of `index` for every row of `schema`
 // (which already lists the index), and the schema's catalog row, in one

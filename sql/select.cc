@@ -282,10 +282,12 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
 
   // The rows the WHERE keeps.
   std::vector<Candidate> candidates;
+  std::unique_ptr<Iterator> reader;  // kept open for FOR UPDATE's re-checks
   AccessPath path;
   if (schema != nullptr) {
     path = PlanAccess(*schema, context.qualifier, where);
-    MVDB_SQL_ASSIGN_OR_RETURN(candidates, ScanRows(txn, *schema, path, where, context));
+    MVDB_SQL_ASSIGN_OR_RETURN(candidates, ScanRows(txn, *schema, path, where, context, &reader));
+    if (!select.for_update) reader.reset();
   } else {
     Candidate only;
     bool keep = true;
@@ -382,8 +384,17 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     std::vector<ResultRow> locked;
     for (ResultRow& row : rows) {
       if (locked.size() >= wanted) break;
-      MVDB_SQL_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> current,
-                                LockAndRecheck(txn, *schema, row.source, where, context));
+      SqlResult<std::optional<std::vector<Value>>> locked_row =
+          LockAndRecheck(txn, *schema, row.source, *reader, where, context);
+      if (!locked_row.ok()) {
+        SqlError error = locked_row.take_error();
+        // PostgreSQL's row locking calls a deleted row an update, too.
+        if (error.sqlstate == "40001") {
+          error.message = "could not serialize access due to concurrent update";
+        }
+        return error;
+      }
+      const std::optional<std::vector<Value>>& current = locked_row.value();
       if (!current.has_value()) continue;
       EvalContext row_context = context;
       row_context.row = &*current;
