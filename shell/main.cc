@@ -215,8 +215,9 @@ int Main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check",
       "verify a database nobody has open: the lock, both meta slots, the page map, every "
-      "tree (checksums, key order, separator keys, sibling links, free list) and every log "
-      "segment; exit status 1 unless all is well");
+      "tree (checksums, key order, separator keys, sibling links, free list), every SQL row "
+      "and index entry against the catalog, and every log segment, writing nothing (read-only "
+      "media are fine); exit status 1 unless all is well");
   check->add_option("DBDIR", check_dir, "database directory")->required();
 
   std::string recover_dir;
