@@ -63,7 +63,7 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
                                                    const TreeStoreOptions& options) {
   MVDB_ASSIGN_OR_RETURN(const bool exists, fs->Exists(path));
   if (!exists) {
-    if (!options.create_if_missing) {
+    if (!options.create_if_missing || options.read_only) {
       return Status::NotFound(path + ": no such data file");
     }
     MVDB_RETURN_IF_ERROR(CowPageStore::CreateFile(fs, path));
@@ -71,6 +71,7 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
   std::unique_ptr<TreeStore> store(new TreeStore());
   OpenOptions file_options;
   file_options.direct_io = options.direct_io;
+  file_options.read_only = options.read_only;
   MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, file_options));
   MVDB_ASSIGN_OR_RETURN(store->page_store_, CowPageStore::Open(store->file_.get()));
   BufferPoolOptions pool_options;
@@ -82,6 +83,9 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
   BufferPool* pool = store->pool_.get();
   PageId directory_root = kDirectoryRootPageId;
   if (store->page_store_->checkpoint_logical_pages() == 0) {
+    if (options.read_only) {
+      return Status::NotFound(path + ": the data file holds no checkpoint with pages yet");
+    }
     MVDB_ASSIGN_OR_RETURN(store->allocator_,
                           PageAllocator::Create(pool, kReservedPages, kDirectoryRootPageId));
     MVDB_RETURN_IF_ERROR(BTree::FormatRoot(pool, kDirectoryRootPageId));

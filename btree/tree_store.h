@@ -47,6 +47,11 @@ struct TreeStoreOptions {
   // cache, so the buffer pool is the only cache). Open fails with the
   // file system's error where O_DIRECT is refused (tmpfs).
   bool direct_io = false;
+  // Open the data file for reading only (for checks of a database on
+  // read-only media): a store opened so must only be read, then
+  // Abandon()ed. A file without a checkpoint is then NotFound instead of
+  // being formatted. Implies !create_if_missing.
+  bool read_only = false;
 };
 
 // What TreeStore::Check found.

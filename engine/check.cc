@@ -7,7 +7,11 @@
 //     after which the store is abandoned, so no checkpoint is written);
 //   - every WAL segment: its records and LSN range, each payload decoded,
 //     and where the log ends (a torn tail is normal after a crash); damage
-//     is Corruption naming the file and offset.
+//     is Corruption naming the file, the offset and how many valid records
+//     follow it (what opening the database would refuse).
+// It writes nothing, not even the lock file, which it locks through a
+// read-only descriptor (a missing or unreadable LOCK is noted, not fatal),
+// so it works on read-only media.
 // The result is the first problem found (Corruption for damage), or OK.
 #include <memory>
 #include <optional>
@@ -28,18 +32,29 @@ namespace {
 
 class Checker {
  public:
-  Checker(FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+  Checker(FileSystem* fs, std::string dir, TreeContentCheck contents)
+      : fs_(fs), dir_(std::move(dir)), contents_(std::move(contents)) {}
 
   Status Run() {
     out_ << "database " << dir_ << "\n";
     MVDB_ASSIGN_OR_RETURN(const bool exists, fs_->Exists(dir_));
     if (!exists) return Status::NotFound("no database directory " + dir_);
-    Result<std::unique_ptr<FileLock>> lock = fs_->LockFile(dir_ + "/" + kLockFileName);
-    if (!lock.ok()) {
+    // Read-only, so that a database on read-only media can be checked.
+    Result<std::unique_ptr<FileLock>> lock = fs_->LockFileReadOnly(dir_ + "/" + kLockFileName);
+    if (lock.status().IsBusy()) {
       out_ << "lock: " << lock.status().message() << "; not checked while it is open\n";
       return lock.status();
     }
-    out_ << "lock: free\n";
+    if (lock.ok()) {
+      out_ << "lock: free\n";
+    } else if (lock.status().IsNotFound()) {
+      out_ << "lock: no lock file, so nobody has the database open\n";
+    } else {
+      // Unreadable, or a file system without read-only locks: the check
+      // goes on, but cannot rule out a process writing meanwhile.
+      out_ << "lock: cannot be taken (" << lock.status().message()
+           << "); checking anyway, which is only sound if nobody has the database open\n";
+    }
     Lsn checkpoint_lsn = 0;
     const bool have_data = CheckDataFile(&checkpoint_lsn);
     CheckLog(have_data, checkpoint_lsn);
@@ -73,6 +88,7 @@ class Checker {
     if (!CheckMetaSlots(path, checkpoint_lsn)) return false;
     TreeStoreOptions options;
     options.create_if_missing = false;
+    options.read_only = true;
     options.cache_pages = 1024;
     Result<std::unique_ptr<TreeStore>> store = TreeStore::Open(fs_, path, options);
     if (!store.ok()) {
@@ -80,6 +96,9 @@ class Checker {
       return false;
     }
     Result<StoreCheckReport> checked = (*store)->Check();
+    std::string contents_report;
+    Status contents = Status::OK();
+    if (checked.ok() && contents_) contents = contents_(store->get(), &contents_report);
     (*store)->Abandon();
     if (!checked.ok()) {
       Bad("  trees", checked.status());
@@ -95,6 +114,8 @@ class Checker {
            << ", " << tree.leaf_pages << " leaf, " << tree.inner_pages << " inner, "
            << tree.overflow_pages << " overflow pages\n";
     }
+    out_ << contents_report;
+    Problem(contents);
     return true;
   }
 
@@ -186,7 +207,16 @@ class Checker {
       Result<bool> more = (*reader)->Next(&record);
       if (!more.ok()) {
         ReportSegments(*segments, records, index + 1);
-        Bad("  damage", more.status());
+        const std::optional<LogDamage>& damage = (*reader)->damage();
+        // Damage the database's open never reads (before its checkpoint)
+        // does not stop it; damage from the checkpoint on does.
+        if (damage.has_value() && (!have_checkpoint || damage->lsn >= checkpoint_lsn)) {
+          Bad("  damage",
+              Status::Corruption(std::string(more.status().message()) +
+                                 "; opening the database fails here" + DamagedLogAdvice(dir_)));
+        } else {
+          Bad("  damage", more.status());
+        }
         return;
       }
       if (!*more) break;
@@ -241,6 +271,7 @@ class Checker {
 
   FileSystem* fs_;
   std::string dir_;
+  TreeContentCheck contents_;
   std::ostringstream out_;
   Status result_;
   std::optional<StoreCheckReport> trees_;
@@ -249,13 +280,13 @@ class Checker {
 }  // namespace
 
 Status CheckDatabase(const std::string& dir, std::string* report, FileSystem* fs,
-                     StoreCheckReport* trees) {
+                     StoreCheckReport* trees, const TreeContentCheck& contents) {
   std::unique_ptr<FileSystem> owned;
   if (fs == nullptr) {
     MVDB_ASSIGN_OR_RETURN(owned, NewDefaultFileSystem());
     fs = owned.get();
   }
-  Checker checker(fs, dir);
+  Checker checker(fs, dir, contents);
   const Status status = checker.Run();
   if (report != nullptr) *report = checker.report();
   if (trees != nullptr && checker.trees().has_value()) *trees = *checker.trees();

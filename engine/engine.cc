@@ -47,7 +47,18 @@
 //  6. Recovery (recovery.cc): open the newest durable checkpoint, replay
 //     every record from its LSN in order (idempotent: puts and deletes are
 //     redone, a delete of an absent key is no change), open the WAL after
-//     the last valid record (a torn tail is cut), then checkpoint.
+//     the last valid record (a torn tail is cut), then checkpoint. Bad
+//     bytes with valid records after them are damage, not a torn tail: the
+//     open fails and changes nothing (DiscardDamagedLog is the explicit way
+//     to accept that loss).
+//  7. A failed open leaves no file it created. Open notes which of the
+//     directory, LOCK, data.mvdb and the log's files existed before it (the
+//     last three once it holds the lock, so another opener's files are
+//     never mistaken for its own); when it fails after taking the lock, it
+//     closes without writing and removes what it made, LOCK last, while
+//     still holding it (LockFile re-checks that the path still names the
+//     file it locked, so a racing opener cannot keep a lock on a removed
+//     file).
 //
 // Lock order: checkpoint gate (shared) -> commit_mu -> trees_mu ->
 // TreeStore's mutex -> Wal's mutexes. Get takes only trees_mu (shared).
@@ -144,6 +155,10 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const Engin
     // replay, and a checkpoint of them would claim the old LSN.
     if (impl.wal != nullptr) (void)impl.wal->Close();
     if (impl.store != nullptr) impl.store->Abandon();
+    impl.wal.reset();
+    impl.store.reset();
+    if (impl.lock != nullptr) impl.RemoveCreatedFiles();  // invariant 7
+    impl.lock.reset();
     impl.closed = true;
     return opened;
   }
@@ -156,9 +171,27 @@ Status Engine::Impl::OpenFiles() {
   if (!exists) {
     if (!options.create_if_missing) return Status::NotFound("no database directory " + dir);
     MVDB_RETURN_IF_ERROR(fs->CreateDir(dir));
+    created.dir = true;
   }
   // First, so that a second opener fails at once and changes nothing.
-  MVDB_ASSIGN_OR_RETURN(lock, fs->LockFile(dir + "/" + kLockFileName));
+  const std::string lock_path = dir + "/" + kLockFileName;
+  MVDB_ASSIGN_OR_RETURN(const bool had_lock, fs->Exists(lock_path));
+  Result<std::unique_ptr<FileLock>> locked = fs->LockFile(lock_path);
+  if (!locked.ok()) {
+    if (created.dir) (void)fs->Remove(dir);  // invariant 7; fails if another opener filled it
+    return locked.status();
+  }
+  lock = std::move(*locked);
+  created.lock = !had_lock;
+  MVDB_ASSIGN_OR_RETURN(const bool had_data, fs->Exists(dir + "/" + kDataFileName));
+  created.data = !had_data;
+  const std::string wal_dir = dir + "/" + kWalDirName;
+  MVDB_ASSIGN_OR_RETURN(const bool had_wal, fs->Exists(wal_dir));
+  created.wal_dir = !had_wal;
+  if (had_wal) {
+    MVDB_ASSIGN_OR_RETURN(created.wal_files_before, fs->ListDir(wal_dir));
+  }
+  created.wal_known = true;
 
   TreeStoreOptions store_options;
   store_options.create_if_missing = true;
@@ -188,6 +221,31 @@ Status Engine::Impl::OpenFiles() {
     MVDB_RETURN_IF_ERROR(Health());
   }
   return Status::OK();
+}
+
+void Engine::Impl::RemoveCreatedFiles() {
+  const std::string wal_dir = dir + "/" + kWalDirName;
+  // Only once the open had listed the log: before that it made nothing there.
+  std::vector<std::string> names;
+  if (created.wal_known) {
+    if (Result<std::vector<std::string>> listed = fs->ListDir(wal_dir); listed.ok()) {
+      names = std::move(*listed);
+    }
+  }
+  const std::vector<std::string>& before = created.wal_files_before;
+  for (const std::string& name : names) {
+    if (std::find(before.begin(), before.end(), name) == before.end()) {
+      (void)fs->Remove(wal_dir + "/" + name);
+    }
+  }
+  if (created.wal_dir) (void)fs->Remove(wal_dir);
+  if (created.data) {
+    (void)fs->Remove(dir + "/" + kDataFileName);
+    (void)fs->Remove(dir + "/" + kDataFileName + ".new");  // a creation that failed half way
+  }
+  if (created.lock) (void)fs->Remove(dir + "/" + kLockFileName);  // still held: see invariant 7
+  lock.reset();
+  if (created.dir) (void)fs->Remove(dir);  // only if it is empty now
 }
 
 Engine::~Engine() {

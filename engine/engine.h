@@ -45,6 +45,7 @@ class FileSystem;
 struct BufferPoolStats;
 struct StoreCheckReport;
 struct TreeCheckReport;
+class TreeStore;
 
 // Writes to several trees that commit atomically: all or nothing.
 class WriteBatch {
@@ -203,12 +204,32 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// A check of what the trees hold, for layers above the engine (the SQL
+// rows: sql/check.h). It gets the store CheckDatabase opened read-only,
+// after TreeStore::Check passed, appends its lines to `report` and returns
+// Corruption for what it finds wrong.
+using TreeContentCheck = std::function<Status(TreeStore* store, std::string* report)>;
+
 // What `mvdb check DBDIR` prints: every file's state. OK only if all are.
-// Reads the database without changing it: Busy (and says so in the report)
-// when another process, or an Engine of this one, holds it open; Corruption
-// if any file is damaged. `fs` null: NewDefaultFileSystem. `trees`, when
-// not null, receives what TreeStore::Check found if it ran and passed.
+// Reads the database without changing it, writing nothing (not even the
+// lock file, so it works on read-only media): Busy (and says so in the
+// report) when another process, or an Engine of this one, holds it open;
+// Corruption if any file is damaged, naming the file and offset (for a
+// damaged log also how many valid records follow the damage). `fs` null:
+// NewDefaultFileSystem. `trees`, when not null, receives what
+// TreeStore::Check found if it ran and passed; `contents`, when set, runs
+// after it.
 Status CheckDatabase(const std::string& dir, std::string* report, FileSystem* fs = nullptr,
-                     StoreCheckReport* trees = nullptr);
+                     StoreCheckReport* trees = nullptr, const TreeContentCheck& contents = {});
+
+// What `mvdb recover --discard-damaged-log DBDIR` does (engine/discard_log.cc):
+// when the log that an open would replay is damaged (Corruption with valid
+// records after the bad bytes, which Open refuses), cuts it at the damage
+// and keeps every byte from there on in side files next to the log
+// ("<segment>.cut-at-<offset>"), which `report` names with what was lost.
+// OK and nothing changed when there is no such damage; Busy when the
+// database is open; Corruption when the log is damaged in a way a cut
+// cannot mend (a gap between segments, damage before the checkpoint's LSN).
+Status DiscardDamagedLog(const std::string& dir, std::string* report, FileSystem* fs = nullptr);
 
 }  // namespace mvdb

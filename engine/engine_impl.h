@@ -12,6 +12,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "btree/tree_store.h"
 #include "common/spin_mutex.h"
@@ -69,6 +70,20 @@ struct Engine::Impl {
   std::atomic<uint64_t> commits{0};
   uint64_t recovered_records = 0;  // set by Open
 
+  // What Open found missing and may create, so that a failed open takes
+  // back every file it made (engine.cc, "A failed open").
+  struct Created {
+    bool dir = false;
+    bool lock = false;
+    bool data = false;
+    bool wal_dir = false;
+    bool wal_known = false;                     // the next line was filled in
+    std::vector<std::string> wal_files_before;  // names in wal/ before the open
+  } created;
+  // Removes what `created` says this open made. REQUIRES: the lock held,
+  // the store and the log closed.
+  void RemoveCreatedFiles();
+
   // OK, or the sticky failure.
   Status Health() const;
   // Enters the failed state (the first cause wins) and returns its status.
@@ -104,5 +119,9 @@ Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees);
 // The file and offset of the record at `lsn` in the log `wal_dir`, for
 // messages: "<segment path> at offset <o> (LSN <lsn>)".
 std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn);
+
+// What a Corruption of a damaged log adds, for the database in `dir`: that
+// nothing was changed, and how to accept the loss (DiscardDamagedLog).
+std::string DamagedLogAdvice(const std::string& dir);
 
 }  // namespace mvdb

@@ -8,7 +8,9 @@
 // must exist when a drop names it; anything else means the files disagree
 // and is Corruption naming the WAL file and offset, never silently skipped.
 // A malformed payload is Corruption the same way. A torn tail of the newest
-// segment is the end of the log (LogReader), and Wal::Open cuts it off.
+// segment is the end of the log (LogReader), and Wal::Open cuts it off; bad
+// bytes that valid records follow are damage, and the open fails with
+// DamagedLogAdvice before anything is changed.
 #include <string>
 
 #include "btree/btree.h"
@@ -31,6 +33,11 @@ std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn) {
   return holder->path + " at offset " +
          std::to_string(log_format::kSegmentHeaderSize + (lsn - holder->start_lsn)) + " (LSN " +
          std::to_string(lsn) + ")";
+}
+
+std::string DamagedLogAdvice(const std::string& dir) {
+  return "; to give up the records from the damage on, run 'mvdb recover --discard-damaged-log " +
+         dir + "', which moves those bytes to a side file next to the log";
 }
 
 namespace {
@@ -106,6 +113,11 @@ Status Engine::Impl::Replay() {
         return Status::Corruption(wal_dir + ": cannot replay from the checkpoint's LSN " +
                                   std::to_string(start) + ": " +
                                   std::string(more.status().message()));
+      }
+      if (more.status().IsCorruption() && reader.damage().has_value()) {
+        return Status::Corruption(std::string(more.status().message()) +
+                                  "; the database was not opened and nothing was changed" +
+                                  DamagedLogAdvice(dir));
       }
       return more.status();
     }

@@ -245,6 +245,13 @@ Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFile(const std::
   return base_->LockFile(path);
 }
 
+Result<std::unique_ptr<FileLock>> FaultInjectionFileSystem::LockFileReadOnly(
+    const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  MVDB_RETURN_IF_ERROR(CheckAlive());
+  return base_->LockFileReadOnly(path);
+}
+
 FileSystemStats FaultInjectionFileSystem::stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return stats_;

@@ -79,6 +79,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> LockFileReadOnly(const std::string& path) override;
   // Requests as seen by this wrapper (batches included); the base file
   // system's own stats also count the work of DropUnsyncedData.
   FileSystemStats stats() const override;

@@ -117,6 +117,14 @@ class FileSystem {
   // this one); the message names the holder's pid when the lock file records
   // one: "<path> is locked by process <pid>".
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // The same lock, taken through a read-only descriptor of an existing
+  // `path`: it neither creates nor writes the file, so a reader (`mvdb
+  // check`) can take it on read-only media. NotFound if `path` is missing;
+  // Busy as LockFile (without a pid when the holder is such a reader). The
+  // default, for file systems that have no such lock, is NotSupported.
+  virtual Result<std::unique_ptr<FileLock>> LockFileReadOnly(const std::string& path) {
+    return Status::NotSupported(std::string(name()) + " cannot lock " + path + " read-only");
+  }
 
   virtual FileSystemStats stats() const = 0;
 };

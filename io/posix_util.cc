@@ -23,16 +23,17 @@ constexpr size_t kMaxTransfer = size_t{1} << 30;
 // description) closes.
 class FlockFileLock : public FileLock {
  public:
-  explicit FlockFileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  FlockFileLock(UniqueFd fd, bool wrote_pid) : fd_(std::move(fd)), wrote_pid_(wrote_pid) {}
   ~FlockFileLock() override {
     // Clearing the pid while still holding the lock means a later reader
     // never sees a stale holder. A failure only leaves a stale pid, which
     // the next holder overwrites, so it is ignored.
-    (void)::ftruncate(fd_.get(), 0);
+    if (wrote_pid_) (void)::ftruncate(fd_.get(), 0);
   }
 
  private:
   UniqueFd fd_;
+  bool wrote_pid_;
 };
 
 // The pid recorded in a lock file, or "" when it holds none (the holder may
@@ -48,6 +49,32 @@ std::string ReadLockHolder(int fd) {
   auto [end, ec] = std::from_chars(buf, buf + n, pid);
   if (ec != std::errc() || end == buf || pid <= 0) return "";
   return std::to_string(pid);
+}
+
+// flock(LOCK_EX | LOCK_NB) on `fd`, opened on `path`. Busy, naming the
+// holder's pid when the file records one, if another descriptor holds it.
+// NotFound if `path` no longer names the locked file (a failed open of a new
+// database removes the LOCK file it created while holding the lock, and a
+// locker that opened it just before must not hold a lock nobody else sees).
+Status FlockExclusive(int fd, const std::string& path) {
+  int rc;
+  do {
+    rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (errno != EWOULDBLOCK) return Status::FromErrno("flock " + path, errno);
+    std::string holder = ReadLockHolder(fd);
+    if (holder.empty()) return Status::Busy(path + " is locked by another process");
+    return Status::Busy(path + " is locked by process " + holder);
+  }
+  struct stat held {};
+  struct stat named {};
+  if (::fstat(fd, &held) < 0) return Status::FromErrno("fstat " + path, errno);
+  if (::stat(path.c_str(), &named) < 0 || named.st_ino != held.st_ino ||
+      named.st_dev != held.st_dev) {
+    return Status::NotFound(path + " was removed while it was being locked");
+  }
+  return Status::OK();
 }
 
 }  // namespace
@@ -251,23 +278,26 @@ Status PosixFileSystemBase::SyncDir(const std::string& dir) {
 }
 
 Result<std::unique_ptr<FileLock>> PosixFileSystemBase::LockFile(const std::string& path) {
-  MVDB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, OpenOptions{.create = true}));
-  int rc;
-  do {
-    rc = ::flock(fd.get(), LOCK_EX | LOCK_NB);
-  } while (rc < 0 && errno == EINTR);
-  if (rc < 0) {
-    if (errno != EWOULDBLOCK) return Status::FromErrno("flock " + path, errno);
-    std::string holder = ReadLockHolder(fd.get());
-    if (holder.empty()) return Status::Busy(path + " is locked by another process");
-    return Status::Busy(path + " is locked by process " + holder);
+  UniqueFd fd;
+  for (int attempt = 0;; ++attempt) {
+    MVDB_ASSIGN_OR_RETURN(fd, OpenFd(path, OpenOptions{.create = true}));
+    const Status locked = FlockExclusive(fd.get(), path);
+    if (locked.ok()) break;
+    // Removed under us: lock the file that the path names now.
+    if (!locked.IsNotFound() || attempt == 3) return locked;
   }
   // The pid only serves the message of a refused opener, but failing to
   // record it is still reported: a directory we cannot write is unusable.
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd.get(), 0) < 0) return Status::FromErrno("ftruncate " + path, errno);
   MVDB_RETURN_IF_ERROR(PwriteFully(fd.get(), path, 0, std::as_bytes(std::span(pid))));
-  return std::unique_ptr<FileLock>(std::make_unique<FlockFileLock>(std::move(fd)));
+  return std::unique_ptr<FileLock>(std::make_unique<FlockFileLock>(std::move(fd), true));
+}
+
+Result<std::unique_ptr<FileLock>> PosixFileSystemBase::LockFileReadOnly(const std::string& path) {
+  MVDB_ASSIGN_OR_RETURN(UniqueFd fd, OpenFd(path, OpenOptions{.read_only = true}));
+  MVDB_RETURN_IF_ERROR(FlockExclusive(fd.get(), path));
+  return std::unique_ptr<FileLock>(std::make_unique<FlockFileLock>(std::move(fd), false));
 }
 
 }  // namespace mvdb::io_internal

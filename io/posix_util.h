@@ -115,6 +115,7 @@ class PosixFileSystemBase : public FileSystem {
   Result<std::vector<std::string>> ListDir(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  Result<std::unique_ptr<FileLock>> LockFileReadOnly(const std::string& path) override;
   FileSystemStats stats() const override { return stats_.Snapshot(); }
 
  protected:

@@ -1,4 +1,4 @@
-// `mvdb check` (shell/check_command.h).
+// `mvdb check` and `mvdb recover` (shell/check_command.h).
 #include "shell/check_command.h"
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "engine/engine.h"
 #include "io/file.h"
 #include "mvdb/status.h"
+#include "sql/check.h"
 
 namespace mvdb::shell {
 namespace {
@@ -32,6 +33,25 @@ void PrintTreeTable(const StoreCheckReport& report, std::ostream& out) {
         << std::setw(10) << std::fixed << std::setprecision(1) << 100.0 * tree.leaf_fill << "%\n"
         << std::defaultfloat;
   }
+}
+
+// The SQL level: every row and index entry against the catalog.
+Status CheckSqlRows(TreeStore* store, std::string* report) {
+  MVDB_ASSIGN_OR_RETURN(const sql::RowCheckReport rows, sql::CheckRows(store));
+  std::string& out = *report;
+  out += "  rows: " + std::to_string(rows.rows) + " in " + std::to_string(rows.tables) +
+         (rows.tables == 1 ? " SQL table, " : " SQL tables, ") +
+         std::to_string(rows.index_entries) + " index entries and claims: ";
+  if (rows.problems.empty()) {
+    out += "OK\n";
+    return Status::OK();
+  }
+  out += std::to_string(rows.problems.size()) + " bad\n";
+  for (const std::string& problem : rows.problems) out += "  bad row: " + problem + "\n";
+  return Status::Corruption(rows.problems.front() +
+                            (rows.problems.size() > 1
+                                 ? " (and " + std::to_string(rows.problems.size() - 1) + " more)"
+                                 : ""));
 }
 
 }  // namespace
@@ -67,13 +87,29 @@ int RunCheckCommand(const std::string& dir, std::ostream& out, std::ostream& err
   }
   std::string report;
   StoreCheckReport trees;
-  const Status status = CheckDatabase(dir, &report, fs->get(), &trees);
+  const Status status = CheckDatabase(dir, &report, fs->get(), &trees, &CheckSqlRows);
   out << report;
   if (!status.ok()) {
     err << "mvdb check: " << status.ToString() << '\n';
     return 1;
   }
   PrintTreeTable(trees, out);
+  return 0;
+}
+
+int RunRecoverCommand(const std::string& dir, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<FileSystem>> fs = NewDefaultFileSystem(IoBackend::kAuto);
+  if (!fs.ok()) {
+    err << "mvdb recover: " << fs.status().ToString() << '\n';
+    return 1;
+  }
+  std::string report;
+  const Status status = DiscardDamagedLog(dir, &report, fs->get());
+  out << report;
+  if (!status.ok()) {
+    err << "mvdb recover: " << status.ToString() << '\n';
+    return 1;
+  }
   return 0;
 }
 

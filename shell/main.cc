@@ -5,6 +5,7 @@
 //   mvdb [OPTIONS] -f FILE DBDIR      run a script file, exit
 //   mvdb isolation [--isolation LEVEL] SPEC...   run isolation specs
 //   mvdb check DBDIR                  verify checksums and tree invariants
+//   mvdb recover --discard-damaged-log DBDIR   cut a damaged log, keeping the bytes
 //
 // The shell itself is shell/sql_shell.h; this file parses the command line,
 // opens the database (a temporary one, removed at exit, without DBDIR) and
@@ -214,9 +215,23 @@ int Main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check",
       "verify a database nobody has open: the lock, both meta slots, the page map, every "
-      "tree (checksums, key order, separator keys, sibling links, free list) and every log "
-      "segment; exit status 1 unless all is well");
+      "tree (checksums, key order, separator keys, sibling links, free list), every SQL row "
+      "and index entry against the catalog, and every log segment, writing nothing (read-only "
+      "media are fine); exit status 1 unless all is well");
   check->add_option("DBDIR", check_dir, "database directory")->required();
+
+  std::string recover_dir;
+  bool discard_damaged_log = false;
+  CLI::App* recover = app.add_subcommand(
+      "recover",
+      "accept the loss of a damaged write-ahead log that stops the database from opening: cut "
+      "the log at the damage and move every byte from there on to side files next to it "
+      "(named in the output); exit status 1 if that cannot be done");
+  recover
+      ->add_flag("--discard-damaged-log", discard_damaged_log,
+                 "required: the records after the damage are given up")
+      ->required();
+  recover->add_option("DBDIR", recover_dir, "database directory")->required();
 
   std::string isolation_level = "read committed";
   std::vector<std::string> spec_paths;
@@ -243,6 +258,7 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (check->parsed()) return RunCheckCommand(check_dir, std::cout, std::cerr);
+  if (recover->parsed()) return RunRecoverCommand(recover_dir, std::cout, std::cerr);
   if (isolation->parsed()) {
     IsolationRunOptions run_options;
     run_options.isolation = *ParseIsolationLevelName(isolation_level);

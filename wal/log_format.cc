@@ -76,6 +76,28 @@ std::string Hex32(uint32_t v) {
   return buf;
 }
 
+// "3 valid records follow (LSN 96 to 288, from offset 128)".
+std::string Follow(const ValidRun& run) {
+  if (run.records == 0) return "no valid record follows in this segment";
+  return std::to_string(run.records) +
+         (run.records == 1 ? " valid record follows" : " valid records follow") +
+         " in this segment (LSN " + std::to_string(run.first_lsn) + " to " +
+         std::to_string(run.last_end_lsn) + ", from offset " + std::to_string(run.first_offset) +
+         ")";
+}
+
+// Whether the records after the damage prove the bad bytes were synced
+// first: worth saying, because only then is a power loss ruled out.
+std::string SyncNote(const ValidRun& run, Lsn bad_lsn) {
+  if (run.max_synced_lsn > bad_lsn) {
+    return " (the log had been synced through LSN " + std::to_string(run.max_synced_lsn) +
+           " before one of them was written)";
+  }
+  return " (none of them was written after a sync past the bad record, so if the machine lost "
+         "power, rather than the process crashing, they may also be the later part of an "
+         "unsynced write whose earlier part never reached the disk)";
+}
+
 }  // namespace
 
 // What is found at one offset of a segment: a valid record, or the first
@@ -151,7 +173,18 @@ SegmentDecoder::SegmentDecoder(SegmentSource* source, std::string name, Lsn star
       is_newest_(is_newest),
       max_payload_(std::min(max_payload, lf::kMaxPayloadHardLimit)) {}
 
-Status SegmentDecoder::Damage(uint64_t offset, const std::string& what) const {
+Status SegmentDecoder::Damage(uint64_t offset, const std::string& what, const ValidRun& after) {
+  LogDamage damage;
+  damage.segment_path = name_;
+  damage.segment_start = start_lsn_;
+  damage.offset = offset;
+  damage.lsn =
+      start_lsn_ + (std::max<uint64_t>(offset, lf::kSegmentHeaderSize) - lf::kSegmentHeaderSize);
+  damage.valid_after = after.records;
+  damage.first_valid_lsn = after.first_lsn;
+  damage.last_valid_end_lsn = after.last_end_lsn;
+  damage.max_synced_lsn = after.max_synced_lsn;
+  damage_ = damage;
   return Status::Corruption(name_ + ": offset " + std::to_string(offset) + ": " + what);
 }
 
@@ -186,7 +219,7 @@ Result<SegmentDecoder::Probe> SegmentDecoder::ProbeRecord(uint64_t offset) {
   p.synced_lsn = DecodeFixed64(header.data() + lf::kSyncedLsnOffset);
   p.framed = lf::FramedSize(p.length);
   // Cheap checks first: they decide whether the rest may be read at all,
-  // and they keep the forward scan of FindLaterRecord from checksumming
+  // and they keep the forward scan of ScanValidRecords from checksumming
   // garbage.
   if (p.length > max_payload_) {
     p.verdict = Verdict::kTooLong;
@@ -213,27 +246,32 @@ Result<SegmentDecoder::Probe> SegmentDecoder::ProbeRecord(uint64_t offset) {
   return p;
 }
 
-Result<std::optional<SegmentDecoder::Probe>> SegmentDecoder::FindLaterRecord(uint64_t from,
-                                                                             Lsn synced_at_least) {
+Result<ValidRun> SegmentDecoder::ScanValidRecords(uint64_t offset) {
+  ValidRun run;
   const uint64_t size = source_->size();
-  uint64_t offset = from;
   while (offset < size && size - offset >= lf::kRecordHeaderSize) {
     MVDB_ASSIGN_OR_RETURN(Probe p, ProbeRecord(offset));
     if (!p.valid()) {
       offset += lf::kAlignment;
       continue;
     }
-    if (p.synced_lsn >= synced_at_least) return std::optional<Probe>(p);
+    if (run.records == 0) {
+      run.first_offset = offset;
+      run.first_lsn = p.lsn;
+    }
+    ++run.records;
+    run.last_end_lsn = p.lsn + p.framed;
+    run.max_synced_lsn = std::max(run.max_synced_lsn, p.synced_lsn);
     offset += p.framed;  // a valid record: the next candidate follows it
   }
-  return std::optional<Probe>();
+  return run;
 }
 
 Result<bool> SegmentDecoder::Start() {
   started_ = true;
   if (start_lsn_ % lf::kAlignment != 0 || start_lsn_ > lf::kMaxLsn) {
-    return Damage(0,
-                  "start LSN " + std::to_string(start_lsn_) + " is not a multiple of 8 below 2^62");
+    return Status::Corruption(name_ + ": start LSN " + std::to_string(start_lsn_) +
+                              " is not a multiple of 8 below 2^62");
   }
   const uint64_t size = source_->size();
   std::string torn;  // why the header is not there, if it is a write that never finished
@@ -253,15 +291,19 @@ Result<bool> SegmentDecoder::Start() {
     }
   }
   if (!torn.empty()) {
-    if (!is_newest_) return Damage(0, torn + "; not the newest segment, so not a torn write");
+    MVDB_ASSIGN_OR_RETURN(const ValidRun after, ScanValidRecords(lf::kSegmentHeaderSize));
+    if (!is_newest_) {
+      return Damage(0, torn + "; not the newest segment, so not a torn write; " + Follow(after),
+                    after);
+    }
     // Records enter a segment only after its header is durable, so a valid
     // record behind a bad header proves the header was damaged later.
-    MVDB_ASSIGN_OR_RETURN(std::optional<Probe> later,
-                          FindLaterRecord(lf::kSegmentHeaderSize, start_lsn_));
-    if (later.has_value()) {
-      return Damage(0, torn + ", yet a valid record follows at offset " +
-                           std::to_string(later->offset) + " (LSN " + std::to_string(later->lsn) +
-                           "); records are written only after the header is durable");
+    if (after.records > 0) {
+      return Damage(0,
+                    torn + ", yet " + Follow(after) +
+                        "; records are written only after the header is durable, so this is "
+                        "damage, not a torn write",
+                    after);
     }
     end_.header_valid = false;
     return Finish(0, torn);
@@ -274,12 +316,14 @@ Result<bool> SegmentDecoder::Start() {
   }
   if (DecodeFixed32(header.data() + lf::kHeaderReservedOffset) != 0 ||
       DecodeFixed32(header.data() + lf::kHeaderReserved2Offset) != 0) {
-    return Damage(0, "reserved segment header fields are not zero");
+    return Damage(0, "reserved segment header fields are not zero", ValidRun{});
   }
   const Lsn header_start = DecodeFixed64(header.data() + lf::kStartLsnOffset);
   if (header_start != start_lsn_) {
-    return Damage(0, "the segment header says start LSN " + std::to_string(header_start) +
-                         " but the file name says " + std::to_string(start_lsn_));
+    return Damage(0,
+                  "the segment header says start LSN " + std::to_string(header_start) +
+                      " but the file name says " + std::to_string(start_lsn_),
+                  ValidRun{});
   }
   end_.header_valid = true;
   offset_ = lf::kSegmentHeaderSize;
@@ -306,19 +350,19 @@ Result<bool> SegmentDecoder::Next(LogRecord* record) {
     }
     const std::string what = "bad record (LSN " + std::to_string(p.position_lsn) +
                              "): " + p.Describe(start_lsn_, max_payload_);
+    // The end-of-log rule (log_format.md): a torn write is the end of what
+    // was written, so a valid record after the bad bytes, at the position
+    // its own LSN names, proves they are damage, whatever the sync mode.
+    MVDB_ASSIGN_OR_RETURN(const ValidRun after, ScanValidRecords(offset_ + lf::kAlignment));
     if (!is_newest_) {
-      return Damage(offset_, what + "; not the newest segment, so not a torn write");
-    }
-    // The end-of-log rule (log_format.md): damage rather than a torn write
-    // only if a later valid record proves these bytes had been synced.
-    MVDB_ASSIGN_OR_RETURN(std::optional<Probe> later,
-                          FindLaterRecord(offset_ + lf::kAlignment, p.position_lsn + 1));
-    if (later.has_value()) {
       return Damage(
-          offset_, what + "; the valid record at offset " + std::to_string(later->offset) +
-                       " (LSN " + std::to_string(later->lsn) +
-                       ") was written after the log had been synced through LSN " +
-                       std::to_string(later->synced_lsn) + ", so this is damage, not a torn write");
+          offset_, what + "; not the newest segment, so not a torn write; " + Follow(after), after);
+    }
+    if (after.records > 0) {
+      return Damage(offset_,
+                    what + "; " + Follow(after) + ", so this is damage, not a torn write" +
+                        SyncNote(after, p.position_lsn),
+                    after);
     }
     return Finish(offset_, what);
   }();

@@ -134,6 +134,40 @@ struct SegmentEnd {
   std::string torn_reason;
 };
 
+// Where a log is damaged: the first bad bytes of a segment that cannot be a
+// torn tail, because the segment is not the newest or valid records follow
+// them (log_format.md, "The end of the log"). Everything before `offset` in
+// that segment, and every segment before it, is valid. Set by
+// SegmentDecoder and LogReader when they return such a Corruption.
+struct LogDamage {
+  std::string segment_path;  // the segment's name as the decoder was given it
+  Lsn segment_start = 0;
+  uint64_t offset = 0;  // of the bad record (0: the segment header is bad)
+  Lsn lsn = 0;          // the LSN a record at `offset` would have
+  // Valid records after the bad bytes: in this segment, and (LogReader
+  // only) in the later segments, counted by the same scan.
+  uint64_t valid_after = 0;
+  uint64_t valid_after_in_later_segments = 0;
+  // The first and the last of them (0 when there are none).
+  Lsn first_valid_lsn = 0;
+  Lsn last_valid_end_lsn = 0;
+  // The largest synced LSN among them: if it exceeds `lsn`, the bad bytes
+  // had been fdatasync'ed before a valid record was written.
+  Lsn max_synced_lsn = 0;
+
+  uint64_t total_valid_after() const { return valid_after + valid_after_in_later_segments; }
+};
+
+// The valid records found by scanning a segment from an offset on (every
+// 8-byte boundary that is not inside a valid record is tried).
+struct ValidRun {
+  uint64_t records = 0;
+  uint64_t first_offset = 0;  // of the first (0 when none)
+  Lsn first_lsn = 0;
+  Lsn last_end_lsn = 0;  // the LSN after the last
+  Lsn max_synced_lsn = 0;
+};
+
 // Decodes the records of one segment, in order, applying the validity rules
 // and the end-of-log rule of log_format.md.
 //
@@ -157,13 +191,21 @@ class SegmentDecoder {
   // REQUIRES: Next returned false.
   const SegmentEnd& end() const { return end_; }
 
+  // Where the segment is damaged, once Next returned a Corruption that
+  // names a place in it (not for every Corruption: a bad start LSN in the
+  // name has none).
+  const std::optional<LogDamage>& damage() const { return damage_; }
+
+  // Scans the segment from `offset` (a multiple of 8) to its end for valid
+  // records, whatever comes before them. Independent of Next.
+  Result<ValidRun> ScanValidRecords(uint64_t offset);
+
  private:
   struct Probe;
 
   Result<bool> Start();
   Result<Probe> ProbeRecord(uint64_t offset);
-  Result<std::optional<Probe>> FindLaterRecord(uint64_t from, Lsn synced_at_least);
-  Status Damage(uint64_t offset, const std::string& what) const;
+  Status Damage(uint64_t offset, const std::string& what, const ValidRun& after);
   Result<bool> Finish(uint64_t valid_size, std::string torn_reason);
 
   SegmentSource* source_;
@@ -177,6 +219,7 @@ class SegmentDecoder {
   Status error_;         // sticky: returned by every Next after a failure
   uint64_t offset_ = 0;  // of the next record in the file
   SegmentEnd end_;
+  std::optional<LogDamage> damage_;
 };
 
 // The pure decoding of a whole segment image, for tests and the fuzzer:

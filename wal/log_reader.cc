@@ -154,11 +154,47 @@ Result<bool> LogReader::Next(LogRecord* record) {
   if (done_) return false;
   Result<bool> result = Advance(record);
   if (!result.ok()) {
-    error_ = result.status();
-  } else if (!*result) {
+    error_ = DescribeDamage(result.status());
+    return error_;
+  }
+  if (!*result) {
     done_ = true;
   }
   return result;
+}
+
+// Completes a Corruption of the current segment with the valid records of
+// every later segment: they are lost too if the log is cut at the damage.
+Status LogReader::DescribeDamage(const Status& status) {
+  if (!status.IsCorruption() || current_ == nullptr) return status;
+  const std::optional<LogDamage>& found = current_->decoder->damage();
+  if (!found.has_value()) return status;
+  LogDamage damage = *found;
+  uint64_t later_segments = 0;
+  for (size_t i = index_ + 1; i < segments_.size(); ++i) {
+    const SegmentFile& segment = segments_[i];
+    MVDB_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                          fs_->Open(segment.path, OpenOptions{.read_only = true}));
+    MVDB_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    FileSegmentSource source(file.get(), size, options_.read_chunk);
+    SegmentDecoder decoder(&source, segment.path, segment.start_lsn, i + 1 == segments_.size(),
+                           options_.max_payload);
+    MVDB_ASSIGN_OR_RETURN(const ValidRun run, decoder.ScanValidRecords(lf::kSegmentHeaderSize));
+    if (run.records == 0) continue;
+    ++later_segments;
+    damage.valid_after_in_later_segments += run.records;
+    if (damage.first_valid_lsn == 0 && damage.valid_after == 0)
+      damage.first_valid_lsn = run.first_lsn;
+    damage.last_valid_end_lsn = run.last_end_lsn;
+    damage.max_synced_lsn = std::max(damage.max_synced_lsn, run.max_synced_lsn);
+  }
+  damage_ = damage;
+  if (later_segments == 0) return status;
+  return Status::Corruption(std::string(status.message()) + "; and " +
+                            std::to_string(damage.valid_after_in_later_segments) +
+                            " valid records in " + std::to_string(later_segments) +
+                            " later segment" + (later_segments == 1 ? "" : "s") + ", up to LSN " +
+                            std::to_string(damage.last_valid_end_lsn));
 }
 
 Result<bool> LogReader::Advance(LogRecord* record) {

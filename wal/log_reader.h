@@ -4,10 +4,11 @@
 // record (wal/log_format.md). The reader lists them, starts at the segment
 // that holds the requested LSN and hands out every record from there to the
 // end of the log, checking each against the rules of log_format.md as it
-// goes: a bad record in an older segment, a gap between segments, or damage
-// in the newest segment that a later record proves was once durable is
-// Corruption naming the file and offset; a torn tail of the newest segment
-// is the end of the log, and end() says where it is and why.
+// goes: a bad record in an older segment, a gap between segments, or bad
+// bytes in the newest segment that valid records follow is Corruption
+// naming the file, the offset and how many valid records follow (damage()
+// says the same in fields); a torn tail of the newest segment is the end of
+// the log, and end() says where it is and why.
 //
 // Memory: one read window per reader, of LogReaderOptions::read_chunk bytes
 // or one record if that is larger (at most the record's size, which is
@@ -24,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +90,12 @@ class LogReader {
   // REQUIRES: Next returned false.
   const LogEnd& end() const { return end_; }
 
+  // Where the log is damaged, once Next returned a Corruption that names a
+  // place in a segment (a bad record or header; not a gap between
+  // segments). Its valid_after_in_later_segments counts the valid records
+  // of every later segment, which the message of that Corruption states.
+  const std::optional<LogDamage>& damage() const { return damage_; }
+
  private:
   struct OpenSegment;
 
@@ -95,6 +103,7 @@ class LogReader {
             const LogReaderOptions& options);
   Result<bool> Advance(LogRecord* record);
   Status OpenSegmentAt(size_t index);
+  Status DescribeDamage(const Status& status);
 
   FileSystem* fs_;
   std::vector<SegmentFile> segments_;
@@ -105,6 +114,7 @@ class LogReader {
   bool done_ = false;
   Status error_;
   LogEnd end_;
+  std::optional<LogDamage> damage_;
 };
 
 }  // namespace mvdb

@@ -28,8 +28,9 @@
 //   4. Records are sealed at write time: the leader stores the current
 //      durable LSN in each record's synced-LSN field and checksums it just
 //      before writing, so every byte before that LSN was fdatasync'ed before
-//      the record reached the file. The reader relies on it to tell damage
-//      from a torn write (log_format.md, "The end of the log").
+//      the record reached the file. The reader states it when it reports
+//      damage: it tells whether the bad bytes had certainly been synced
+//      (log_format.md, "The end of the log").
 //   5. Segments. Where a segment starts is decided in Append
 //      (pending_switches_), from LSNs alone. The leader creates a segment
 //      only after fdatasync'ing the previous one, and writes a record into

@@ -120,8 +120,9 @@ class Wal {
   // its end with LogReader. A torn tail of the newest segment is truncated
   // (and a torn segment header rewritten) and that is made durable before
   // anything is appended, so new records never follow garbage; a line at
-  // warning level says what was cut. Corruption if the log is damaged
-  // (see log_format.md). Only the newest segment is read: older ones are
+  // warning level says what was cut. Corruption, changing nothing, if the
+  // log is damaged (bad bytes that valid records follow: log_format.md).
+  // Only the newest segment is read: older ones are
   // checked by whoever reads them (recovery reads from its checkpoint on).
   // `fs` must outlive the Wal.
   static Result<std::unique_ptr<Wal>> Open(FileSystem* fs, const std::string& dir,

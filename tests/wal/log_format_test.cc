@@ -236,20 +236,67 @@ TEST(LogFormatTest, DamageBeforeARecordWrittenAfterItWasSyncedIsCorruption) {
   EXPECT_TRUE(Contains(d.status, "checksum mismatch")) << d.status.ToString();
 }
 
-TEST(LogFormatTest, DamageInsideOneUnsyncedWriteIsATornTail) {
-  // A power loss may persist the later sectors of one write and not the
-  // earlier ones. The third record says the log was synced only through
-  // the first, so the damaged second one may be such a tear.
+TEST(LogFormatTest, ValidRecordsAfterABadOneAreDamageWhateverTheirSyncedLsn) {
+  // Issue 11: the third record says the log was synced only through the
+  // first (a `--sync off` or `normal` log looks like this), yet it is a
+  // valid record at the position its LSN names after the bad second one.
+  // A torn write is the end of what was written, so this is damage: a cut
+  // here would silently destroy records that may have been acknowledged.
   Image image(0);
   const uint64_t first = image.Add(Payload(30, 1));
   const uint64_t middle = image.Add(Payload(30, 2), image.LsnAt(first));
-  image.Add(Payload(30, 3), image.LsnAt(middle));
+  const uint64_t third = image.Add(Payload(30, 3), image.LsnAt(middle));
+  image.Add(Payload(30, 4), image.LsnAt(middle));
   image.bytes()[middle + lf::kRecordHeaderSize + 5] ^= std::byte{0x10};
+  Decoded d = Decode(image.bytes(), 0, /*newest=*/true);
+  ASSERT_TRUE(d.status.IsCorruption()) << d.status.ToString();
+  EXPECT_TRUE(Contains(d.status, "segment image: offset " + std::to_string(middle)))
+      << d.status.ToString();
+  EXPECT_TRUE(Contains(d.status, "checksum mismatch")) << d.status.ToString();
+  EXPECT_TRUE(Contains(d.status, "2 valid records follow")) << d.status.ToString();
+  EXPECT_TRUE(Contains(d.status, "from offset " + std::to_string(third))) << d.status.ToString();
+  EXPECT_TRUE(Contains(d.status, "lost power")) << d.status.ToString();
+
+  MemorySegmentSource source(image.bytes());
+  SegmentDecoder decoder(&source, "segment image", 0, /*is_newest=*/true);
+  LogRecord record;
+  ASSERT_TRUE(decoder.Next(&record).ok());
+  ASSERT_TRUE(decoder.Next(&record).status().IsCorruption());
+  ASSERT_TRUE(decoder.damage().has_value());
+  EXPECT_EQ(decoder.damage()->offset, middle);
+  EXPECT_EQ(decoder.damage()->lsn, image.LsnAt(middle));
+  EXPECT_EQ(decoder.damage()->valid_after, 2u);
+  EXPECT_EQ(decoder.damage()->first_valid_lsn, image.LsnAt(third));
+  EXPECT_EQ(decoder.damage()->last_valid_end_lsn, image.LsnAt(image.bytes().size()));
+}
+
+TEST(LogFormatTest, HalfARecordThenGarbageIsATornTail) {
+  // What a crash in the middle of a write leaves: the head of a record,
+  // then bytes that are not one (old contents, zeros, anything) and no
+  // valid record at the position its own LSN names.
+  Image image(0);
+  image.Add(Payload(30, 1));
+  const uint64_t last = image.Add(Payload(300, 2));
+  image.bytes().resize(last + 100);
+  std::mt19937_64 random(TestSeed());
+  for (int i = 0; i < 4096; ++i) image.bytes().push_back(static_cast<std::byte>(random()));
   Decoded d = Decode(image.bytes(), 0, /*newest=*/true);
   ASSERT_TRUE(d.status.ok()) << d.status.ToString();
   EXPECT_EQ(d.records.size(), 1u);
-  EXPECT_EQ(d.end.valid_size, middle);
-  EXPECT_NE(d.end.torn_reason.find("checksum mismatch"), std::string::npos);
+  EXPECT_EQ(d.end.valid_size, last);
+
+  // A valid record that belongs elsewhere (its LSN names another position)
+  // does not count as one that follows: copied bytes prove nothing.
+  Image other(0);
+  other.Add(Payload(30, 9));
+  other.Add(Payload(30, 9));
+  const std::vector<std::byte> copy(other.bytes().begin() + lf::kSegmentHeaderSize,
+                                    other.bytes().end());
+  image.bytes().resize(last + 104);
+  image.bytes().insert(image.bytes().end(), copy.begin(), copy.end());
+  Decoded shifted = Decode(image.bytes(), 0, /*newest=*/true);
+  ASSERT_TRUE(shifted.status.ok()) << shifted.status.ToString();
+  EXPECT_EQ(shifted.end.valid_size, last);
 }
 
 TEST(LogFormatTest, LengthAboveTheLimitIsRejectedBeforeReading) {
