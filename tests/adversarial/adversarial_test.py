@@ -103,6 +103,8 @@ class Ctx:
             child.communicate()
             raise Fail(f"{what or args}: no answer within {timeout} s (a hang)")
         seconds = time.monotonic() - start
+        if b"Sanitizer" in err:  # a sanitizer build (ASan, UBSan) found a bug
+            raise Fail(f"{what or args}: {text(err)[-1500:]}")
         if child.returncode < 0:
             raise Fail(f"{what or args}: killed by signal {-child.returncode} "
                        f"({signal.Signals(-child.returncode).name}): a crash; "
@@ -228,7 +230,8 @@ class ShellProcess:
     def wait_for(self, predicate, timeout=60):
         """Waits until predicate(lines) holds; the output ending also returns."""
         with self.cond:
-                ok = self.cond.wait_for(lambda: predicate(self.lines) or None in self.lines, timeout)
+            ok = self.cond.wait_for(lambda: predicate(self.lines) or None in self.lines,
+                                    timeout)
         if not ok:
             self.kill9()
             raise Fail(f"the shell printed nothing expected within {timeout} s: "
@@ -243,6 +246,8 @@ class ShellProcess:
         self.proc.wait()
         self.reader.join(10)
         self.err_reader.join(10)
+        if b"Sanitizer" in self.err:
+            raise Fail(f"the shell: {text(self.err)[-1500:]}")
         return [line for line in self.lines if line is not None]
 
     def finish(self, timeout=60):
@@ -900,7 +905,8 @@ def kill_create_index(ctx):
         if got != [[str(len([i for i in range(5000) if i % 97 == 5]))]]:
             raise Fail(f"a query through the indexes after kill -9: {got}")
     stmts = (f"CREATE INDEX i{k} ON t (a, w);\n" for k in range(2000))
-    return kill_during(ctx, "kill-create-index", "CREATE TABLE t (id int PRIMARY KEY, a int, w text);"
+    return kill_during(ctx, "kill-create-index",
+                       "CREATE TABLE t (id int PRIMARY KEY, a int, w text);"
                        f"INSERT INTO t VALUES {values}", stmts, "CREATE INDEX", verify, min_tags=1)
 
 
