@@ -773,6 +773,31 @@ def diskfull_checkpoints(ctx):
     return disk_full(ctx, "tmpfs3", 10, checkpoint=True)
 
 
+@case("readonly-media-check", issue_item=10)
+def readonly_media(ctx):
+    """A database on a file system mounted read-only: `mvdb check` verifies
+    it (exit 0), and opening it for writing fails with an error, no crash."""
+    mnt = ctx.path("tmpfs-ro")
+    mounted, why = mount_tmpfs(ctx, mnt, "8m")
+    if not mounted:
+        raise Fail(f"cannot mount a tmpfs ({why}); run as root (CI does)")
+    try:
+        db = os.path.join(mnt, "db")
+        ctx.must(db, "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
+        subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+        chk = ctx.check(db)
+        if chk.rc != 0:
+            raise Fail(f"mvdb check of a database on read-only media: {chk.describe()}")
+        r = ctx.run(["-c", "SELECT count(*) FROM t", db], what="open on read-only media")
+        if r.rc == 0 and b"2" not in r.out:
+            raise Fail(f"read-only open: {r.describe()}")
+        if r.rc != 0 and not text(r.err).strip():
+            raise Fail(f"read-only open failed without a message: {r.describe()}")
+        return "check OK; open: " + ("read the rows" if r.rc == 0 else text(r.err).strip()[:100])
+    finally:
+        umount(mnt)
+
+
 # ---------------------------------------------------------------- kill -9
 
 
