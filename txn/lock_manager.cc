@@ -33,9 +33,17 @@
 //     would otherwise wait for a request that waits for it). Every change
 //     of a table lock wakes all its waiters, and each grants itself when
 //     nothing granted or ahead of it conflicts.
-//  5. Lock order: a shard's mutex (or tables_mu_), then graph_mu_.
+//  5. Lock order: a shard's mutex, then tables_mu_, then graph_mu_.
 //     Deadlock detection holds only graph_mu_, so it never waits for a
 //     shard.
+//  6. PostgreSQL's soft deadlocks: a cycle that goes through a table
+//     request waiting only because of the queue (nothing granted conflicts
+//     with it) is broken as PostgreSQL's deadlock checker breaks it, by
+//     moving that request to the front of its queue (it takes the lock
+//     when it wakes), not by failing anyone. So a transaction that waits
+//     for a row lock held by a reader queued behind a DROP, while the DROP
+//     waits for the first transaction, lets the reader go first. Only a
+//     cycle no such move breaks is a Deadlock.
 #include "txn/lock_manager.h"
 
 #include <algorithm>
@@ -58,26 +66,52 @@ LockManager::Shard& LockManager::ShardOf(std::string_view name) {
   return shards_[std::hash<std::string_view>{}(name) % kShards];
 }
 
-bool LockManager::StartWaiting(TxnId txn, const std::vector<TxnId>& blockers) {
-  std::lock_guard lock(graph_mu_);
-  waits_for_.erase(txn);
-  // Invariant 2: is txn reachable from any of its blockers?
-  std::vector<TxnId> stack(blockers.begin(), blockers.end());
+bool LockManager::Reaches(const std::vector<TxnId>& from, TxnId target, TxnId skip) const {
+  std::vector<TxnId> stack(from.begin(), from.end());
   std::unordered_map<TxnId, bool> seen;
   while (!stack.empty()) {
     const TxnId at = stack.back();
     stack.pop_back();
-    if (at == txn) {
-      ++stats_.deadlocks;
-      return false;
-    }
-    if (!seen.emplace(at, true).second) continue;
+    if (at == target) return true;
+    if (at == skip || !seen.emplace(at, true).second) continue;
     const auto next = waits_for_.find(at);
     if (next != waits_for_.end())
       stack.insert(stack.end(), next->second.begin(), next->second.end());
   }
+  return false;
+}
+
+bool LockManager::StartWaiting(TxnId txn, const std::vector<TxnId>& blockers) {
+  std::lock_guard lock(graph_mu_);
+  waits_for_.erase(txn);
+  if (Reaches(blockers, txn, 0)) return false;  // invariant 2
   waits_for_[txn] = blockers;
   return true;
+}
+
+bool LockManager::PromoteSoftWaiter(TxnId txn, const std::vector<TxnId>& blockers) {
+  for (auto& [name, entry] : tables_) {
+    for (size_t i = 1; i < entry.queue.size(); ++i) {
+      const TableRequest request = entry.queue[i];
+      // Only the queue holds it back: nothing granted conflicts.
+      if (!TableBlockers(entry, request.txn, request.mode, 0).empty()) continue;
+      {
+        std::lock_guard graph(graph_mu_);
+        if (request.txn != txn && Reaches(blockers, txn, request.txn)) continue;
+        waits_for_.erase(request.txn);
+      }
+      entry.queue.erase(entry.queue.begin() + static_cast<ptrdiff_t>(i));
+      entry.queue.insert(entry.queue.begin(), request);
+      tables_changed_.notify_all();  // it takes the lock when it wakes
+      return true;
+    }
+  }
+  return false;
+}
+
+void LockManager::CountDeadlock() {
+  std::lock_guard graph(graph_mu_);
+  ++stats_.deadlocks;
 }
 
 void LockManager::CountWait() {
@@ -111,6 +145,13 @@ Status LockManager::Lock(TxnId txn, const std::string& name,
   while (entry.holder != 0 && entry.holder != txn) {
     const TxnId holder = entry.holder;
     if (!StartWaiting(txn, {holder})) {
+      bool promoted = false;
+      {
+        std::lock_guard tables(tables_mu_);  // invariant 6
+        promoted = PromoteSoftWaiter(txn, {holder});
+      }
+      if (promoted && StartWaiting(txn, {holder})) continue;
+      CountDeadlock();
       if (entry.holder == 0 && entry.waiters.empty()) shard.locks.erase(name);
       return Status::Deadlock("transaction " + std::to_string(txn) + " waiting for transaction " +
                               std::to_string(holder) + " would close a cycle of lock waits");
@@ -266,20 +307,8 @@ Status LockManager::LockTable(TxnId txn, const std::string& name, TableLockMode 
       tables_changed_.notify_all();  // requests behind may go now
     }
   };
+  bool timed_out = false;
   while (true) {
-    if (!StartWaiting(txn, blockers)) {
-      const TxnId blocker = blockers.front();
-      leave();
-      return Status::Deadlock("transaction " + std::to_string(txn) + " waiting for transaction " +
-                              std::to_string(blocker) + " (table lock on '" + name +
-                              "') would close a cycle of lock waits");
-    }
-    bool timed_out = false;
-    if (deadline.has_value()) {
-      timed_out = tables_changed_.wait_until(lock, *deadline) == std::cv_status::timeout;
-    } else {
-      tables_changed_.wait(lock);
-    }
     const auto mine = std::find_if(entry.queue.begin(), entry.queue.end(),
                                    [&](const TableRequest& r) { return r.txn == txn; });
     blockers = TableBlockers(entry, txn, mode, static_cast<size_t>(mine - entry.queue.begin()));
@@ -297,6 +326,20 @@ Status LockManager::LockTable(TxnId txn, const std::string& name, TableLockMode 
       return Status::LockTimeout("transaction " + std::to_string(txn) + " waited longer than " +
                                  std::to_string(timeout->count()) + " ms for a table lock on '" +
                                  name + "' (transaction " + std::to_string(blocker) + ")");
+    }
+    if (!StartWaiting(txn, blockers)) {
+      if (PromoteSoftWaiter(txn, blockers)) continue;  // invariant 6
+      CountDeadlock();
+      const TxnId blocker = blockers.front();
+      leave();
+      return Status::Deadlock("transaction " + std::to_string(txn) + " waiting for transaction " +
+                              std::to_string(blocker) + " (table lock on '" + name +
+                              "') would close a cycle of lock waits");
+    }
+    if (deadline.has_value()) {
+      timed_out = tables_changed_.wait_until(lock, *deadline) == std::cv_status::timeout;
+    } else {
+      tables_changed_.wait(lock);
     }
   }
 }

@@ -117,6 +117,15 @@ class LockManager {
   // nothing, txn's old edges removed) if it would.
   bool StartWaiting(TxnId txn, const std::vector<TxnId>& blockers);
   void StopWaiting(TxnId txn);
+  // Whether `target` is reachable from `from` along the wait-for edges,
+  // ignoring the edges out of `skip`. REQUIRES: graph_mu_ held.
+  bool Reaches(const std::vector<TxnId>& from, TxnId target, TxnId skip) const;
+  // Breaks the cycle txn's wait for `blockers` would close by moving a
+  // table request that only the queue holds back to the front of its
+  // queue (lock_manager.cc, invariant 6). False if no such move breaks it.
+  // REQUIRES: tables_mu_ held.
+  bool PromoteSoftWaiter(TxnId txn, const std::vector<TxnId>& blockers);
+  void CountDeadlock();
   void CountWait();
   void CountTimeout();
 
