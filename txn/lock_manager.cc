@@ -293,9 +293,8 @@ Status LockManager::LockTable(TxnId txn, const std::string& name, TableLockMode 
   entry.queue.insert(entry.queue.begin() + static_cast<ptrdiff_t>(at), TableRequest{txn, mode});
   tables_changed_.notify_all();  // the waiters behind may now wait for txn too (invariant 3)
   CountWait();
-  const auto deadline = timeout.has_value()
-                            ? std::optional(std::chrono::steady_clock::now() + *timeout)
-                            : std::nullopt;
+  // (A plain time point: GCC 12 warns falsely about an optional one.)
+  const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::hours(0));
   const auto leave = [&] {
     StopWaiting(txn);
     const auto mine = std::find_if(entry.queue.begin(), entry.queue.end(),
@@ -336,8 +335,8 @@ Status LockManager::LockTable(TxnId txn, const std::string& name, TableLockMode 
                               std::to_string(blocker) + " (table lock on '" + name +
                               "') would close a cycle of lock waits");
     }
-    if (deadline.has_value()) {
-      timed_out = tables_changed_.wait_until(lock, *deadline) == std::cv_status::timeout;
+    if (timeout.has_value()) {
+      timed_out = tables_changed_.wait_until(lock, deadline) == std::cv_status::timeout;
     } else {
       tables_changed_.wait(lock);
     }
