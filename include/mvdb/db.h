@@ -148,7 +148,8 @@ class Transaction {
 
   // Copies the value of `key` in `table` into *value. NotFound if the key
   // has no value in what this transaction sees (or there is no such table).
-  // Never waits for a lock.
+  // Never waits for a row lock; waits for the table only behind DDL (a
+  // DropTable that holds or waits for it).
   Status Get(std::string_view table, std::string_view key, std::string* value);
 
   // Locks `key` as a write would (waiting for another holder, Deadlock,
