@@ -17,23 +17,9 @@ namespace mvdb {
 
 namespace {
 
-constexpr auto kCatalogWait = std::chrono::seconds(2);
-
 // An empty tree that marks a database written through this API: every
 // table's entries are versions (mvcc/version_format.md). Not a table.
 constexpr char kVersionedMarker[] = "__mvdb_versioned";
-
-// Takes `lock` exclusively, retrying for at most `limit`. Not try_lock_for:
-// it waits in pthread_rwlock_clockwrlock, which ThreadSanitizer does not
-// see, so it reported the catalog's readers as racing with its writer.
-bool LockWithin(std::unique_lock<std::shared_timed_mutex>& lock, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!lock.try_lock()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return true;
-}
 
 Status ClosedError(const std::string& dir) {
   return Status::InvalidArgument("database " + dir + " is closed");
@@ -181,10 +167,8 @@ Status Database::health() const { return impl_->engine->health(); }
 Status Database::CreateTable(std::string_view name) {
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
-  std::unique_lock catalog(impl.catalog_mu, std::defer_lock);
-  if (!LockWithin(catalog, kCatalogWait)) {
-    return Status::Busy("the catalog is in use by running operations; try again");
-  }
+  // catalog_mu is never held while waiting for a lock (db_impl.h).
+  std::unique_lock catalog(impl.catalog_mu);
   if (impl.Find(name) != nullptr) {
     return Status::InvalidArgument("table '" + std::string(name) + "' exists already");
   }
@@ -200,31 +184,29 @@ Status Database::CreateTable(std::string_view name) {
 Status Database::DropTable(std::string_view name) {
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
-  std::unique_lock catalog(impl.catalog_mu, std::defer_lock);
-  if (!LockWithin(catalog, kCatalogWait)) {
-    return Status::Busy("the catalog is in use by running operations; try again");
+  // A transaction of its own, whose kAccessExclusive lock waits for every
+  // transaction holding the table (Transaction::DropTable).
+  std::unique_ptr<Transaction> txn = Begin();
+  const Status dropped = txn->DropTable(name);
+  if (!dropped.ok()) {
+    (void)txn->Rollback();
+    return dropped;
   }
-  Table* table = impl.Find(name);
-  if (table == nullptr) return Impl::NoTable(name);
+  return txn->Commit();  // writes nothing: only releases the lock
+}
+
+Status Database::Impl::DropLocked(std::string_view name) {
+  std::unique_lock catalog(catalog_mu);  // held briefly by all others (db_impl.h)
+  Table* table = Find(name);
+  if (table == nullptr) return NoTable(name);
   if (const int open = table->iterators.load(); open > 0) {
     return Status::Busy("table '" + std::string(name) + "' has " + std::to_string(open) +
                         " open iterator(s)");
   }
-  // New users need catalog_mu, so the count only falls; an operation that
-  // waits for a row lock held by the caller's own transaction never ends,
-  // hence the bound.
-  const auto deadline = std::chrono::steady_clock::now() + kCatalogWait;
-  while (table->users.load(std::memory_order_acquire) > 0) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return Status::Busy("table '" + std::string(name) +
-                          "' is in use by running operations; try again");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  MVDB_RETURN_IF_ERROR(impl.engine->DropTree(name));
-  impl.txns->DropTable(table->id);
-  impl.tables_by_id.erase(table->id);
-  impl.tables.erase(impl.tables.find(name));
+  MVDB_RETURN_IF_ERROR(engine->DropTree(name));
+  txns->DropTable(table->id);
+  tables_by_id.erase(table->id);
+  tables.erase(tables.find(name));
   return Status::OK();
 }
 
@@ -249,10 +231,12 @@ std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) 
 Status Database::Get(std::string_view table, std::string_view key, std::string* value) {
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
-  const Impl::TableUse use(&impl, table);
-  if (!use) return Impl::NoTable(table);
-  const TableRef ref = use->ref();
-  return impl.txns->versions().ReadLatest(ref.id, ref.tree, key, value);
+  // No transaction, so no table lock: the catalog held shared for the one
+  // read keeps the table from being dropped meanwhile.
+  std::shared_lock catalog(impl.catalog_mu);
+  const Table* found = impl.Find(table);
+  if (found == nullptr) return Impl::NoTable(table);
+  return impl.txns->versions().ReadLatest(found->id, found->tree, key, value);
 }
 
 Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options) {

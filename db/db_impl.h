@@ -19,16 +19,13 @@
 
 namespace mvdb {
 
-// One table: its id (never reused in a process: versions and locks are
-// named by it) and its tree.
+// One table: its id (never reused in a process: versions and row locks
+// are named by it) and its tree.
 struct Table {
   TableId id = 0;
   std::string name;
   BTree* tree = nullptr;
   std::atomic<int> iterators{0};  // open iterators; DropTable refuses while > 0
-  // Operations using the tree now (lock waits included); DropTable waits
-  // for them to finish. Raised only under the catalog mutex.
-  std::atomic<int> users{0};
 
   TableRef ref() const { return TableRef{id, tree, &name}; }
 };
@@ -40,14 +37,17 @@ struct Database::Impl final : Catalog {
   std::unique_ptr<TxnManager> txns;
   bool closed = false;
 
-  // The catalog. An operation on a table finds it under catalog_mu held
-  // shared and raises its `users` count, then works on the tree without the
-  // catalog mutex, so a long lock wait holds up no other table's DDL.
-  // CreateTable and DropTable hold catalog_mu exclusively; DropTable waits
-  // up to kCatalogWait for the table's users to finish, then answers Busy,
-  // so a drop can never join a cycle of waits the lock manager cannot see.
-  // Commits hold it shared only to name their tables, the collector for a
-  // pass (it maps table ids to trees); neither waits for a row lock.
+  // The catalog. A transaction's operation on a table first takes the
+  // table's lock (txn/lock_manager.h, by name, held to the transaction's
+  // end), then finds the table under catalog_mu held shared, and works on
+  // the tree without the catalog mutex. DropTable takes the table's lock in
+  // kAccessExclusive mode, so it waits (in the lock manager, with deadlock
+  // detection and the lock timeout) until no other transaction holds the
+  // table, and no operation of another transaction can be using the tree
+  // when it drops it. catalog_mu itself is held only briefly, and never
+  // while waiting for a lock: by CreateTable and the drop exclusively, by
+  // lookups, commits (to name their tables), Database::Get (for its read)
+  // and the collector (for a pass) shared.
   mutable std::shared_timed_mutex catalog_mu;
   std::map<std::string, std::unique_ptr<Table>, std::less<>> tables;
   std::unordered_map<TableId, Table*> tables_by_id;
@@ -64,23 +64,12 @@ struct Database::Impl final : Catalog {
     return Status::NotFound("no table '" + std::string(name) + "'");
   }
 
-  // A table in use by one operation: found by name and kept from being
-  // dropped until destroyed. Empty (false) if there is no such table.
-  class TableUse {
-   public:
-    TableUse(Impl* db, std::string_view name);
-    ~TableUse() {
-      if (table_ != nullptr) table_->users.fetch_sub(1, std::memory_order_release);
-    }
-    TableUse(const TableUse&) = delete;
-    TableUse& operator=(const TableUse&) = delete;
-    explicit operator bool() const { return table_ != nullptr; }
-    Table* operator->() const { return table_; }
-    Table* get() const { return table_; }
-
-   private:
-    Table* table_ = nullptr;
-  };
+  // Locks table `name` in `mode` for txn, then finds it: NotFound (and the
+  // lock given back if it was new) when there is no such table.
+  Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode);
+  // Drops table `name`. REQUIRES: the caller's transaction holds its
+  // kAccessExclusive lock.
+  Status DropLocked(std::string_view name);
 
   // Catalog, for the transaction manager.
   std::optional<TableRef> Find(TableId id) const override;

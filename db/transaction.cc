@@ -1,16 +1,26 @@
-// The public Transaction and Iterator: name a table, keep it from being
-// dropped while using it (Database::Impl::TableUse), and hand over to the
-// transaction manager (txn/transaction.h).
+// The public Transaction and Iterator: name a table, lock it (which keeps
+// it from being dropped until the transaction ends: Database::Impl's
+// catalog comment), and hand over to the transaction manager
+// (txn/transaction.h).
 #include <shared_mutex>
 
 #include "db/db_impl.h"
 
 namespace mvdb {
 
-Database::Impl::TableUse::TableUse(Impl* db, std::string_view name) {
-  std::shared_lock catalog(db->catalog_mu);
-  table_ = db->Find(name);
-  if (table_ != nullptr) table_->users.fetch_add(1, std::memory_order_acquire);
+Result<Table*> Database::Impl::LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
+  bool newly = false;
+  MVDB_RETURN_IF_ERROR(txn->LockTable(name, mode, &newly));
+  Table* table = nullptr;
+  {
+    std::shared_lock catalog(catalog_mu);
+    table = Find(name);
+  }
+  if (table == nullptr) {
+    if (newly) txn->UnlockTable(name);  // PostgreSQL keeps no lock on a missing relation
+    return NoTable(name);
+  }
+  return table;
 }
 
 Transaction::Transaction(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -29,14 +39,14 @@ TransactionState Transaction::state() const { return impl_->txn->state(); }
 bool Transaction::read_only() const { return impl_->txn->read_only(); }
 
 Status Transaction::Get(std::string_view table, std::string_view key, std::string* value) {
-  const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return Database::Impl::NoTable(table);
+  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
+                                                                 TableLockMode::kAccessShare));
   return impl_->txn->Get(use->ref(), key, value);
 }
 
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value) {
-  const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return Database::Impl::NoTable(table);
+  MVDB_ASSIGN_OR_RETURN(const Table* use,
+                        impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kRowShare));
   return impl_->txn->GetForUpdate(use->ref(), key, value);
 }
 
@@ -49,15 +59,25 @@ Status Transaction::GetForUpdate(std::string_view table, std::string_view key, s
 }
 
 Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
-  const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return Database::Impl::NoTable(table);
+  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
+                                                                 TableLockMode::kRowExclusive));
   return impl_->txn->Put(use->ref(), key, value);
 }
 
 Status Transaction::Delete(std::string_view table, std::string_view key) {
-  const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return Database::Impl::NoTable(table);
+  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
+                                                                 TableLockMode::kRowExclusive));
   return impl_->txn->Delete(use->ref(), key);
+}
+
+Status Transaction::LockTable(std::string_view table, TableLockMode mode) {
+  return impl_->db->LockAndFind(impl_->txn.get(), table, mode).status();
+}
+
+Status Transaction::DropTable(std::string_view table) {
+  MVDB_RETURN_IF_ERROR(
+      impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kAccessExclusive).status());
+  return impl_->db->DropLocked(table);
 }
 
 Status Transaction::Commit(const CommitOptions& options) { return impl_->txn->Commit(options); }
@@ -68,11 +88,12 @@ std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
                                                    const IteratorOptions& options) {
   auto impl = std::make_unique<Iterator::Impl>();
   impl->db = impl_->db;
-  std::shared_lock catalog(impl_->db->catalog_mu);
-  Table* t = impl_->db->Find(table);
-  if (t == nullptr) {
-    impl->missing = Database::Impl::NoTable(table);
+  Result<Table*> found =
+      impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kAccessShare);
+  if (!found.ok()) {
+    impl->missing = found.status();
   } else {
+    Table* t = found.value();
     impl->table = t;
     t->iterators.fetch_add(1);
     impl->it = std::make_unique<TxnIterator>(impl_->txn.get(), t->ref(), options);

@@ -10,7 +10,10 @@
 // for the columns it lacks.
 //
 // Threading: every method may be called from any thread. DDL that checks and
-// then changes the catalog holds ddl_mutex() across both.
+// then changes the catalog holds ddl_mutex() across both. A statement reads
+// a table's schema only once it holds the table's lock (executor.cc), and
+// DDL changes a schema only under a lock that conflicts with the users it
+// matters to, so no statement works with a schema from before a change.
 #pragma once
 
 #include <atomic>
@@ -118,18 +121,15 @@ class Catalog {
   // PostgreSQL's relations).
   bool RelationExists(std::string_view name) const;
 
+  // Held by DDL from its checks to its changes; never across a lock wait
+  // (a DDL statement takes its table lock first: executor.cc).
   std::mutex& ddl_mutex() { return ddl_mutex_; }
-  // Held shared by every data statement while it runs, and briefly
-  // exclusively by CREATE/DROP INDEX after publishing a new schema: once it
-  // is acquired, no statement still works with a schema from before.
-  std::shared_timed_mutex& statement_gate() { return statement_gate_; }
 
  private:
   explicit Catalog(Database* db) : db_(db) {}
 
   Database* db_;
   std::mutex ddl_mutex_;
-  std::shared_timed_mutex statement_gate_;
   mutable std::shared_mutex mu_;  // guards tables_
   std::map<std::string, std::shared_ptr<const TableSchema>, std::less<>> tables_;
 };

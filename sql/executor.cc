@@ -7,20 +7,27 @@
 // CREATE TABLE); mvdb's is not, so the session refuses DDL inside a
 // transaction block (25001) instead of letting a ROLLBACK keep it.
 //
-// CREATE INDEX builds while the table stays writable: it publishes the
-// schema with the index (not yet used by the planner) so that every
-// statement from then on keeps it, waits until no statement and no
-// transaction from before could still write without it, and then writes
-// the entries of every row and the catalog row in one transaction
-// (BuildIndex, sql/index.h), which locks each row it indexes.
+// Table locks (include/mvdb/db.h, TableLockMode), as PostgreSQL takes
+// them: every data statement locks its table before it reads the schema
+// (SELECT kAccessShare, FOR UPDATE kRowShare, INSERT/UPDATE/DELETE
+// kRowExclusive), held to the end of its transaction. DROP TABLE, ALTER
+// TABLE and DROP INDEX take kAccessExclusive on the table, so they wait
+// for every transaction that has used it, and statements arriving later
+// wait behind them and then read the new schema (or find no table: 42P01).
+// CREATE INDEX takes kShare, as PostgreSQL's does: it waits for the
+// transactions that wrote the table and keeps new writers out while it
+// builds, and readers go on. mvdb needs no more than that: with no writer
+// in flight the build's snapshot holds every row, and a writer that comes
+// after it reads the schema only once it has its lock, so it keeps the
+// index. A DDL statement takes its table lock before ddl_mutex, which is
+// never held across a lock wait. The waits are the lock manager's (the
+// lock timeout, deadlock detection, the session's waiting_for()).
 #include "sql/executor.h"
 
 #include <algorithm>
-#include <chrono>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
-#include <thread>
 
 #include "sql/index.h"
 #include "sql/key_codec.h"
@@ -153,23 +160,64 @@ SqlResult<std::shared_ptr<const TableSchema>> Executor::FindTable(const std::str
   return schema;
 }
 
-SqlResult<StatementResult> Executor::ExecuteDdl(const Statement& statement, uint64_t session_txn) {
+SqlResult<StatementResult> Executor::ExecuteDdl(const Statement& statement, Transaction& ddl) {
   if (const auto* create = std::get_if<CreateTable>(&statement.node)) {
     return CreateTableStatement(*create);
   }
-  if (const auto* drop = std::get_if<DropTable>(&statement.node)) return DropTableStatement(*drop);
-  if (const auto* index = std::get_if<CreateIndex>(&statement.node)) {
-    return CreateIndexStatement(*index, session_txn);
+  if (const auto* drop = std::get_if<DropTable>(&statement.node)) {
+    return DropTableStatement(*drop, ddl);
   }
-  if (const auto* drop = std::get_if<DropIndex>(&statement.node))
-    return DropIndexStatement(*drop, session_txn);
-  if (const auto* add = std::get_if<AddColumn>(&statement.node)) return AddColumnStatement(*add);
+  if (const auto* index = std::get_if<CreateIndex>(&statement.node)) {
+    return CreateIndexStatement(*index, ddl);
+  }
+  if (const auto* drop = std::get_if<DropIndex>(&statement.node)) {
+    return DropIndexStatement(*drop, ddl);
+  }
+  if (const auto* add = std::get_if<AddColumn>(&statement.node)) {
+    return AddColumnStatement(*add, ddl);
+  }
   return MakeSqlError("XX000", "not a DDL statement");
 }
 
+namespace {
+
+// The table a data statement uses and the lock it takes on it, if any.
+std::optional<std::pair<std::string, TableLockMode>> StatementLock(const Statement& statement) {
+  const StatementNode& node = statement.node;
+  if (const auto* select = std::get_if<Select>(&node)) {
+    if (select->table.empty()) return std::nullopt;
+    return std::pair(select->table,
+                     select->for_update ? TableLockMode::kRowShare : TableLockMode::kAccessShare);
+  }
+  if (const auto* insert = std::get_if<Insert>(&node)) {
+    return std::pair(insert->table, TableLockMode::kRowExclusive);
+  }
+  if (const auto* update = std::get_if<Update>(&node)) {
+    return std::pair(update->table, TableLockMode::kRowExclusive);
+  }
+  if (const auto* del = std::get_if<Delete>(&node)) {
+    return std::pair(del->table, TableLockMode::kRowExclusive);
+  }
+  if (const auto* explain = std::get_if<Explain>(&node)) return StatementLock(*explain->statement);
+  return std::nullopt;
+}
+
+// Locks `table` for a statement of `ddl`: NotFound is no error here (the
+// caller's schema lookup answers 42P01 or IF EXISTS).
+SqlStatus LockForStatement(Transaction& txn, const std::string& table, TableLockMode mode) {
+  const Status locked = txn.LockTable(table, mode);
+  if (!locked.ok() && !locked.IsNotFound()) return StatusToSqlError(locked, table);
+  return {};
+}
+
+}  // namespace
+
 SqlResult<StatementResult> Executor::ExecuteDml(const Statement& statement, Transaction& txn) {
-  // Before the statement reads any schema (catalog.h, statement_gate).
-  std::shared_lock gate(catalog_->statement_gate());
+  // The table lock before the statement reads any schema (the comment at
+  // the top of this file).
+  if (const auto lock = StatementLock(statement)) {
+    MVDB_SQL_RETURN_IF_ERROR(LockForStatement(txn, lock->first, lock->second));
+  }
   if (const auto* select = std::get_if<Select>(&statement.node)) {
     return SelectStatement(*select, txn);
   }
@@ -255,59 +303,34 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
   return StatementResult{"CREATE TABLE", std::nullopt};
 }
 
-SqlResult<StatementResult> Executor::DropTableStatement(const DropTable& drop) {
-  std::lock_guard ddl(catalog_->ddl_mutex());
+SqlResult<StatementResult> Executor::DropTableStatement(const DropTable& drop, Transaction& ddl) {
+  // Waits for every transaction using the table; later users wait for us.
+  MVDB_SQL_RETURN_IF_ERROR(LockForStatement(ddl, drop.table, TableLockMode::kAccessExclusive));
+  std::lock_guard ddl_lock(catalog_->ddl_mutex());
   const std::shared_ptr<const TableSchema> schema = catalog_->Find(drop.table);
   if (schema == nullptr) {
     if (drop.if_exists) return StatementResult{"DROP TABLE", std::nullopt};
     return UndefinedTable(drop.table);
   }
-  // The table first: if it is busy nothing has changed. A crash before the
-  // catalog row goes is repaired at open (catalog.cc).
-  Status status = db_->DropTable(drop.table);
+  // The table first. A crash before the catalog row goes is repaired at
+  // open (catalog.cc).
+  Status status = ddl.DropTable(drop.table);
   if (!status.ok() && !status.IsNotFound()) return StatusToSqlError(status, drop.table);
   status = catalog_->Remove(drop.table);
   if (!status.ok()) return StatusToSqlError(status, drop.table);
-  // Its indexes last: one left behind (busy, or a crash) has no catalog row
-  // any more and Catalog::Load drops it.
-  for (const IndexSchema& index : schema->indexes) (void)db_->DropTable(IndexTableName(index.name));
+  // Its indexes last (nobody else can hold them: they are used only under
+  // the table's lock); one left behind by a crash has no catalog row any
+  // more and Catalog::Load drops it.
+  for (const IndexSchema& index : schema->indexes) (void)ddl.DropTable(IndexTableName(index.name));
   return StatementResult{"DROP TABLE", std::nullopt};
 }
 
-SqlStatus Executor::WaitForOlderWriters(uint64_t session_txn) {
-  constexpr auto kPatience = std::chrono::seconds(10);
-  const SqlError timeout = MakeSqlError("55P03", "canceling statement due to lock timeout");
-  {
-    std::unique_lock gate(catalog_->statement_gate(), std::defer_lock);
-    if (!gate.try_lock_for(kPatience)) return timeout;
-  }
-  std::set<uint64_t> writers;
-  for (const TransactionInfo& info : db_->ListTransactions()) {
-    if (info.writes == 0) continue;
-    if (info.id == session_txn) {
-      return MakeSqlError("0A000",
-                          "feature not supported: CREATE INDEX after writes in the same "
-                          "transaction block");
-    }
-    writers.insert(info.id);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + kPatience;
-  while (!writers.empty()) {
-    std::set<uint64_t> still;
-    for (const TransactionInfo& info : db_->ListTransactions()) {
-      if (writers.contains(info.id)) still.insert(info.id);
-    }
-    writers = std::move(still);
-    if (writers.empty()) break;
-    if (std::chrono::steady_clock::now() > deadline) return timeout;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return {};
-}
-
 SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& create,
-                                                          uint64_t session_txn) {
-  std::lock_guard ddl(catalog_->ddl_mutex());
+                                                          Transaction& ddl) {
+  // kShare: waits for the table's writers and keeps new ones out until the
+  // index is built and published; readers go on.
+  MVDB_SQL_RETURN_IF_ERROR(LockForStatement(ddl, create.table, TableLockMode::kShare));
+  std::lock_guard ddl_lock(catalog_->ddl_mutex());
   MVDB_SQL_ASSIGN_OR_RETURN(auto old_schema, FindTable(create.table));
   IndexSchema index;
   index.name = create.index;
@@ -325,45 +348,60 @@ SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& cre
   Status status = db_->CreateTable(index_table);
   if (!status.ok()) return StatusToSqlError(status, create.table);
 
-  // Writers keep the index from here on; the build covers what was written
-  // before, once every statement and transaction from before has finished.
+  // Published not ready before the lock goes at the commit: a writer that
+  // gets the table between the commit and the final publication keeps the
+  // index, and no reader uses it before its entries are committed.
   TableSchema schema = *old_schema;
   schema.indexes.push_back(index);
   catalog_->Publish(schema);
-  SqlStatus built = WaitForOlderWriters(session_txn);
   schema.indexes.back().ready = true;
-  if (built.ok()) built = BuildIndex(db_, schema, schema.indexes.back());
+  SqlStatus built = BuildIndex(ddl, schema, schema.indexes.back());
+  if (built.ok()) {
+    status = ddl.Commit();
+    if (!status.ok()) built = StatusToSqlError(status, create.table);
+  }
   if (!built.ok()) {
     catalog_->Publish(*old_schema);
-    (void)db_->DropTable(index_table);  // if busy, Catalog::Load drops it
+    if (ddl.state() == TransactionState::kActive || ddl.state() == TransactionState::kFailed) {
+      (void)ddl.Rollback();
+    }
+    (void)db_->DropTable(index_table);  // if that fails, Catalog::Load drops it
     return built.take_error();
   }
   catalog_->Publish(schema);
   return StatementResult{"CREATE INDEX", std::nullopt};
 }
 
-SqlResult<StatementResult> Executor::DropIndexStatement(const DropIndex& drop,
-                                                        uint64_t session_txn) {
-  std::lock_guard ddl(catalog_->ddl_mutex());
+SqlResult<StatementResult> Executor::DropIndexStatement(const DropIndex& drop, Transaction& ddl) {
+  std::shared_ptr<const TableSchema> owner = catalog_->FindIndexTable(drop.index);
+  if (owner != nullptr) {
+    MVDB_SQL_RETURN_IF_ERROR(LockForStatement(ddl, owner->name, TableLockMode::kAccessExclusive));
+  }
+  std::lock_guard ddl_lock(catalog_->ddl_mutex());
   const std::shared_ptr<const TableSchema> old_schema = catalog_->FindIndexTable(drop.index);
   if (old_schema == nullptr) {
     if (drop.if_exists) return StatementResult{"DROP INDEX", std::nullopt};
     return MakeSqlError("42704", "index \"" + drop.index + "\" does not exist");
   }
+  if (owner == nullptr || old_schema->name != owner->name) {
+    // The index moved to another table (dropped and created again) while
+    // we waited: a rare race, answered as PostgreSQL answers a concurrent
+    // change it cannot follow.
+    return MakeSqlError("40001", "could not serialize access due to concurrent update");
+  }
   TableSchema schema = *old_schema;
   std::erase_if(schema.indexes, [&](const IndexSchema& index) { return index.name == drop.index; });
   const Status status = catalog_->Store(schema);
   if (!status.ok()) return StatusToSqlError(status, schema.name);
-  // Statements and transactions that still keep the index would fail at
-  // commit once its table is gone: let them finish first. If they do not
-  // in time, or the table is busy, the table stays until Catalog::Load
-  // drops it as nobody's index.
-  if (WaitForOlderWriters(session_txn).ok()) (void)db_->DropTable(IndexTableName(drop.index));
+  // No statement uses the index any more: they all hold the table's lock.
+  // If the drop fails, Catalog::Load drops the table as nobody's index.
+  (void)ddl.DropTable(IndexTableName(drop.index));
   return StatementResult{"DROP INDEX", std::nullopt};
 }
 
-SqlResult<StatementResult> Executor::AddColumnStatement(const AddColumn& add) {
-  std::lock_guard ddl(catalog_->ddl_mutex());
+SqlResult<StatementResult> Executor::AddColumnStatement(const AddColumn& add, Transaction& ddl) {
+  MVDB_SQL_RETURN_IF_ERROR(LockForStatement(ddl, add.table, TableLockMode::kAccessExclusive));
+  std::lock_guard ddl_lock(catalog_->ddl_mutex());
   MVDB_SQL_ASSIGN_OR_RETURN(auto old_schema, FindTable(add.table));
   if (old_schema->ColumnIndex(add.column.name) >= 0) {
     return MakeSqlError("42701", "column \"" + add.column.name + "\" of relation \"" + add.table +
@@ -373,9 +411,9 @@ SqlResult<StatementResult> Executor::AddColumnStatement(const AddColumn& add) {
     return MakeSqlError("0A000", "feature not supported yet: ADD COLUMN with a constraint");
   }
   if (add.column.not_null) {
-    // Every existing row would read NULL in the new column.
-    auto txn = db_->Begin();
-    auto it = txn->NewIterator(add.table);
+    // Every existing row would read NULL in the new column. (In `ddl`,
+    // which holds the table: another transaction would wait for it.)
+    auto it = ddl.NewIterator(add.table);
     it->SeekToFirst();
     const bool has_rows = it->Valid();
     const Status status = it->status();

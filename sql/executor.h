@@ -72,13 +72,14 @@ class Executor {
  public:
   Executor(Database* db, Catalog* catalog) : db_(db), catalog_(catalog) {}
 
-  // CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE: each in its own
-  // transactions, whatever block the session is in. `session_txn` is the
-  // id of the session's open transaction block (0 when none): CREATE INDEX
-  // waits for the transactions that wrote before it, but cannot wait for
-  // its own session's.
-  SqlResult<StatementResult> ExecuteDdl(const Statement& statement, uint64_t session_txn = 0);
-  // INSERT, SELECT, UPDATE, DELETE, EXPLAIN in `txn`.
+  // CREATE/DROP TABLE, CREATE/DROP INDEX, ALTER TABLE. `ddl` is the
+  // statement's own transaction (not a block's: DDL is refused inside
+  // one): it holds the table lock the statement takes (executor.cc) and
+  // shows the statement's lock waits; the caller commits it if it is still
+  // active afterwards, which releases the lock.
+  SqlResult<StatementResult> ExecuteDdl(const Statement& statement, Transaction& ddl);
+  // INSERT, SELECT, UPDATE, DELETE, EXPLAIN in `txn`, which first locks the
+  // statement's table (TableLockMode) and only then reads its schema.
   SqlResult<StatementResult> ExecuteDml(const Statement& statement, Transaction& txn);
 
   // The planner (exposed for EXPLAIN and tests).
@@ -88,14 +89,10 @@ class Executor {
 
  private:
   SqlResult<StatementResult> CreateTableStatement(const CreateTable& create);
-  SqlResult<StatementResult> DropTableStatement(const DropTable& drop);
-  SqlResult<StatementResult> CreateIndexStatement(const CreateIndex& create, uint64_t session_txn);
-  SqlResult<StatementResult> DropIndexStatement(const DropIndex& drop, uint64_t session_txn);
-  // After a new schema of a table is published: waits until no statement
-  // runs with an older one and every transaction that had written before
-  // has ended (55P03 after a few seconds, 0A000 if `session_txn` wrote).
-  SqlStatus WaitForOlderWriters(uint64_t session_txn);
-  SqlResult<StatementResult> AddColumnStatement(const AddColumn& add);
+  SqlResult<StatementResult> DropTableStatement(const DropTable& drop, Transaction& ddl);
+  SqlResult<StatementResult> CreateIndexStatement(const CreateIndex& create, Transaction& ddl);
+  SqlResult<StatementResult> DropIndexStatement(const DropIndex& drop, Transaction& ddl);
+  SqlResult<StatementResult> AddColumnStatement(const AddColumn& add, Transaction& ddl);
 
   SqlResult<StatementResult> SelectStatement(const Select& select, Transaction& txn);
   SqlResult<StatementResult> InsertStatement(const Insert& insert, Transaction& txn);

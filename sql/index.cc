@@ -163,56 +163,34 @@ SqlResult<std::vector<Candidate>> ScanIndex(Transaction& txn, const TableSchema&
   return candidates;
 }
 
-SqlStatus BuildIndex(Database* db, const TableSchema& schema, const IndexSchema& index) {
+SqlStatus BuildIndex(Transaction& txn, const TableSchema& schema, const IndexSchema& index) {
   const std::string table = IndexTableName(index.name);
-  bool duplicate = false;
-  std::optional<SqlError> row_error;
-  const auto build = [&](Transaction& txn) -> Status {
-    duplicate = false;
-    row_error.reset();
+  {
+    // The table lock keeps writers out, so the iterator's snapshot holds
+    // every row, and none changes until the commit.
     std::unique_ptr<Iterator> it = txn.NewIterator(schema.name);
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string row_key(it->key());
-      // Locking the row pins it until the commit, and at read committed
-      // reads its newest version: a writer that changed it since the scan's
-      // snapshot already kept the index (it saw the building index), and
-      // the entry written here is then the same one.
-      std::string bytes;
-      const Status locked = txn.GetForUpdate(schema.name, row_key, &bytes);
-      if (locked.IsNotFound()) continue;  // deleted meanwhile, with its entries
-      MVDB_RETURN_IF_ERROR(locked);
-      SqlResult<std::vector<Value>> row = DecodeStoredRow(schema, bytes);
-      if (!row.ok()) {
-        row_error = row.take_error();
-        return Status::Corruption(row_error->message);
-      }
-      const std::string values = IndexValuesKey(index, row.value());
-      if (index.unique && !HasNullIndexValue(index, row.value())) {
+      MVDB_SQL_ASSIGN_OR_RETURN(const std::vector<Value> row, DecodeStoredRow(schema, it->value()));
+      const std::string values = IndexValuesKey(index, row);
+      if (index.unique && !HasNullIndexValue(index, row)) {
         std::string owner;
-        const Status claim = txn.GetForUpdate(table, values, &owner);
-        // At read committed the newest claim: its owner holds the values
-        // now (moving away would need the claim's lock, held here).
+        const Status claim = txn.Get(table, values, &owner);
         if (claim.ok() && owner != row_key) {
-          duplicate = true;
-          return Status::InvalidArgument("duplicate");
+          return MakeSqlError("23505", "could not create unique index \"" + index.name + "\"");
         }
-        if (!claim.ok() && !claim.IsNotFound()) return claim;
-        MVDB_RETURN_IF_ERROR(txn.Put(table, values, row_key));
+        if (!claim.ok() && !claim.IsNotFound()) return StatusToSqlError(claim, schema.name);
+        const Status claimed = txn.Put(table, values, row_key);
+        if (!claimed.ok()) return StatusToSqlError(claimed, schema.name);
       }
-      MVDB_RETURN_IF_ERROR(txn.Put(table, values + row_key, kEntryValue));
+      const Status put = txn.Put(table, values + row_key, kEntryValue);
+      if (!put.ok()) return StatusToSqlError(put, schema.name);
     }
-    MVDB_RETURN_IF_ERROR(it->status());
-    it.reset();
-    return Catalog::StoreIn(txn, schema);
-  };
-  RunOptions options;
-  options.transaction.isolation = ::mvdb::IsolationLevel::kReadCommitted;
-  const Status status = db->Run(build, options);
-  if (duplicate) {
-    return MakeSqlError("23505", "could not create unique index \"" + index.name + "\"");
+    const Status status = it->status();
+    if (!status.ok()) return StatusToSqlError(status, schema.name);
   }
-  if (row_error.has_value()) return *row_error;
-  if (!status.ok()) return StatusToSqlError(status, schema.name);
+  const Status stored = Catalog::StoreIn(txn, schema);
+  if (!stored.ok()) return StatusToSqlError(stored, schema.name);
   return {};
 }
 

@@ -68,11 +68,11 @@ SqlResult<std::vector<Candidate>> ScanIndex(Transaction& txn, const TableSchema&
                                             std::unique_ptr<Iterator>* reader);
 
 // Writes the entries (and claims) of `index` for every row of `schema`
-// (which already lists the index), and the schema's catalog row, in one
-// read committed transaction that locks every row it indexes (retried on
-// deadlocks with concurrent writers). REQUIRES: every writer that could
-// still write the table without the index has ended. 23505 "could
-// not create unique index" when two rows hold the same values.
-SqlStatus BuildIndex(Database* db, const TableSchema& schema, const IndexSchema& index);
+// (which already lists the index), and the schema's catalog row, in `txn`
+// (CREATE INDEX's own, at read committed). REQUIRES: txn holds the table
+// in kShare mode, so no transaction has uncommitted writes to it and none
+// can start one. 23505 "could not create unique index" when two rows hold
+// the same values.
+SqlStatus BuildIndex(Transaction& txn, const TableSchema& schema, const IndexSchema& index);
 
 }  // namespace mvdb::sql

@@ -245,8 +245,17 @@ Outcome Session::Impl::Execute(const Statement& statement) {
       return FailBlock(MakeSqlError(
           "25001", DdlName(statement) + " cannot run inside a transaction block in mvdb"));
     }
-    SqlResult<StatementResult> result =
-        executor.ExecuteDdl(statement, txn == nullptr ? 0 : txn->id());
+    // The statement's own transaction holds its table lock, and names it
+    // to waiting_for() while the statement waits (executor.h).
+    TransactionOptions options;
+    options.isolation = ::mvdb::IsolationLevel::kReadCommitted;
+    SetTransaction(db->db->Begin(options));
+    SqlResult<StatementResult> result = executor.ExecuteDdl(statement, *txn);
+    if (result.ok() && txn->state() == TransactionState::kActive) {
+      const Status status = txn->Commit();
+      if (!status.ok()) result = StatusToSqlError(status);
+    }
+    EndBlock();
     if (!result.ok()) {
       if (state == BlockState::kInBlock) return FailBlock(result.take_error());
       return Fail(result.take_error());

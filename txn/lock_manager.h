@@ -1,9 +1,12 @@
-// LockManager: exclusive row locks held to the end of a transaction, waits
-// with timeouts, and deadlock detection when a wait starts.
+// LockManager: exclusive row locks and table locks in PostgreSQL's modes,
+// held to the end of a transaction, waits with timeouts, and deadlock
+// detection when a wait starts.
 //
-// A lock is named by a table id and a key. Only writers (and GetForUpdate)
-// lock; readers never do, so only writers wait. The rules are the essay at
-// the top of lock_manager.cc.
+// A row lock is named by a table id and a key. Only writers (and
+// GetForUpdate) take row locks; readers never do. A table lock is named by
+// the table's name and taken at a transaction's first use of the table
+// (reads too), so that DDL waits for the transactions using the table and
+// they wait for it. The rules are the essay at the top of lock_manager.cc.
 //
 // Threading: every method may be called from any thread; one transaction
 // calls Lock from one thread at a time.
@@ -20,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "mvdb/db.h"
 #include "mvdb/status.h"
 
 namespace mvdb {
@@ -50,7 +54,19 @@ class LockManager {
   // Releases `name` if txn holds it and wakes its waiters.
   void Unlock(TxnId txn, const std::string& name);
 
-  // The transaction txn waits for, or 0.
+  // Takes table lock `name` in `mode` for txn, waiting while another
+  // transaction holds a conflicting mode or an earlier waiter asks for one
+  // (PostgreSQL's queue; a transaction that already holds the table in a
+  // mode a waiter conflicts with goes ahead of it). OK once held (*newly:
+  // txn did not hold this mode before); Deadlock and LockTimeout as Lock.
+  Status LockTable(TxnId txn, const std::string& name, TableLockMode mode,
+                   std::optional<std::chrono::milliseconds> timeout, bool* newly);
+  // Releases every mode txn holds of table `name` and wakes the waiters.
+  void UnlockTable(TxnId txn, const std::string& name);
+  // True when modes a and b conflict (PostgreSQL's table).
+  static bool Conflicts(TableLockMode a, TableLockMode b);
+
+  // A transaction txn waits for (for a table lock, the first of them), or 0.
   TxnId WaitingFor(TxnId txn) const;
   struct LockState {
     std::string name;
@@ -58,6 +74,12 @@ class LockManager {
     std::vector<TxnId> waiters;
   };
   std::vector<LockState> Snapshot() const;
+  struct TableLockState {
+    std::string name;
+    std::vector<std::pair<TxnId, TableLockMode>> granted;
+    std::vector<std::pair<TxnId, TableLockMode>> waiting;  // in queue order
+  };
+  std::vector<TableLockState> TableSnapshot() const;
   LockWaitStats stats() const;
 
  private:
@@ -72,16 +94,48 @@ class LockManager {
   };
   static constexpr size_t kShards = 64;
 
+  // A table lock: the modes granted (a bit per mode, per transaction) and
+  // the queue of requests not yet granted.
+  struct TableRequest {
+    TxnId txn = 0;
+    TableLockMode mode = TableLockMode::kAccessShare;
+  };
+  struct TableEntry {
+    std::vector<std::pair<TxnId, uint8_t>> granted;
+    std::vector<TableRequest> queue;
+    uint8_t HeldBy(TxnId txn) const;
+  };
+  // The transactions txn's request at queue position `at` (queue.size():
+  // not queued) must wait for: other holders of a conflicting mode and
+  // conflicting requests ahead of it.
+  static std::vector<TxnId> TableBlockers(const TableEntry& entry, TxnId txn, TableLockMode mode,
+                                          size_t at);
+
   Shard& ShardOf(std::string_view name);
-  // Records txn -> holder in the wait-for graph unless that closes a cycle;
-  // returns false (recording nothing) if it would.
-  bool StartWaiting(TxnId txn, TxnId holder);
+  // Records txn -> each of `blockers` in the wait-for graph (replacing
+  // txn's edges) unless that closes a cycle; returns false (recording
+  // nothing, txn's old edges removed) if it would.
+  bool StartWaiting(TxnId txn, const std::vector<TxnId>& blockers);
   void StopWaiting(TxnId txn);
+  // Whether `target` is reachable from `from` along the wait-for edges,
+  // ignoring the edges out of `skip`. REQUIRES: graph_mu_ held.
+  bool Reaches(const std::vector<TxnId>& from, TxnId target, TxnId skip) const;
+  // Breaks the cycle txn's wait for `blockers` would close by moving a
+  // table request that only the queue holds back to the front of its
+  // queue (lock_manager.cc, invariant 6). False if no such move breaks it.
+  // REQUIRES: tables_mu_ held.
+  bool PromoteSoftWaiter(TxnId txn, const std::vector<TxnId>& blockers);
+  void CountDeadlock();
+  void CountWait();
+  void CountTimeout();
 
   std::array<Shard, kShards> shards_;
-  mutable std::mutex graph_mu_;                 // after a shard's mutex
-  std::unordered_map<TxnId, TxnId> waits_for_;  // guarded by graph_mu_
-  LockWaitStats stats_;                         // guarded by graph_mu_
+  mutable std::mutex tables_mu_;  // before graph_mu_; guards tables_
+  std::condition_variable tables_changed_;
+  std::unordered_map<std::string, TableEntry> tables_;
+  mutable std::mutex graph_mu_;                              // after a shard's mutex
+  std::unordered_map<TxnId, std::vector<TxnId>> waits_for_;  // guarded by graph_mu_
+  LockWaitStats stats_;                                      // guarded by graph_mu_
 };
 
 }  // namespace mvdb

@@ -298,6 +298,8 @@ Status Txn::FailWith(Status status) {
 
 void Txn::UnlockAll() {
   for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
+  for (const auto& [name, modes] : table_locks_) manager_->locks().UnlockTable(id_, name);
+  table_locks_.clear();
   keys_.clear();
   written_ = 0;
   write_count_.store(0, std::memory_order_relaxed);
@@ -546,6 +548,32 @@ Status Txn::Rollback() {
   }
   Finish(TransactionState::kRolledBack);
   return Status::OK();
+}
+
+Status Txn::LockTable(std::string_view name, TableLockMode mode, bool* newly) {
+  *newly = false;
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  const auto bit = static_cast<uint8_t>(1u << static_cast<unsigned>(mode));
+  auto held = std::find_if(table_locks_.begin(), table_locks_.end(),
+                           [&](const auto& lock) { return lock.first == name; });
+  if (held != table_locks_.end() && (held->second & bit) != 0) return Status::OK();
+  std::string lock_name(name);
+  const Status locked = manager_->locks().LockTable(id_, lock_name, mode, lock_timeout_, newly);
+  if (!locked.ok()) return FailWith(locked);  // releases every lock (invariant 5)
+  if (held == table_locks_.end()) {
+    table_locks_.emplace_back(std::move(lock_name), bit);
+  } else {
+    held->second |= bit;
+  }
+  return Status::OK();
+}
+
+void Txn::UnlockTable(std::string_view name) {
+  const auto held = std::find_if(table_locks_.begin(), table_locks_.end(),
+                                 [&](const auto& lock) { return lock.first == name; });
+  if (held == table_locks_.end()) return;
+  manager_->locks().UnlockTable(id_, held->first);
+  table_locks_.erase(held);
 }
 
 Result<Timestamp> Txn::SnapshotForIterator(SnapshotOwner* owner) {

@@ -72,6 +72,13 @@ class Txn {
   Status Commit(const CommitOptions& options);
   Status Rollback();
 
+  // Takes table lock `name` in `mode` (LockManager::LockTable), held to the
+  // end; Deadlock and LockTimeout fail the transaction. *newly: the mode
+  // was not held before. UnlockTable gives back a lock taken on a table
+  // that turned out not to exist.
+  Status LockTable(std::string_view name, TableLockMode mode, bool* newly);
+  void UnlockTable(std::string_view name);
+
   // The snapshot reads go through: the transaction's (snapshot isolation)
   // or a new one owned by `owner` (read committed iterators). Fails if the
   // transaction cannot read (failed, ended, snapshot too old).
@@ -111,7 +118,7 @@ class Txn {
   // Locks `name`, reads its tree entry once and, at snapshot isolation,
   // checks first updater wins. Returns the key's state.
   Result<Key*> LockForWrite(const TableRef& table, std::string_view key, std::string name);
-  // Releases every row lock.
+  // Releases every row and table lock.
   void UnlockAll();
   // Records the transaction's write of a locked key.
   void Write(Key* state, bool is_delete, std::string_view value);
@@ -132,6 +139,8 @@ class Txn {
   std::map<std::string, Key> keys_;  // every key locked, in key order
   size_t written_ = 0;               // keys_ with written set
   Status failure_;                   // why the transaction failed (state kFailed)
+  // Every table locked, with the modes held (a bit per TableLockMode).
+  std::vector<std::pair<std::string, uint8_t>> table_locks_;
   // For ListTransactions from other threads.
   Txn* prev_ = nullptr;  // the manager's list of open transactions
   Txn* next_ = nullptr;

@@ -15,9 +15,9 @@
 // transaction's writes to several tables commit atomically: after a crash,
 // every acknowledged commit is there and nothing of any other.
 //
-// Concurrency. Many transactions run at once on many threads. Reads never
-// wait: a transaction reads the snapshot its isolation level gives it
-// (options.h, IsolationLevel) plus its own writes. A write takes a lock on
+// Concurrency. Many transactions run at once on many threads. Reads do not
+// wait for writers: a transaction reads the snapshot its isolation level
+// gives it (options.h, IsolationLevel) plus its own writes. A write takes a lock on
 // its key held to the end of the transaction; a second writer of the key
 // waits for the first. When the first commits, the waiter fails with
 // Conflict at snapshot isolation and goes on with the newest version at read
@@ -31,6 +31,15 @@
 // the same transaction) starts a new row, even though a reader of the key
 // sees only values. GetForUpdate with an Iterator tells the two apart, for
 // a caller that acts on what it read (a read committed re-check).
+//
+// Tables and transactions. A transaction locks each table it uses at its
+// first use (TableLockMode) and keeps the lock to its end, so the tables it
+// has touched stay as they were while it runs: DropTable waits until every
+// transaction that has used the table has ended (PostgreSQL's DROP TABLE
+// does the same), and a transaction that first uses a table while a
+// DropTable waits for it waits behind the drop (then finds no table:
+// NotFound). These waits are lock waits like a row lock's: the lock
+// timeout bounds them (LockTimeout) and a cycle fails with Deadlock.
 //
 // Errors (mvdb/status.h). Conflict, Deadlock, LockTimeout and
 // SnapshotTooOld are retryable (Status::IsRetryable): they end the
@@ -112,6 +121,24 @@ enum class TransactionState : uint8_t {
 
 const char* TransactionStateName(TransactionState state);
 
+// Table locks, PostgreSQL's modes of the same names (the ones mvdb uses).
+// A transaction locks a table at its first use of it and holds the lock to
+// its end: reads (Get, NewIterator) kAccessShare, GetForUpdate kRowShare,
+// writes kRowExclusive; these never conflict with each other. kShare keeps
+// writers out and lets readers in (SQL's CREATE INDEX); kAccessExclusive
+// keeps everyone out (DropTable; SQL's ALTER TABLE and DROP INDEX). A
+// request waits while another transaction holds a conflicting mode or an
+// earlier request for a conflicting mode waits (so a reader arriving while
+// a DropTable waits queues behind it), except that a transaction already
+// holding the table goes ahead of the requests its lock is blocking.
+enum class TableLockMode : uint8_t {
+  kAccessShare,
+  kRowShare,
+  kRowExclusive,
+  kShare,
+  kAccessExclusive,
+};
+
 // A transaction. Made by Database::Begin; rolls back on destruction unless
 // it committed. REQUIRES: destroyed before its Database.
 class Transaction {
@@ -128,7 +155,8 @@ class Transaction {
 
   // Copies the value of `key` in `table` into *value. NotFound if the key
   // has no value in what this transaction sees (or there is no such table).
-  // Never waits for a lock.
+  // Never waits for a row lock; waits for the table only behind DDL (a
+  // DropTable that holds or waits for it).
   Status Get(std::string_view table, std::string_view key, std::string* value);
 
   // Locks `key` as a write would (waiting for another holder, Deadlock,
@@ -166,9 +194,23 @@ class Transaction {
   Status Delete(std::string_view table, std::string_view key);
 
   // An iterator over `table` (see Iterator). NotFound-status iterator if the
-  // table does not exist. REQUIRES: destroyed before this transaction.
+  // table does not exist (or, after a failed table lock wait, that error).
+  // REQUIRES: destroyed before this transaction.
   std::unique_ptr<Iterator> NewIterator(std::string_view table,
                                         const IteratorOptions& options = {});
+
+  // Locks `table` in `mode` until the transaction ends (as a first use
+  // does; see TableLockMode), waiting while a conflicting mode is held or
+  // asked for ahead. NotFound if there is no such table (no lock is kept);
+  // Deadlock and LockTimeout as a row lock's wait, failing the transaction.
+  Status LockTable(std::string_view table, TableLockMode mode);
+  // Locks `table` in kAccessExclusive mode (waiting for every other
+  // transaction that holds it, as LockTable), then removes it and its rows,
+  // durably and at once: a later Rollback does not bring it back (DDL is
+  // not transactional). NotFound if there is none; Busy while an iterator
+  // over it is open. This transaction's own writes to it make its Commit
+  // fail with NotFound.
+  Status DropTable(std::string_view table);
 
   // Makes the writes durable (under options.sync or the database's sync
   // mode) and visible to every snapshot taken afterwards, then releases the
@@ -285,10 +327,16 @@ class Database {
   // InvalidArgument if the name is empty, longer than 1,024 bytes, exists,
   // or is the reserved "__mvdb_versioned".
   Status CreateTable(std::string_view name);
-  // Removes a table and its rows, durably. NotFound if there is none; Busy
-  // while an iterator over it is open, or if an operation on it (one waiting
-  // for a row lock, say) is still running after 2 seconds. A transaction
-  // that wrote to it and commits later fails with NotFound.
+  // Removes a table and its rows, durably, in a transaction of its own
+  // (Transaction::DropTable): first it waits until no other transaction
+  // holds the table, i.e. until every transaction that has used it has
+  // committed or rolled back; transactions that first use the table
+  // meanwhile wait behind it. NotFound if there is none; LockTimeout after
+  // Options::lock_timeout (unset: no limit); Deadlock if the wait would
+  // close a cycle; Busy while an iterator over it is open. A thread must
+  // not call it while a transaction of its own that used the table is open:
+  // the drop would wait for that transaction (for ever without a lock
+  // timeout); use that transaction's DropTable instead.
   Status DropTable(std::string_view name);
   Result<std::vector<std::string>> ListTables();
 

@@ -328,12 +328,14 @@ TEST_F(TxnTest, DropTableIsBusyWhileAnIteratorIsOpen) {
   ASSERT_TRUE(db_->CreateTable("x").ok());
   auto txn = Begin(kSnapshot);
   auto it = txn->NewIterator("x");
-  EXPECT_TRUE(db_->DropTable("x").IsBusy());
+  // Its own transaction (another would wait for the table lock the
+  // iterator's transaction holds: txn_ddl_test.cc).
+  EXPECT_TRUE(txn->DropTable("x").IsBusy());
   it.reset();
-  EXPECT_TRUE(db_->DropTable("x").ok());
+  EXPECT_TRUE(txn->DropTable("x").ok());
 }
 
-TEST_F(TxnTest, ALockWaitHoldsUpNoDdlOfOtherTablesAndDropOfItsTableIsBusy) {
+TEST_F(TxnTest, ALockWaitHoldsUpNoDdlOfOtherTablesAndDropOfItsTableWaits) {
   auto t1 = Begin(kReadCommitted);
   ASSERT_TRUE(t1->Put(kTable, "k", "1").ok());
   auto t2 = Begin(kReadCommitted);
@@ -346,8 +348,11 @@ TEST_F(TxnTest, ALockWaitHoldsUpNoDdlOfOtherTablesAndDropOfItsTableIsBusy) {
   ASSERT_TRUE(db_->DropTable("other").ok());
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
   // The waiting Put uses kTable's tree: dropping it must not pull the tree
-  // away underneath, nor wait forever for t1 (held by this very thread).
-  EXPECT_TRUE(db_->DropTable(kTable).IsBusy());
+  // away underneath. It waits for t1 and t2 (their table locks) until its
+  // lock timeout.
+  TransactionOptions patient;
+  patient.lock_timeout = 20ms;
+  EXPECT_EQ(Code(db_->Begin(patient)->DropTable(kTable)), "LockTimeout");
 
   ASSERT_TRUE(t1->Commit().ok());
   second.join();
@@ -356,12 +361,13 @@ TEST_F(TxnTest, ALockWaitHoldsUpNoDdlOfOtherTablesAndDropOfItsTableIsBusy) {
   EXPECT_EQ(ReadLatest("k"), "2");
 }
 
-TEST_F(TxnTest, CommitToADroppedTableFailsWithNotFound) {
+TEST_F(TxnTest, CommitToATableItDroppedFailsWithNotFound) {
   ASSERT_TRUE(db_->CreateTable("x").ok());
   auto txn = Begin(kSnapshot);
   ASSERT_TRUE(txn->Put("x", "k", "v").ok());
   ASSERT_TRUE(txn->Put(kTable, "k", "v").ok());
-  ASSERT_TRUE(db_->DropTable("x").ok());
+  // Another transaction's drop would wait for this one (txn_ddl_test.cc).
+  ASSERT_TRUE(txn->DropTable("x").ok());
   EXPECT_TRUE(txn->Commit().IsNotFound());
   EXPECT_EQ(ReadLatest("k"), "<NotFound>");  // nothing of it, not even the other table
 }
