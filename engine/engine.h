@@ -51,8 +51,12 @@ class TreeStore;
 class WriteBatch {
  public:
   void Put(std::string_view tree, std::string_view key, std::string_view value);
+  // Takes the value over instead of copying it.
+  void PutMoved(std::string_view tree, std::string_view key, std::string&& value);
   void Delete(std::string_view tree, std::string_view key);
   void Clear();
+  // Room for n ops, so that a large batch is not grown by doubling.
+  void Reserve(size_t n) { ops_.reserve(n); }
   size_t count() const;
   bool empty() const { return count() == 0; }
 

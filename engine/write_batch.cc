@@ -28,6 +28,10 @@ void WriteBatch::Put(std::string_view tree, std::string_view key, std::string_vi
   ops_.push_back(Op{false, std::string(tree), std::string(key), std::string(value)});
 }
 
+void WriteBatch::PutMoved(std::string_view tree, std::string_view key, std::string&& value) {
+  ops_.push_back(Op{false, std::string(tree), std::string(key), std::move(value)});
+}
+
 void WriteBatch::Delete(std::string_view tree, std::string_view key) {
   ops_.push_back(Op{true, std::string(tree), std::string(key), {}});
 }

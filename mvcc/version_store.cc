@@ -58,13 +58,28 @@
 // item behind a later one waits a little longer, which delays its
 // collection but never makes it early. Commits run a few items on their way out; a background
 // thread runs the rest (db/database.cc).
+//
+// Memory. bytes_ is what the old versions hold on the heap as
+// mvcc/footprint.h models glibc's malloc: each value's block, each chain's
+// node, key and vector (by capacity), the chains' bucket arrays and the
+// queued work items; counting only values and keys undercounted small
+// versions three times over (issue 11, item 9). The counts change under the
+// same lock as the containers. Trim shrinks a vector left at a quarter of its
+// capacity and frees a shard's buckets when its last chain goes, so the
+// count returns to 0. Collect takes due items off the queue 1,024 at a
+// time: a pass over a large backlog holds a bounded number of them.
+// The limit itself (Options::max_version_bytes) is enforced above, in
+// TxnManager::Collect, by reclaiming the oldest snapshots, and a commit
+// that leaves bytes_ over it waits for such a pass (txn/transaction.cc).
 #include "mvcc/version_store.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "btree/btree.h"
 #include "common/coding.h"
 #include "engine/engine.h"
+#include "mvcc/footprint.h"
 
 namespace mvdb {
 
@@ -123,8 +138,24 @@ VersionStore::Shard& VersionStore::ShardOf(std::string_view chain_key) {
   return shards_[std::hash<std::string_view>{}(chain_key) % kShards];
 }
 
-uint64_t VersionStore::Footprint(const OldVersion& v, size_t key_size) {
-  return v.value.size() + key_size + 64;
+uint64_t VersionStore::ChainBytes(const std::string& chain_key, const Chain& chain) {
+  return footprint::HashNode<std::pair<const std::string, Chain>>() + footprint::String(chain_key) +
+         footprint::Allocation(chain.capacity() * sizeof(OldVersion));
+}
+
+uint64_t VersionStore::ItemBytes(const WorkItem& item) {
+  // libstdc++'s deque holds its elements in blocks of 512 bytes.
+  constexpr size_t kPerBlock = 512 / sizeof(WorkItem);
+  return footprint::Allocation(512) / kPerBlock + footprint::String(item.chain_key);
+}
+
+void VersionStore::CountBuckets(Shard& shard) {
+  const size_t buckets = shard.chains.bucket_count();
+  // An empty table's single bucket is inside the object.
+  const size_t counted = shard.chains.empty() && buckets <= 1 ? 0 : buckets;
+  AddBytes(static_cast<int64_t>(footprint::Allocation(counted * footprint::kBucket)) -
+           static_cast<int64_t>(footprint::Allocation(shard.buckets * footprint::kBucket)));
+  shard.buckets = counted;
 }
 
 bool VersionStore::FindInChain(std::string_view chain_key, Timestamp snapshot, std::string* value,
@@ -260,17 +291,22 @@ Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
     if (!value.has_value() && old.tombstone) return Status::OK();  // deleting nothing
     replaces_value = !old.tombstone;
     OldVersion version{old.ts, ts, old.tombstone, old.new_row, std::string(old.value)};
-    const uint64_t footprint = Footprint(version, key.size());
     std::string chain_key = ChainKey(table, key);
     {
       Shard& shard = ShardOf(chain_key);
       std::lock_guard lock(shard.mu);
-      shard.chains[chain_key].push_back(std::move(version));  // invariant 1: before the tree
+      const auto [it, inserted] = shard.chains.try_emplace(chain_key);
+      const int64_t before = inserted ? 0 : static_cast<int64_t>(ChainBytes(it->first, it->second));
+      const int64_t value_bytes = static_cast<int64_t>(footprint::String(version.value));
+      it->second.push_back(std::move(version));  // invariant 1: before the tree
+      AddBytes(static_cast<int64_t>(ChainBytes(it->first, it->second)) - before + value_bytes);
+      if (inserted) CountBuckets(shard);
     }
     versions_.fetch_add(1, std::memory_order_relaxed);
-    bytes_.fetch_add(footprint, std::memory_order_relaxed);
+    WorkItem item{ts, std::move(chain_key), !value.has_value()};
+    AddBytes(static_cast<int64_t>(ItemBytes(item)));
     std::lock_guard lock(queue_mu_);
-    queue_.push_back({ts, std::move(chain_key), !value.has_value()});
+    queue_.push_back(std::move(item));
   } else if (!value.has_value()) {
     return Status::OK();  // deleting a key that has no entry
   }
@@ -294,18 +330,27 @@ bool VersionStore::Trim(std::string_view chain_key, Timestamp watermark) {
   if (it == shard.chains.end()) return true;
   Chain& chain = it->second;
   size_t n = 0;
-  uint64_t freed = 0;
+  int64_t freed = static_cast<int64_t>(ChainBytes(it->first, chain));
   while (n < chain.size() && chain[n].superseded_at <= watermark) {  // invariant 3
-    freed += Footprint(chain[n], chain_key.size() - kTableIdBytes);
+    freed += static_cast<int64_t>(footprint::String(chain[n].value));
     ++n;
   }
   if (n == 0) return chain.empty();
   chain.erase(chain.begin(), chain.begin() + static_cast<std::ptrdiff_t>(n));
   versions_.fetch_sub(n, std::memory_order_relaxed);
-  bytes_.fetch_sub(freed, std::memory_order_relaxed);
   reclaimed_.fetch_add(n, std::memory_order_relaxed);
-  if (!chain.empty()) return false;
+  if (!chain.empty()) {
+    // A chain that was long under an old snapshot gives its room back.
+    if (chain.size() <= chain.capacity() / 4) chain.shrink_to_fit();
+    AddBytes(static_cast<int64_t>(ChainBytes(it->first, chain)) - freed);
+    return false;
+  }
+  AddBytes(-freed);
   shard.chains.erase(it);
+  if (shard.chains.empty()) {
+    std::unordered_map<std::string, Chain>().swap(shard.chains);  // frees the buckets
+    CountBuckets(shard);
+  }
   return true;
 }
 
@@ -317,17 +362,37 @@ void VersionStore::NoteStaleTombstone(TableId table, std::string_view key, Times
 
 Status VersionStore::Collect(Timestamp watermark, size_t max_items, Engine* engine,
                              const std::function<BTree*(TableId)>& tree_of, const KeyLocks& locks) {
-  std::vector<WorkItem> due;
-  {
-    std::lock_guard lock(queue_mu_);
-    while (!queue_.empty() && queue_.front().due <= watermark &&
-           (max_items == 0 || due.size() < max_items)) {
-      due.push_back(std::move(queue_.front()));
-      queue_.pop_front();
+  // In batches, so that a pass over a large backlog (after a reclaim, all
+  // of it) holds a bounded number of items out of the queue at a time.
+  constexpr size_t kBatch = 1024;
+  size_t taken = 0;
+  bool first = true;
+  while (max_items == 0 || taken < max_items) {
+    const size_t limit = max_items == 0 ? kBatch : std::min(kBatch, max_items - taken);
+    std::vector<WorkItem> due;
+    {
+      std::lock_guard lock(queue_mu_);
+      while (!queue_.empty() && queue_.front().due <= watermark && due.size() < limit) {
+        AddBytes(-static_cast<int64_t>(ItemBytes(queue_.front())));
+        due.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      taken += due.size();
+      if (first) {  // once: those retried go back to the list for the next pass
+        for (WorkItem& item : stale_tombstones_) due.push_back(std::move(item));
+        stale_tombstones_.clear();
+        first = false;
+      }
     }
-    for (WorkItem& item : stale_tombstones_) due.push_back(std::move(item));
-    stale_tombstones_.clear();
+    if (due.empty()) break;
+    MVDB_RETURN_IF_ERROR(CollectItems(due, watermark, engine, tree_of, locks));
   }
+  return Status::OK();
+}
+
+Status VersionStore::CollectItems(const std::vector<WorkItem>& due, Timestamp watermark,
+                                  Engine* engine, const std::function<BTree*(TableId)>& tree_of,
+                                  const KeyLocks& locks) {
   std::vector<const WorkItem*> tombstones;
   for (const WorkItem& item : due) {
     const bool chain_empty = Trim(item.chain_key, watermark);
@@ -382,12 +447,16 @@ void VersionStore::DropTable(TableId table) {
         ++it;
         continue;
       }
-      uint64_t freed = 0;
+      int64_t freed = static_cast<int64_t>(ChainBytes(it->first, it->second));
       for (const OldVersion& v : it->second)
-        freed += Footprint(v, it->first.size() - kTableIdBytes);
+        freed += static_cast<int64_t>(footprint::String(v.value));
       versions_.fetch_sub(it->second.size(), std::memory_order_relaxed);
-      bytes_.fetch_sub(freed, std::memory_order_relaxed);
+      AddBytes(-freed);
       it = shard.chains.erase(it);
+    }
+    if (shard.chains.empty()) {
+      std::unordered_map<std::string, Chain>().swap(shard.chains);
+      CountBuckets(shard);
     }
   }
 }

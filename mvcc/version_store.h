@@ -54,8 +54,10 @@ Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key);
 
 struct VersionStoreStats {
   uint64_t versions = 0;  // old versions in chains
-  uint64_t bytes = 0;     // their approximate memory
-  uint64_t backlog = 0;   // collection work items not yet due or done
+  // Their memory as the heap holds it (mvcc/footprint.h): values, chains,
+  // the chains' table and the collection work items queued for them.
+  uint64_t bytes = 0;
+  uint64_t backlog = 0;  // collection work items not yet due or done
   uint64_t reclaimed = 0;
   uint64_t tombstones_removed = 0;
 };
@@ -142,6 +144,8 @@ class VersionStore {
   void DropTable(TableId table);
 
   VersionStoreStats stats() const;
+  // stats().bytes, without its lock.
+  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct OldVersion {
@@ -156,6 +160,7 @@ class VersionStore {
   struct Shard {
     std::mutex mu;
     std::unordered_map<std::string, Chain> chains;
+    size_t buckets = 0;  // chains.bucket_count() as counted in bytes_
   };
   struct WorkItem {
     Timestamp due = 0;  // the watermark at which the item can be done
@@ -173,7 +178,21 @@ class VersionStore {
   // Removes the chain versions superseded at or below watermark; returns
   // whether the chain is now empty.
   bool Trim(std::string_view chain_key, Timestamp watermark);
-  static uint64_t Footprint(const OldVersion& v, size_t key_size);
+  // The heap a chain takes besides its versions' values: its node in the
+  // shard's table, the key, the vector of versions (by capacity).
+  static uint64_t ChainBytes(const std::string& chain_key, const Chain& chain);
+  // The heap a queued work item takes: its share of a deque block, its key.
+  static uint64_t ItemBytes(const WorkItem& item);
+  // Counts a change of the shard's bucket array. REQUIRES: shard.mu held.
+  void CountBuckets(Shard& shard);
+  // Adds (or, wrapping, subtracts) delta to bytes_.
+  void AddBytes(int64_t delta) {
+    bytes_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+  }
+  // Collect's work on items taken off the queue: trims their chains and
+  // removes the tombstones that are due.
+  Status CollectItems(const std::vector<WorkItem>& due, Timestamp watermark, Engine* engine,
+                      const std::function<BTree*(TableId)>& tree_of, const KeyLocks& locks);
   // Removes the tree's tombstone for item if it is still the one item
   // names, due at or below watermark. REQUIRES: the key's lock held.
   Status RemoveTombstone(BTree* tree, const WorkItem& item, Timestamp watermark);

@@ -59,6 +59,17 @@
 //     iterator still holds it (mvcc/version_store.cc, invariant 7). A
 //     transaction that deletes a key and then puts it leaves one version,
 //     so it marks that version as starting a new row (Key::deleted).
+//  9. Bounded write sets. Every key in the write set is charged what it
+//     takes on the heap (KeyBytes: its entry, name, lock, base and value,
+//     and its op's share of the log record). A Put, Delete or GetForUpdate
+//     that would take the set past Options::max_transaction_bytes fails
+//     with InvalidArgument before anything changes (a key locked only to
+//     find that out is unlocked again), so the transaction stays active.
+//     The set is never larger than the limit, the commit moves the values
+//     into its batch rather than copying them, and the limit is capped at
+//     what one log record carries, so a transaction that could write can
+//     commit, and its commit holds at most the set, the record and the
+//     log's copy of it.
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -67,6 +78,9 @@
 #include "btree/btree.h"  // kMaxKeySize, kMaxValueSize
 #include "common/coding.h"
 #include "engine/engine.h"
+#include "engine/record_format.h"
+#include "mvcc/footprint.h"
+#include "wal/log_format.h"
 
 namespace mvdb {
 
@@ -81,6 +95,29 @@ TableId TableOf(const std::string& name) {
   return DecodeFixed32(reinterpret_cast<const std::byte*>(name.data()));
 }
 
+// The largest write set whose commit fits in one log record: every entry
+// counts at least its op's share of the record (KeyBytes).
+constexpr size_t kMaxTransactionBytes =
+    log_format::kMaxPayloadHardLimit - db_record::kBatchHeaderSize;
+
+// What a key costs the write set (mvcc/footprint.h): its node in keys_,
+// its name there and in the lock table with the lock's entry, the tree
+// entry read after locking, and, written, its value and its op's header and
+// tree name in the commit's log record (the record then never outgrows the
+// write set). Written values are fresh strings (Txn::Write): capacity = size.
+size_t KeyBytes(size_t name_size, const std::optional<std::string>& base, bool written,
+                size_t value_size, size_t tree_name_size) {
+  using LockEntry = std::pair<const std::string, std::pair<TxnId, std::vector<TxnId>>>;
+  size_t bytes = footprint::MapNode<std::pair<const std::string, Txn::Key>>() +
+                 footprint::HashNode<LockEntry>() + footprint::kBucket +
+                 2 * footprint::StringCharacters(name_size);
+  if (base.has_value()) bytes += footprint::String(*base);
+  if (written) {
+    bytes += footprint::StringCharacters(value_size) + db_record::kOpHeaderSize + tree_name_size;
+  }
+  return bytes;
+}
+
 }  // namespace
 
 // ---- TxnManager ----
@@ -88,6 +125,7 @@ TableId TableOf(const std::string& name) {
 TxnManager::TxnManager(Engine* engine, const Options& options, Catalog* catalog)
     : engine_(engine),
       options_(options),
+      max_transaction_bytes_(std::min(options.max_transaction_bytes, kMaxTransactionBytes)),
       catalog_(catalog),
       timeline_(engine->next_lsn()),
       versions_(&timeline_, engine->next_lsn()) {}
@@ -302,6 +340,7 @@ void Txn::UnlockAll() {
   table_locks_.clear();
   keys_.clear();
   written_ = 0;
+  write_set_bytes_ = 0;
   write_count_.store(0, std::memory_order_relaxed);
 }
 
@@ -382,10 +421,48 @@ Result<Txn::Key*> Txn::LockForWrite(const TableRef& table, std::string_view key,
   return &state;
 }
 
+Status Txn::CheckRoom(size_t before, size_t after) const {
+  const size_t limit = manager_->max_transaction_bytes();
+  const size_t total = write_set_bytes_ - before + after;
+  if (total <= limit) return Status::OK();
+  return Status::InvalidArgument("transaction is too large: its writes would take " +
+                                 std::to_string(total) + " bytes of memory, more than " +
+                                 "max_transaction_bytes (" + std::to_string(limit) + ")");
+}
+
+Result<Txn::Key*> Txn::LockWithinLimit(const TableRef& table, std::string_view key, bool write,
+                                       size_t value_size) {
+  std::string name = LockManager::LockName(table.id, key);
+  const size_t name_size = name.size();
+  const size_t tree_name_size = table.name == nullptr ? 0 : table.name->size();
+  const auto known = keys_.find(name);
+  const bool is_new = known == keys_.end();
+  // The entry as it will be; a new key's tree entry is read only once locked.
+  const Key none;
+  const Key& now = is_new ? none : known->second;
+  const bool written = write || now.written;
+  const size_t value = write ? value_size : now.value.size();
+  MVDB_RETURN_IF_ERROR(
+      CheckRoom(now.bytes, KeyBytes(name_size, now.base, written, value, tree_name_size)));
+  MVDB_ASSIGN_OR_RETURN(Key * state, LockForWrite(table, key, std::move(name)));
+  const size_t bytes = KeyBytes(name_size, state->base, written, value, tree_name_size);
+  if (const Status room = CheckRoom(state->bytes, bytes); !room.ok()) {
+    if (is_new) {  // locked by this call alone: as if it never was
+      const std::string again = LockManager::LockName(table.id, key);
+      manager_->locks().Unlock(id_, again);
+      keys_.erase(again);
+    }
+    return room;
+  }
+  write_set_bytes_ = write_set_bytes_ - state->bytes + bytes;
+  state->bytes = bytes;
+  return state;
+}
+
 Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
-  MVDB_RETURN_IF_ERROR(LockForWrite(table, key, LockManager::LockName(table.id, key)).status());
+  MVDB_RETURN_IF_ERROR(LockWithinLimit(table, key, /*write=*/false, 0).status());
   return Get(table, key, value);  // at read committed: the newest, after the wait
 }
 
@@ -419,8 +496,7 @@ Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::strin
 Status Txn::Put(const TableRef& table, std::string_view key, std::string_view value) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, value.size()));
-  MVDB_ASSIGN_OR_RETURN(Key * state,
-                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  MVDB_ASSIGN_OR_RETURN(Key * state, LockWithinLimit(table, key, /*write=*/true, value.size()));
   Write(state, false, value);
   return Status::OK();
 }
@@ -428,8 +504,7 @@ Status Txn::Put(const TableRef& table, std::string_view key, std::string_view va
 Status Txn::Delete(const TableRef& table, std::string_view key) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
-  MVDB_ASSIGN_OR_RETURN(Key * state,
-                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  MVDB_ASSIGN_OR_RETURN(Key * state, LockWithinLimit(table, key, /*write=*/true, 0));
   Write(state, true, {});
   return Status::OK();
 }
@@ -439,7 +514,9 @@ void Txn::Write(Key* state, bool is_delete, std::string_view value) {
   state->written = true;
   state->is_delete = is_delete;
   state->deleted = state->deleted || is_delete;  // invariant 8
-  state->value.assign(value);
+  // A fresh string, so its capacity is its size, as KeyBytes counts it
+  // (assign would keep a larger buffer from an earlier write).
+  state->value = std::string(value);
   write_count_.store(written_, std::memory_order_relaxed);
 }
 
@@ -455,7 +532,11 @@ Status Txn::Commit(const CommitOptions& options) {
     manager_->read_only_commits_.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
   }
+  // The batch takes the values over from the write set, so a commit holds
+  // its values once plus the log record (at most max_transaction_bytes
+  // each), not a copy more.
   WriteBatch batch;
+  batch.Reserve(written_);
   std::vector<TableId> op_tables;
   std::vector<const std::optional<std::string>*> op_bases;
   std::vector<bool> op_new_rows;  // a put after this transaction's delete of the key
@@ -464,7 +545,7 @@ Status Txn::Commit(const CommitOptions& options) {
   op_new_rows.reserve(written_);
   bool dropped = false;
   manager_->catalog_->LockShared();  // only to name the tables
-  for (const auto& [name, write] : keys_) {
+  for (auto& [name, write] : keys_) {
     if (!write.written) continue;  // locked by GetForUpdate only
     const TableId table = TableOf(name);
     const std::optional<TableRef> ref = manager_->catalog_->Find(table);
@@ -476,7 +557,7 @@ Status Txn::Commit(const CommitOptions& options) {
     if (write.is_delete) {
       batch.Delete(*ref->name, key);
     } else {
-      batch.Put(*ref->name, key, write.value);
+      batch.PutMoved(*ref->name, key, std::move(write.value));
     }
     op_tables.push_back(table);
     op_bases.push_back(write.base_read ? &write.base : nullptr);
@@ -534,7 +615,14 @@ Status Txn::Commit(const CommitOptions& options) {
   manager_->commits_.fetch_add(1, std::memory_order_relaxed);
   // Opportunistic collection: a few items per write, skipped when another
   // pass runs. Its failure is the engine's and shows at the next commit.
-  (void)manager_->Collect(4 * written + 4, /*wait=*/false);
+  // A commit that left the old versions over max_version_bytes waits for
+  // a whole pass, which reclaims snapshots until they fit: writers cannot
+  // outrun the bound between background passes.
+  if (versions.bytes() > manager_->options().max_version_bytes) {
+    (void)manager_->Collect(0, /*wait=*/true);
+  } else {
+    (void)manager_->Collect(4 * written + 4, /*wait=*/false);
+  }
   return Status::OK();
 }
 

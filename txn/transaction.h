@@ -101,8 +101,12 @@ class Txn {
     // (mvcc/version_format.md, the new-row flag).
     bool deleted = false;
     std::string value;
+    size_t bytes = 0;  // what the entry counts against max_transaction_bytes
   };
   const std::map<std::string, Key>& keys() const { return keys_; }
+  // The memory the keys take (mvcc/footprint.h), at most
+  // Options::max_transaction_bytes.
+  size_t write_set_bytes() const { return write_set_bytes_; }
   TxnManager* manager() const { return manager_; }
 
  private:
@@ -118,6 +122,17 @@ class Txn {
   // Locks `name`, reads its tree entry once and, at snapshot isolation,
   // checks first updater wins. Returns the key's state.
   Result<Key*> LockForWrite(const TableRef& table, std::string_view key, std::string name);
+  // LockForWrite within max_transaction_bytes: locks `key` and charges its
+  // entry as it will be once `write` (a put of value_size bytes or a
+  // delete; false: GetForUpdate's lock alone) is recorded. A key that does
+  // not fit is refused with InvalidArgument before it is locked, or, when
+  // only the tree entry read after locking shows it, unlocked again: the
+  // transaction is left as it was.
+  Result<Key*> LockWithinLimit(const TableRef& table, std::string_view key, bool write,
+                               size_t value_size);
+  // InvalidArgument unless the write set fits once an entry counted
+  // `before` bytes counts `after`.
+  Status CheckRoom(size_t before, size_t after) const;
   // Releases every row and table lock.
   void UnlockAll();
   // Records the transaction's write of a locked key.
@@ -138,6 +153,7 @@ class Txn {
   SnapshotOwner snapshot_;           // registered at snapshot isolation
   std::map<std::string, Key> keys_;  // every key locked, in key order
   size_t written_ = 0;               // keys_ with written set
+  size_t write_set_bytes_ = 0;       // the sum of keys_' bytes
   Status failure_;                   // why the transaction failed (state kFailed)
   // Every table locked, with the modes held (a bit per TableLockMode).
   std::vector<std::pair<std::string, uint8_t>> table_locks_;
@@ -193,6 +209,8 @@ class TxnManager {
   LockManager& locks() { return locks_; }
   Engine* engine() { return engine_; }
   const Options& options() const { return options_; }
+  // Options::max_transaction_bytes, at most what one log record can carry.
+  size_t max_transaction_bytes() const { return max_transaction_bytes_; }
   TxnManagerStats stats() const;
   std::vector<TransactionInfo> ListTransactions() const;
 
@@ -204,6 +222,7 @@ class TxnManager {
 
   Engine* engine_;
   const Options options_;
+  const size_t max_transaction_bytes_;
   Catalog* const catalog_;
   Timeline timeline_;
   VersionStore versions_;

@@ -187,7 +187,10 @@ class Transaction {
   // snapshot saw was deleted, "... concurrent update" otherwise, as
   // PostgreSQL says.)
   // InvalidArgument for an empty or too long key or value, a read-only
-  // transaction, or NotFound for a table that does not exist.
+  // transaction, or a write that would take the transaction's writes past
+  // Options::max_transaction_bytes (also for Delete and GetForUpdate; the
+  // transaction is left as it was), or NotFound for a table that does not
+  // exist.
   Status Put(std::string_view table, std::string_view key, std::string_view value);
   // Removes `key` (no error if it has no value), with Put's locking and
   // errors.

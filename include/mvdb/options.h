@@ -57,7 +57,25 @@ struct Options {
   // Old versions kept for open snapshots may use this much memory. Past it,
   // the transactions holding the oldest snapshot are aborted with
   // SnapshotTooOld (retryable), oldest first, until the versions fit.
+  // Counted as the heap holds them (values, keys, chains, the collector's
+  // work queue, allocator overhead), not only the values' bytes. A commit
+  // that leaves them over the limit collects before it returns, so they
+  // exceed it by at most what the commits under way install (each at most
+  // its write set, max_transaction_bytes).
   size_t max_version_bytes = size_t{256} << 20;
+  // A transaction's write set — every key it wrote or locked, with its
+  // value and the tree entry read when it was locked — may use this much
+  // memory, counted as max_version_bytes is. The Put, Delete or
+  // GetForUpdate that would cross it fails at once with InvalidArgument
+  // ("transaction is too large", SQLSTATE 54000 in SQL) and changes
+  // nothing: the transaction stays active, to be rolled back or committed
+  // with what it holds. The commit hands the values to its log record
+  // without another copy of the write set, but the record and the log's
+  // buffer hold one each, so a commit takes up to about three times this.
+  // Capped at 1 GiB - 4, what one log record can carry, so that a
+  // transaction that was allowed to write never fails at COMMIT for its
+  // size.
+  size_t max_transaction_bytes = size_t{256} << 20;
   // How often the background collector looks for versions no snapshot can
   // see. Commits also collect on their way out, so this bounds the delay
   // only when nothing commits.
