@@ -18,6 +18,7 @@
 
 #include "sql/catalog.h"
 #include "sql/executor.h"
+#include "sql/lexer.h"
 #include "sql/parser.h"
 
 namespace mvdb::sql {
@@ -275,15 +276,19 @@ std::unique_ptr<Session> SqlDatabase::NewSession(::mvdb::IsolationLevel isolatio
 Outcome Session::Execute(const Statement& statement) { return impl_->Execute(statement); }
 
 Outcome Session::ExecuteText(std::string_view sql) {
-  ParseError parse_error;
-  Result<std::vector<Statement>> statements = ParseScript(sql, &parse_error);
-  if (!statements.ok()) {
-    SqlError error = MakeSqlError(parse_error.sqlstate, parse_error.message);
-    // PostgreSQL parses before it looks at the block: a syntax error is
-    // reported as such, and fails a block in progress.
+  // PostgreSQL checks a query's text (its encoding, on receipt) and parses
+  // it before it looks at the block: such an error is reported as such, and
+  // fails a block in progress.
+  auto refuse = [this](SqlError error) {
     if (impl_->state == BlockState::kInBlock) return impl_->FailBlock(std::move(error));
     return Fail(std::move(error));
+  };
+  if (std::optional<TextError> bad = CheckStatementText(sql)) {
+    return refuse(MakeSqlError(std::move(bad->sqlstate), std::move(bad->message)));
   }
+  ParseError parse_error;
+  Result<std::vector<Statement>> statements = ParseScript(sql, &parse_error);
+  if (!statements.ok()) return refuse(MakeSqlError(parse_error.sqlstate, parse_error.message));
   Outcome outcome = Ok("");
   for (const Statement& statement : statements.value()) {
     outcome = Execute(statement);
