@@ -276,19 +276,22 @@ std::unique_ptr<Session> SqlDatabase::NewSession(::mvdb::IsolationLevel isolatio
 Outcome Session::Execute(const Statement& statement) { return impl_->Execute(statement); }
 
 Outcome Session::ExecuteText(std::string_view sql) {
-  // PostgreSQL checks a query's text (its encoding, on receipt) and parses
-  // it before it looks at the block: such an error is reported as such, and
-  // fails a block in progress.
-  auto refuse = [this](SqlError error) {
+  // PostgreSQL checks a query's encoding on receipt, before the block: the
+  // error is reported as such, and fails a block in progress.
+  if (std::optional<TextError> bad = CheckStatementText(sql)) {
+    SqlError error = MakeSqlError(std::move(bad->sqlstate), std::move(bad->message));
     if (impl_->state == BlockState::kInBlock) return impl_->FailBlock(std::move(error));
     return Fail(std::move(error));
-  };
-  if (std::optional<TextError> bad = CheckStatementText(sql)) {
-    return refuse(MakeSqlError(std::move(bad->sqlstate), std::move(bad->message)));
   }
   ParseError parse_error;
   Result<std::vector<Statement>> statements = ParseScript(sql, &parse_error);
-  if (!statements.ok()) return refuse(MakeSqlError(parse_error.sqlstate, parse_error.message));
+  if (!statements.ok()) {
+    SqlError error = MakeSqlError(parse_error.sqlstate, parse_error.message);
+    // PostgreSQL parses before it looks at the block: a syntax error is
+    // reported as such, and fails a block in progress.
+    if (impl_->state == BlockState::kInBlock) return impl_->FailBlock(std::move(error));
+    return Fail(std::move(error));
+  }
   Outcome outcome = Ok("");
   for (const Statement& statement : statements.value()) {
     outcome = Execute(statement);
