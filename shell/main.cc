@@ -11,14 +11,21 @@
 // opens the database (a temporary one, removed at exit, without DBDIR) and
 // picks the mode: a terminal on standard input gets the interactive shell,
 // anything else is read as a script without banner or prompt.
+//
+// Standard output goes through an FdOutputBuffer, so a failed write (a full
+// disk) is reported on standard error with a non-zero exit status, whatever
+// the command; a closed pipe ends mvdb by SIGPIPE, as it ends psql, but
+// only after the shell has cleaned up. SIGTERM, SIGHUP and SIGINT are
+// shell/signal_watcher.h's.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -30,7 +37,11 @@
 #include "mvdb/status.h"
 #include "shell/check_command.h"
 #include "shell/isolation_runner.h"
+#include "shell/line_reader.h"
+#include "shell/output.h"
+#include "shell/signal_watcher.h"
 #include "shell/sql_shell.h"
+#include "sql/lexer.h"
 #include "sql/session.h"
 
 namespace mvdb::shell {
@@ -100,6 +111,18 @@ void PrintBanner(const std::string& dir, bool temporary, const CommandLine& line
 }
 
 int RunShell(const CommandLine& line) {
+  // First, before the database and the sessions start their threads.
+  SignalWatcher signals;
+  std::unique_ptr<LineReader> script;
+  if (!line.file.empty()) {
+    Result<std::unique_ptr<LineReader>> opened =
+        LineReader::Open(line.file, sql::kMaxStatementBytes);
+    if (!opened.ok()) {
+      std::cerr << "mvdb: " << opened.status().message() << '\n';
+      return 1;
+    }
+    script = std::move(opened).value();
+  }
   std::optional<TempDir> temp;
   std::string dir = line.dbdir;
   if (dir.empty()) {
@@ -110,6 +133,7 @@ int RunShell(const CommandLine& line) {
     }
     temp.emplace(std::move(created).value());
     dir = temp->path();
+    signals.SetTemporaryDirectory(dir);
   }
   Options options;
   options.cache_mb = line.cache_mb;
@@ -136,21 +160,20 @@ int RunShell(const CommandLine& line) {
     if (!line.command.empty()) {
       shell.RunText(line.command);
       if (shell.had_error()) status = 1;  // as psql -c
-    } else if (!line.file.empty()) {
-      std::ifstream file(line.file);
-      if (!file) {
-        std::cerr << "mvdb: " << line.file << ": cannot open the script file\n";
-        return 1;
-      }
-      shell.RunScript(file);
+    } else if (script != nullptr) {
+      if (shell.RunScript(*script, line.file) == SqlShell::ScriptEnd::kUnreadable) status = 1;
     } else if (interactive) {
       PrintBanner(dir, temp.has_value(), line);
+      std::cout.flush();
+      if (SqlShell::kTakesInterrupts) signals.SetInterruptHandler([&shell] { shell.Interrupt(); });
       shell.RunTerminal();
     } else {
-      shell.RunScript(std::cin);
+      LineReader input(STDIN_FILENO, sql::kMaxStatementBytes);
+      if (shell.RunScript(input, "standard input") == SqlShell::ScriptEnd::kUnreadable) status = 1;
     }
     shell.Finish();
-    if (shell.bailed()) status = 1;
+    signals.SetInterruptHandler(nullptr);
+    if (shell.bailed() || shell.output_failed()) status = 1;
   }
   const Status closed = (*db)->database()->Close();
   if (!closed.ok()) {
@@ -178,8 +201,11 @@ int Main(int argc, char** argv) {
       "and prompts; otherwise as a script, without banner or prompt, printing and flushing\n"
       "each statement's result. Statements end with ';'; meta-commands start with a\n"
       "backslash, one per line (\\? lists them). Several sessions: \\session NAME.\n"
-      "Exit status: 0; 1 if the database cannot be opened, --bail stopped at an error, or\n"
-      "a -c statement failed; 2 for a bad command line."};
+      "Exit status: 0; 1 if the database cannot be opened, --bail stopped at an error, a\n"
+      "-c statement failed, the script could not be read to its end (a read error, a line\n"
+      "or statement over 64 MiB: error 54000), or the output could not be written; 2 for a\n"
+      "bad command line. SIGTERM, SIGHUP and SIGINT end mvdb (a temporary database is\n"
+      "removed first); at the terminal Ctrl-C drops the statement being typed."};
   app.set_version_flag("--version", std::string("mvdb ") + MVDB_VERSION);
   CommandLine line;
   app.add_option("DBDIR", line.dbdir,
@@ -271,12 +297,31 @@ int Main(int argc, char** argv) {
 }  // namespace mvdb::shell
 
 int main(int argc, char** argv) {
+  // A write to a closed pipe fails with EPIPE instead of killing mvdb on
+  // the spot, so the shell stops and cleans up first (below).
+  std::signal(SIGPIPE, SIG_IGN);
+  mvdb::shell::FdOutputBuffer output(STDOUT_FILENO);
+  std::streambuf* const previous = std::cout.rdbuf(&output);
+  int status = 2;
   // The mvdb libraries report failures as Status; what can still throw is
   // the standard library (bad_alloc) and CLI11 setting up the options.
   try {
-    return mvdb::shell::Main(argc, argv);
+    status = mvdb::shell::Main(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "mvdb: " << e.what() << '\n';
-    return 2;
   }
+  std::cout.flush();
+  std::cout.rdbuf(previous);
+  if (output.error() == EPIPE) {
+    // Whoever read the output has gone (`mvdb ... | head`): end as psql
+    // and every filter do, by SIGPIPE, without a message.
+    std::signal(SIGPIPE, SIG_DFL);
+    raise(SIGPIPE);
+  }
+  if (output.error() != 0) {
+    std::cerr << "mvdb: could not write to standard output: " << std::strerror(output.error())
+              << '\n';
+    if (status == 0) status = 1;
+  }
+  return status;
 }

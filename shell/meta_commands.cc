@@ -14,7 +14,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -211,15 +210,10 @@ std::string Milliseconds(double ms) {
 }  // namespace
 
 bool SqlShell::MetaError(const std::string& message) {
-  out_.flush();
+  if (!FlushOutput()) return false;
   err_ << message << '\n';
   err_.flush();
-  had_error_ = true;
-  if (options_.bail) {
-    bailed_ = true;
-    return false;
-  }
-  return true;
+  return CountError();
 }
 
 bool SqlShell::RunMetaCommand(Mode mode, std::string_view line) {
@@ -272,8 +266,7 @@ bool SqlShell::RunMetaCommand(Mode mode, std::string_view line) {
   } else {
     go_on = MetaError("invalid command \\" + name + "\nTry \\? for help.");
   }
-  out_.flush();
-  return go_on;
+  return FlushOutput() && go_on;
 }
 
 bool SqlShell::MetaHelp() {
@@ -287,12 +280,22 @@ bool SqlShell::MetaInclude(const std::vector<std::string>& args) {
     return MetaError("\\i: files include each other more than " + std::to_string(kMaxIncludeDepth) +
                      " deep");
   }
-  std::ifstream file(args[0]);
-  if (!file) return MetaError(args[0] + ": No such file or readable");
+  // As psql: "FILE: No such file or directory", and a file that cannot be
+  // read to its end (a directory, a line over the limit) is an error.
+  Result<std::unique_ptr<LineReader>> file = LineReader::Open(args[0], sql::kMaxStatementBytes);
+  if (!file.ok()) return MetaError(std::string(file.status().message()));
   ++include_depth_;
-  const bool go_on = RunScript(file);
+  const ScriptEnd end = RunScript(**file, args[0]);
   --include_depth_;
-  return go_on;
+  switch (end) {
+    case ScriptEnd::kEnd:
+      return true;
+    case ScriptEnd::kStopped:
+      return false;
+    case ScriptEnd::kUnreadable:
+      break;
+  }
+  return CountError();
 }
 
 bool SqlShell::MetaSession(const std::vector<std::string>& args) {

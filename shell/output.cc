@@ -7,7 +7,10 @@
 // lines up.
 #include "shell/output.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -294,5 +297,55 @@ void PrintStatementResult(const sql::StatementResult& result, const OutputOption
 std::string FormatError(const sql::SqlError& error) {
   return "ERROR:  " + error.sqlstate + " " + error.message;
 }
+
+FdOutputBuffer::FdOutputBuffer(int fd) : fd_(fd), buffer_(size_t{64} << 10) {
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+}
+
+FdOutputBuffer::~FdOutputBuffer() { (void)Drain(); }
+
+bool FdOutputBuffer::WriteAll(const char* data, size_t size) {
+  while (size > 0 && error_ == 0) {
+    const ssize_t written = write(fd_, data, size);
+    if (written > 0) {
+      data += written;
+      size -= static_cast<size_t>(written);
+    } else if (written < 0 && errno == EINTR) {
+      continue;
+    } else {
+      error_ = written < 0 ? errno : EIO;
+    }
+  }
+  return error_ == 0;
+}
+
+bool FdOutputBuffer::Drain() {
+  const bool ok = WriteAll(pbase(), static_cast<size_t>(pptr() - pbase()));
+  setp(buffer_.data(), buffer_.data() + buffer_.size());
+  return ok;
+}
+
+FdOutputBuffer::int_type FdOutputBuffer::overflow(int_type c) {
+  if (!Drain()) return traits_type::eof();
+  if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
+  *pptr() = traits_type::to_char_type(c);
+  pbump(1);
+  return c;
+}
+
+std::streamsize FdOutputBuffer::xsputn(const char* data, std::streamsize size) {
+  if (error_ != 0) return 0;
+  const auto count = static_cast<size_t>(size);
+  if (count <= static_cast<size_t>(epptr() - pptr())) {
+    std::copy(data, data + count, pptr());
+    pbump(static_cast<int>(count));
+    return size;
+  }
+  // More than fits: what is buffered, then this straight through.
+  if (!Drain() || !WriteAll(data, count)) return 0;
+  return size;
+}
+
+int FdOutputBuffer::sync() { return Drain() ? 0 : -1; }
 
 }  // namespace mvdb::shell

@@ -3,10 +3,12 @@
 // (../shared/CONTRACT.md, section 4). Scripts outside the code compare this
 // output byte for byte, so the layout follows psql's print.c, not taste.
 //
-// Threading: pure functions of their arguments; call them from any thread.
+// Threading: the functions are pure functions of their arguments; call them
+// from any thread.
 #pragma once
 
 #include <ostream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,5 +59,39 @@ std::string FormatError(const sql::SqlError& error);
 // A field of a CSV record (RFC 4180): quoted when it holds a comma, a quote,
 // CR or LF, or is empty (so that the empty string differs from NULL).
 std::string CsvField(std::string_view text);
+
+// The program's standard output (main.cc puts it under std::cout): a
+// buffer written to a file descriptor that remembers the first failed
+// write. std::cout over stdio only says that something failed; the shell
+// must say what ("No space left on device") and end with a non-zero exit
+// status (CONTRACT.md section 4), so a full disk or a closed pipe never
+// passes silently. After a failure every later write fails too, and the
+// stream that uses the buffer goes bad.
+//
+// Threading: one thread at a time, as for any stream.
+class FdOutputBuffer : public std::streambuf {
+ public:
+  explicit FdOutputBuffer(int fd);
+  ~FdOutputBuffer() override;  // writes what is left (check error() after pubsync() first)
+  FdOutputBuffer(const FdOutputBuffer&) = delete;
+  FdOutputBuffer& operator=(const FdOutputBuffer&) = delete;
+
+  // errno of the first failed write, or 0.
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type c) override;
+  std::streamsize xsputn(const char* data, std::streamsize size) override;
+  int sync() override;
+
+ private:
+  // Writes the buffered bytes; false once a write has failed.
+  bool Drain();
+  bool WriteAll(const char* data, size_t size);
+
+  const int fd_;
+  int error_ = 0;
+  std::vector<char> buffer_;
+};
 
 }  // namespace mvdb::shell

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -62,6 +63,9 @@ SqlShell::SqlShell(sql::SqlDatabase* db, ShellOptions options, std::ostream& out
   if (pipe2(wake_fd_, O_NONBLOCK | O_CLOEXEC) != 0) {
     wake_fd_[0] = wake_fd_[1] = -1;
   }
+  if (pipe2(interrupt_fd_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    interrupt_fd_[0] = interrupt_fd_[1] = -1;
+  }
   AddSession(kFirstSession);
 }
 
@@ -70,6 +74,35 @@ SqlShell::~SqlShell() {
   for (int fd : wake_fd_) {
     if (fd >= 0) close(fd);
   }
+  for (int fd : interrupt_fd_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+void SqlShell::Interrupt() {
+  if (interrupt_fd_[1] < 0) return;
+  const char byte = 1;
+  // A full pipe already holds an interrupt: nothing is lost.
+  (void)!write(interrupt_fd_[1], &byte, 1);
+}
+
+bool SqlShell::FlushOutput() {
+  if (!output_failed_) {
+    out_.flush();
+    if (out_.good()) return true;
+    output_failed_ = true;
+  }
+  quit_ = true;
+  return false;
+}
+
+bool SqlShell::CountError() {
+  had_error_ = true;
+  if (options_.bail) {
+    bailed_ = true;
+    return false;
+  }
+  return true;
 }
 
 SessionWorker& SqlShell::AddSession(const std::string& name) {
@@ -157,13 +190,13 @@ bool SqlShell::Report(SessionWorker& session, bool labelled) {
       out_ << (labelled ? label + " " : "") << result.tag << '\n';
     }
   } else {
-    out_.flush();
+    if (!FlushOutput()) return false;
     err_ << (labelled ? label + " " : "") << FormatError(outcome.error) << '\n';
     err_.flush();
     had_error_ = true;
   }
   if (timing_) PrintTiming(elapsed, out_);
-  out_.flush();
+  if (!FlushOutput()) return false;
   if (!outcome.ok() && options_.bail) {
     bailed_ = true;
     return false;
@@ -190,7 +223,7 @@ bool SqlShell::WaitAndReport(SessionWorker& session) {
     // let it go on (the script would hang), so stop here.
     const SessionWorker* holder = SessionOfTransaction(session.waiting_for());
     if (holder != nullptr && !holder->busy()) {
-      out_.flush();
+      if (!FlushOutput()) return false;
       err_ << "mvdb: session " << session.name() << " waits for session " << holder->name()
            << ", which has nothing left to run: the script cannot go on\n";
       err_.flush();
@@ -222,58 +255,114 @@ bool SqlShell::RunStatement(Mode mode, std::string sql) {
   } else {
     out_ << "(session " << session.name() << " is waiting for "
          << DescribeTransaction(session.waiting_for()) << ")\n";
-    out_.flush();
+    if (!FlushOutput()) return false;
   }
   return ReportWoken();
 }
 
 // --- Reading input -------------------------------------------------------------
 
+void SqlShell::ClearInput(Input& input) {
+  input.buffer.clear();
+  input.buffer.shrink_to_fit();  // it may have held 64 MiB
+  input.splitter.Reset();
+}
+
 bool SqlShell::HandleLine(Input& input, std::string_view line) {
+  if (line.size() > sql::kMaxStatementBytes) return TooLong(input, "line");
   if (IsBlank(input.buffer)) {
     const std::string_view trimmed = TrimLeft(line);
     if (!trimmed.empty() && trimmed.front() == '\\') {
-      input.buffer.clear();
-      const bool go_on = RunMetaCommand(input.mode, trimmed);
+      ClearInput(input);
+      // Meta-commands print their arguments back: refused like statements.
+      const size_t invalid = sql::FindInvalidUtf8(trimmed);
+      const bool go_on =
+          invalid == std::string_view::npos
+              ? RunMetaCommand(input.mode, trimmed)
+              : MetaError(FormatError({"22021", sql::InvalidUtf8Message(trimmed, invalid)}));
       return go_on && ReportWoken();
     }
   }
   input.buffer.append(line);
   input.buffer += '\n';
-  return RunCompleteStatements(input);
+  if (!RunCompleteStatements(input)) return false;
+  if (input.buffer.size() > sql::kMaxStatementBytes) return TooLong(input, "statement");
+  return true;
+}
+
+bool SqlShell::TooLong(Input& input, std::string_view what) {
+  ClearInput(input);
+  if (!FlushOutput()) return false;
+  err_ << FormatError({"54000", std::string(what) + " is too long (more than " +
+                                    std::to_string(sql::kMaxStatementBytes) + " bytes)"})
+       << '\n';
+  err_.flush();
+  if (input.mode == Mode::kScript) {
+    had_error_ = true;
+    input.too_long = true;
+    return false;
+  }
+  return CountError();
 }
 
 bool SqlShell::RunCompleteStatements(Input& input) {
+  // Statements are taken from the front without moving the rest each time
+  // (a line may hold a million of them).
+  size_t start = 0;
   size_t end = 0;
-  while (sql::SplitStatement(input.buffer, &end)) {
-    std::string statement = input.buffer.substr(0, end);
-    input.buffer.erase(0, end);
-    if (IsEmptyStatement(statement)) continue;
-    if (!RunStatement(input.mode, std::move(statement))) return false;
+  bool go_on = true;
+  while (go_on && input.splitter.FindEnd(std::string_view(input.buffer).substr(start), &end)) {
+    std::string statement = input.buffer.substr(start, end);
+    start += end;
+    input.splitter.Reset();
+    if (!IsEmptyStatement(statement)) go_on = RunStatement(input.mode, std::move(statement));
   }
-  if (IsBlank(input.buffer)) input.buffer.clear();
-  return true;
+  input.buffer.erase(0, start);
+  if (IsBlank(input.buffer)) ClearInput(input);
+  return go_on;
 }
 
 bool SqlShell::FlushBuffer(Input& input) {
   std::string rest = std::move(input.buffer);
-  input.buffer.clear();
+  ClearInput(input);
   if (IsEmptyStatement(rest)) return true;
   return RunStatement(input.mode, std::move(rest));
 }
 
-bool SqlShell::RunScript(std::istream& in) {
-  Input input{Mode::kScript, {}};
+SqlShell::ScriptEnd SqlShell::RunScript(LineReader& in, const std::string& name) {
+  Input input(Mode::kScript);
   std::string line;
-  while (!quit_ && std::getline(in, line)) {
-    if (!HandleLine(input, line)) return false;
+  while (!quit_) {
+    switch (in.ReadLine(&line)) {
+      case LineReader::Read::kLine:
+        if (HandleLine(input, line)) continue;
+        if (!input.too_long) return ScriptEnd::kStopped;
+        break;
+      case LineReader::Read::kEnd:
+        return FlushBuffer(input) ? ScriptEnd::kEnd : ScriptEnd::kStopped;
+      case LineReader::Read::kError:
+        // psql's words; the unfinished statement is not run.
+        if (!FlushOutput()) return ScriptEnd::kStopped;
+        err_ << "mvdb: " << name << ": could not read from input file: " << in.error() << '\n';
+        err_.flush();
+        had_error_ = true;
+        return ScriptEnd::kUnreadable;
+      case LineReader::Read::kTooLong:
+        (void)TooLong(input, "line");
+        break;
+    }
+    // A line or statement over the limit: what follows cannot be told
+    // apart from it.
+    if (quit_) return ScriptEnd::kStopped;
+    err_ << "mvdb: " << name << ": the rest of the input is not read\n";
+    err_.flush();
+    return ScriptEnd::kUnreadable;
   }
-  if (quit_) return false;
-  return FlushBuffer(input);
+  return ScriptEnd::kStopped;
 }
 
 bool SqlShell::RunText(std::string_view text) {
-  Input input{Mode::kScript, {}};
+  Input input(Mode::kScript);
   size_t start = 0;
   while (start <= text.size() && !quit_) {
     size_t newline = text.find('\n', start);
@@ -300,7 +389,7 @@ void SqlShell::Finish() {
     sessions_.erase(sessions_.begin() + static_cast<long>(victim));
   }
   current_ = 0;
-  out_.flush();
+  (void)FlushOutput();
 }
 
 // --- The terminal ----------------------------------------------------------------
@@ -316,11 +405,14 @@ void OnReadlineLine(char* line) { g_line_handler(line); }
 }  // namespace
 
 void SqlShell::RunTerminal() {
-  Input input{Mode::kTerminal, {}};
+  Input input(Mode::kTerminal);
   if (!options_.history_file.empty()) {
     (void)read_history(options_.history_file.c_str());
   }
   stifle_history(2000);
+  // Signals are main.cc's (a thread waits for them); Ctrl-C comes back
+  // through Interrupt().
+  rl_catch_signals = 0;
   g_line_handler = [this, &input](char* raw) {
     if (raw == nullptr) {  // end of input (Ctrl-D)
       out_ << '\n';
@@ -343,13 +435,30 @@ void SqlShell::RunTerminal() {
     FD_ZERO(&readable);
     FD_SET(STDIN_FILENO, &readable);
     int max_fd = STDIN_FILENO;
-    if (wake_fd_[0] >= 0) {
-      FD_SET(wake_fd_[0], &readable);
-      max_fd = std::max(max_fd, wake_fd_[0]);
+    for (int fd : {wake_fd_[0], interrupt_fd_[0]}) {
+      if (fd < 0) continue;
+      FD_SET(fd, &readable);
+      max_fd = std::max(max_fd, fd);
     }
     if (select(max_fd + 1, &readable, nullptr, nullptr, nullptr) < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (interrupt_fd_[0] >= 0 && FD_ISSET(interrupt_fd_[0], &readable)) {
+      char drain[64];
+      while (read(interrupt_fd_[0], drain, sizeof(drain)) > 0) {
+      }
+      // As psql: the line and the statement typed so far are dropped, and
+      // a fresh prompt follows on a new line.
+      ClearInput(input);
+      rl_callback_sigcleanup();
+      rl_echo_signal_char(SIGINT);
+      rl_replace_line("", 0);
+      rl_crlf();
+      rl_set_prompt(Prompt(false).c_str());
+      rl_on_new_line();
+      rl_redisplay();
+      continue;
     }
     if (wake_fd_[0] >= 0 && FD_ISSET(wake_fd_[0], &readable)) {
       char drain[64];
@@ -383,7 +492,7 @@ void SqlShell::RunTerminal() {
 void SqlShell::RunTerminal() {
   // Without readline: a plain prompt; results that arrived meanwhile are
   // printed before each prompt.
-  Input input{Mode::kTerminal, {}};
+  Input input(Mode::kTerminal);
   std::string line;
   while (!quit_) {
     (void)ReportWoken();

@@ -32,11 +32,21 @@
 // idle sessions are closed first (rolling back what they left open), so
 // the statements waiting for them finish and are reported too.
 //
-// Threading: one thread drives a SqlShell.
+// Limits and failures. A line, and a statement, may hold at most
+// sql::kMaxStatementBytes (64 MiB): a longer one is error 54000, and since
+// what follows it cannot be told apart from it, a script stops there (the
+// terminal drops the statement and goes on). Input that cannot be read (a
+// directory, an I/O error) is an error, never the end of a script. A
+// meta-command line must be valid UTF-8 without NUL bytes (22021, as
+// statements: sql::CheckStatementText), so nothing the shell prints differs
+// from what was typed. The first failed write of the output (a full disk, a
+// closed pipe) stops the shell: output_failed(), and main.cc exits non-zero.
+//
+// Threading: one thread drives a SqlShell; Interrupt() may be called from
+// any thread.
 #pragma once
 
 #include <chrono>
-#include <istream>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -44,8 +54,10 @@
 #include <vector>
 
 #include "mvdb/options.h"
+#include "shell/line_reader.h"
 #include "shell/output.h"
 #include "shell/session_worker.h"
+#include "sql/lexer.h"
 #include "sql/session.h"
 
 namespace mvdb::shell {
@@ -65,12 +77,29 @@ class SqlShell {
   SqlShell(const SqlShell&) = delete;
   SqlShell& operator=(const SqlShell&) = delete;
 
-  // Runs a script to its end, \q or (with bail) its first error. Returns
-  // false when it stopped for good (\q or bail).
-  bool RunScript(std::istream& in);
+  // How a script ended.
+  enum class ScriptEnd {
+    kEnd,         // at its end
+    kStopped,     // for good: \q, bail, or a failed write of the output
+    kUnreadable,  // it could not be read to its end (reported on err)
+  };
+  // Runs a script to its end, \q or (with bail) its first error. `name`
+  // (a file name, "standard input") is for messages.
+  ScriptEnd RunScript(LineReader& in, const std::string& name);
+  // -c's text. Returns false when it stopped for good.
   bool RunText(std::string_view text);
   // The interactive loop: readline, history, prompts, asynchronous results.
   void RunTerminal();
+  // Ctrl-C at the terminal (from a signal-handling thread): drops the line
+  // and the statement being typed and shows a fresh prompt, as psql does.
+  // Only the readline terminal takes it (kTakesInterrupts); a statement
+  // that is running is not cancelled.
+  void Interrupt();
+#ifdef MVDB_HAVE_READLINE
+  static constexpr bool kTakesInterrupts = true;
+#else
+  static constexpr bool kTakesInterrupts = false;
+#endif
 
   // Closes the sessions, reporting what their waiting statements did.
   void Finish();
@@ -78,6 +107,8 @@ class SqlShell {
   bool had_error() const { return had_error_; }
   // True after --bail stopped at an error.
   bool bailed() const { return bailed_; }
+  // True after a write of the output failed (the shell stopped there).
+  bool output_failed() const { return output_failed_; }
 
   // The prompt of the current session: NAME=# NAME=*# NAME=!# (or NAME-#
   // while a statement continues over several lines).
@@ -87,13 +118,20 @@ class SqlShell {
   // What feeds lines: a script or the terminal.
   enum class Mode { kScript, kTerminal };
   struct Input {
+    explicit Input(Mode input_mode) : mode(input_mode) {}
     Mode mode;
-    std::string buffer;  // text of an unfinished statement
+    std::string buffer;               // text of an unfinished statement
+    sql::StatementSplitter splitter;  // how far buffer has been scanned
+    bool too_long = false;            // a script's line or statement passed the limit
   };
   enum class Settled { kDone, kBlocked };
 
-  // Feeds one line. Returns false to stop reading (\q, bail).
+  // Feeds one line. Returns false to stop reading (\q, bail, too long).
   bool HandleLine(Input& input, std::string_view line);
+  // A line or statement over the limit: 54000; a script stops reading.
+  bool TooLong(Input& input, std::string_view what);
+  // Drops the unfinished statement.
+  static void ClearInput(Input& input);
   // Runs the complete statements at the front of input.buffer.
   bool RunCompleteStatements(Input& input);
   // The unfinished statement at the end of a script, if any text.
@@ -136,6 +174,10 @@ class SqlShell {
   bool MetaInclude(const std::vector<std::string>& args);
   // An error of a meta-command: printed, counted, and false under bail.
   bool MetaError(const std::string& message);
+  // Counts an error already printed; false under bail.
+  bool CountError();
+  // Flushes the output; false (and the shell stops) when a write failed.
+  bool FlushOutput();
 
   sql::SqlDatabase* const db_;
   ShellOptions options_;
@@ -147,8 +189,10 @@ class SqlShell {
   bool had_error_ = false;
   bool bailed_ = false;
   bool quit_ = false;
+  bool output_failed_ = false;
   int include_depth_ = 0;
-  int wake_fd_[2] = {-1, -1};  // workers write a byte when a statement finishes
+  int wake_fd_[2] = {-1, -1};       // workers write a byte when a statement finishes
+  int interrupt_fd_[2] = {-1, -1};  // Interrupt() writes a byte
 };
 
 }  // namespace mvdb::shell

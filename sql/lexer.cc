@@ -1,6 +1,9 @@
 // The SQL lexer (see lexer.h for the rules it follows).
 #include "sql/lexer.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <string>
 #include <utility>
 
 namespace mvdb::sql {
@@ -200,28 +203,153 @@ Token Lexer::Operator(size_t start) {
 }
 
 bool SplitStatement(std::string_view buffer, size_t* end) {
-  Lexer lexer(buffer);
-  int paren_depth = 0;
-  for (;;) {
-    Token token = lexer.Next();
-    switch (token.kind) {
-      case TokenKind::kEnd:
-      case TokenKind::kUnterminated:
-        return false;
-      case TokenKind::kOperator:
-        if (token.text == "(") {
-          ++paren_depth;
-        } else if (token.text == ")") {
-          if (paren_depth > 0) --paren_depth;
-        } else if (token.text == ";" && paren_depth == 0) {
-          *end = token.offset + 1;
+  StatementSplitter splitter;
+  return splitter.FindEnd(buffer, end);
+}
+
+// The lexer's rules, byte by byte: outside strings and comments, "--" and
+// "/*" always start a comment (the lexer skips comments before every token,
+// and no token holds '-' or '/'), ' and " always open a string or a quoted
+// identifier, and '' inside a string is its end and a new start, which
+// splits the same. A '-' or '/' at the end of the text, or the last byte of
+// a block comment, may pair with the byte after it: the scan waits there.
+bool StatementSplitter::FindEnd(std::string_view text, size_t* end) {
+  const size_t n = text.size();
+  while (pos_ < n) {
+    const char c = text[pos_];
+    const bool has_next = pos_ + 1 < n;
+    const char next = has_next ? text[pos_ + 1] : '\0';
+    switch (state_) {
+      case State::kCode:
+        if (c == '-' || c == '/') {
+          if (!has_next) return false;
+          if (c == '-' && next == '-') {
+            state_ = State::kLineComment;
+            pos_ += 2;
+            continue;
+          }
+          if (c == '/' && next == '*') {
+            state_ = State::kBlockComment;
+            comment_depth_ = 1;
+            pos_ += 2;
+            continue;
+          }
+        } else if (c == '\'') {
+          state_ = State::kString;
+        } else if (c == '"') {
+          state_ = State::kQuotedIdentifier;
+        } else if (c == '(') {
+          ++paren_depth_;
+        } else if (c == ')') {
+          if (paren_depth_ > 0) --paren_depth_;
+        } else if (c == ';' && paren_depth_ == 0) {
+          *end = ++pos_;
           return true;
         }
+        ++pos_;
         break;
-      default:
+      case State::kString:
+        if (c == '\'') state_ = State::kCode;
+        ++pos_;
+        break;
+      case State::kQuotedIdentifier:
+        if (c == '"') state_ = State::kCode;
+        ++pos_;
+        break;
+      case State::kLineComment:
+        if (c == '\n') state_ = State::kCode;
+        ++pos_;
+        break;
+      case State::kBlockComment:
+        if (!has_next) return false;
+        if (c == '/' && next == '*') {
+          ++comment_depth_;
+          pos_ += 2;
+        } else if (c == '*' && next == '/') {
+          if (--comment_depth_ == 0) state_ = State::kCode;
+          pos_ += 2;
+        } else {
+          ++pos_;
+        }
         break;
     }
   }
+  return false;
+}
+
+size_t FindInvalidUtf8(std::string_view text) {
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c == 0) return i;
+      ++i;
+      continue;
+    }
+    // RFC 3629's table: the length from the first byte, and the range of
+    // the second, which rules out overlong forms, surrogates (U+D800 to
+    // U+DFFF) and anything past U+10FFFF.
+    size_t length = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      if (c == 0xE0) low = 0xA0;
+      if (c == 0xED) high = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      if (c == 0xF0) low = 0x90;
+      if (c == 0xF4) high = 0x8F;
+    } else {
+      return i;  // a continuation byte, C0, C1 or F5 to FF
+    }
+    if (n - i < length) return i;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high) return i;
+    for (size_t k = 2; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string InvalidUtf8Message(std::string_view text, size_t offset) {
+  // report_invalid_encoding: as many bytes as pg_utf_mblen says the first
+  // one announces (1 for a byte that begins no character), of those left.
+  const auto first = static_cast<unsigned char>(text[offset]);
+  size_t length = 1;
+  if ((first & 0xE0) == 0xC0) {
+    length = 2;
+  } else if ((first & 0xF0) == 0xE0) {
+    length = 3;
+  } else if ((first & 0xF8) == 0xF0) {
+    length = 4;
+  }
+  length = std::min(length, text.size() - offset);
+  std::string message = "invalid byte sequence for encoding \"UTF8\":";
+  for (size_t i = 0; i < length; ++i) {
+    char hex[8];
+    std::snprintf(hex, sizeof(hex), " 0x%02x", static_cast<unsigned char>(text[offset + i]));
+    message += hex;
+  }
+  return message;
+}
+
+std::optional<TextError> CheckStatementText(std::string_view text) {
+  if (text.size() > kMaxStatementBytes) {
+    return TextError{"54000", "statement is too long (" + std::to_string(text.size()) +
+                                  " bytes, the maximum is " + std::to_string(kMaxStatementBytes) +
+                                  ")"};
+  }
+  const size_t invalid = FindInvalidUtf8(text);
+  if (invalid != std::string_view::npos) {
+    return TextError{"22021", InvalidUtf8Message(text, invalid)};
+  }
+  return std::nullopt;
 }
 
 void LineAndColumn(std::string_view text, size_t offset, uint32_t* line, uint32_t* column) {

@@ -13,11 +13,14 @@
 //   is a kUnknown token, which the parser reports as a syntax error there.
 //
 // The only lexical errors are unterminated strings, quoted identifiers and
-// comments: the input ends inside one (so the shell reads more lines).
+// comments: the input ends inside one (so the shell reads more lines). Text
+// that is not valid UTF-8, holds a NUL byte or is too long never reaches
+// the lexer: CheckStatementText (below) refuses it first.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -76,6 +79,69 @@ class Lexer {
 // Text before *end may hold nothing but spaces and comments (an empty
 // statement).
 bool SplitStatement(std::string_view buffer, size_t* end);
+
+// SplitStatement for text that arrives a piece at a time: it remembers how
+// far it has scanned and in what state (inside a string, a quoted
+// identifier, a comment, parentheses), so each byte is read once however
+// many lines a statement spans. The rules are the lexer's.
+//
+//   StatementSplitter splitter;
+//   buffer += line;                        // the statement so far, and more
+//   while (splitter.FindEnd(buffer, &end)) {
+//     run buffer[0, end); buffer.erase(0, end); splitter.Reset();
+//   }
+class StatementSplitter {
+ public:
+  // Scans `text` from where the last call stopped. REQUIRES: `text` starts
+  // with the text of the previous calls since Reset (more may follow it).
+  bool FindEnd(std::string_view text, size_t* end);
+  // For the text of the next statement.
+  void Reset() { *this = StatementSplitter(); }
+
+ private:
+  enum class State : uint8_t {
+    kCode,
+    kString,
+    kQuotedIdentifier,
+    kLineComment,
+    kBlockComment,
+  };
+  size_t pos_ = 0;
+  State state_ = State::kCode;
+  int paren_depth_ = 0;
+  int comment_depth_ = 0;
+};
+
+// --- What text the SQL layer accepts -------------------------------------------
+
+// The longest statement, in bytes: 64 MiB. (PostgreSQL refuses a query past
+// 1 GB; mvdb keeps a statement's text, its tokens and its tree in memory at
+// once, and the shell a line of input.) Longer text is error 54000.
+inline constexpr size_t kMaxStatementBytes = size_t{64} << 20;
+
+// The offset of the first byte of `text` that does not begin a valid UTF-8
+// character (RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF), or of its first NUL byte; npos when there is none. PostgreSQL's
+// UTF8 server encoding refuses exactly these (pg_utf8_verifystr).
+size_t FindInvalidUtf8(std::string_view text);
+
+// PostgreSQL's message for the invalid byte at `offset` (22021):
+//   invalid byte sequence for encoding "UTF8": 0xc3 0x28
+// naming the bytes the character would take, as report_invalid_encoding
+// does (at most the bytes that are left, at most 8).
+std::string InvalidUtf8Message(std::string_view text, size_t offset);
+
+// An error in the text of statements, found before it is parsed.
+struct TextError {
+  std::string sqlstate;  // 22021 or 54000
+  std::string message;
+};
+
+// What every path from text into the SQL layer checks first
+// (Session::ExecuteText): the text is at most kMaxStatementBytes long
+// (54000) and valid UTF-8 without NUL bytes (22021), so nothing stored or
+// printed later differs from what the user wrote.
+std::optional<TextError> CheckStatementText(std::string_view text);
 
 // 1-based line and column (in UTF-8 characters) of byte `offset` of `text`.
 void LineAndColumn(std::string_view text, size_t offset, uint32_t* line, uint32_t* column);

@@ -18,6 +18,7 @@
 
 #include "sql/catalog.h"
 #include "sql/executor.h"
+#include "sql/lexer.h"
 #include "sql/parser.h"
 
 namespace mvdb::sql {
@@ -284,6 +285,13 @@ std::unique_ptr<Session> SqlDatabase::NewSession(::mvdb::IsolationLevel isolatio
 Outcome Session::Execute(const Statement& statement) { return impl_->Execute(statement); }
 
 Outcome Session::ExecuteText(std::string_view sql) {
+  // PostgreSQL checks a query's encoding on receipt, before the block: the
+  // error is reported as such, and fails a block in progress.
+  if (std::optional<TextError> bad = CheckStatementText(sql)) {
+    SqlError error = MakeSqlError(std::move(bad->sqlstate), std::move(bad->message));
+    if (impl_->state == BlockState::kInBlock) return impl_->FailBlock(std::move(error));
+    return Fail(std::move(error));
+  }
   ParseError parse_error;
   Result<std::vector<Statement>> statements = ParseScript(sql, &parse_error);
   if (!statements.ok()) {

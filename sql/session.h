@@ -96,7 +96,9 @@ class Session {
   Outcome Execute(const Statement& statement);
   // Parses `sql` (one or more statements) and runs them in order, stopping
   // at the first error; returns the last outcome (a parse error as 42601
-  // and friends, see sql/parser.h).
+  // and friends, see sql/parser.h). Text that is not valid UTF-8 or holds a
+  // NUL byte (22021) or is longer than kMaxStatementBytes (54000) is
+  // refused before anything runs (sql/lexer.h, CheckStatementText).
   Outcome ExecuteText(std::string_view sql);
 
   BlockState block_state() const;

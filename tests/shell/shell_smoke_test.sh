@@ -4,9 +4,12 @@
 # output (no banner, no prompt, psql's tables and tags, errors on stderr),
 # two sessions where one waits for the other's row lock, --csv, -q, --bail's
 # exit status, -c and -f, data kept across a reopen, `mvdb check` (also of
-# a damaged database), a temporary database without DBDIR, and the
-# lock that keeps a second process out. (kill -9 of a shell printing
-# COMMITs: shell_crash_test.py; the terminal: shell_pty_test.py.)
+# a damaged database), a temporary database without DBDIR, the
+# lock that keeps a second process out, output that cannot be written,
+# scripts that cannot be read, and invalid UTF-8. (kill -9 of a shell
+# printing COMMITs: shell_crash_test.py; the terminal: shell_pty_test.py;
+# signals: shell_signal_test.py; endless input:
+# shell_endless_input_test.py.)
 #
 #   shell_smoke_test.sh path/to/mvdb
 set -euo pipefail
@@ -195,6 +198,106 @@ expect "temporary database" ' x
  1
 (1 row)' "$out"
 [[ -z "$(find "$tmp" -maxdepth 1 -name 'mvdb-*')" ]] || fail "the temporary database was left"
+
+# 9. Output that cannot be written (issue 11, item 5): an error on stderr
+# and exit status 1, whatever writes it (psql -c says "could not print
+# result table: No space left on device" and exits 1). A script stops at
+# the first failed write: nothing after it runs (here the INSERT).
+status=0
+"$mvdb" -c "SELECT 1" "$db" >/dev/full 2>"$tmp/err" || status=$?
+[[ $status -eq 1 ]] || fail "-c to /dev/full: exit status $status, not 1"
+expect "-c to /dev/full" 'mvdb: could not write to standard output: No space left on device' \
+  "$(cat "$tmp/err")"
+printf 'CREATE TABLE full_t (x int);\nSELECT 1 AS one;\nINSERT INTO full_t VALUES (1);\n' \
+  >"$tmp/full.sql"
+status=0
+"$mvdb" -q -f "$tmp/full.sql" "$db" >/dev/full 2>"$tmp/err" || status=$?
+[[ $status -eq 1 ]] || fail "-f to /dev/full: exit status $status, not 1"
+grep -q 'No space left on device' "$tmp/err" || fail "-f to /dev/full: $(cat "$tmp/err")"
+out="$("$mvdb" -q --csv -c "SELECT count(*) AS n FROM full_t" "$db")"
+expect "nothing runs after a failed write" 'n
+0' "$out"
+status=0
+"$mvdb" "$db" <"$tmp/full.sql" >/dev/full 2>/dev/null || status=$?
+[[ $status -eq 1 ]] || fail "standard input to /dev/full: exit status $status, not 1"
+status=0
+"$mvdb" check "$tmp/damaged" >/dev/full 2>"$tmp/err" || status=$?
+grep -q 'could not write to standard output' "$tmp/err" || fail "check to /dev/full: $(cat "$tmp/err")"
+# A reader that goes away ends mvdb by SIGPIPE, as it ends psql (status
+# 141), but the temporary database is removed first.
+mkdir "$tmp/pipe"
+printf 'CREATE TABLE t (x int);\nINSERT INTO t VALUES (%s);\nSELECT x, x AS y FROM t;\n' \
+  "$(seq -s '),(' 1 20000)" >"$tmp/pipe.sql"
+{
+  status=0
+  TMPDIR="$tmp/pipe" "$mvdb" -q -f "$tmp/pipe.sql" || status=$?
+  echo "$status" >"$tmp/pipe_status"
+} | head -c 10 >/dev/null || true
+expect "closed pipe: exit status" 141 "$(cat "$tmp/pipe_status")"
+[[ -z "$(ls "$tmp/pipe")" ]] || fail "closed pipe: the temporary database was left: $(ls "$tmp/pipe")"
+
+# 10. A script that cannot be read (issue 11, item 6): a directory or a
+# missing file is an error with exit status 1, and no database is created
+# for it (psql: "psql:/tmp: error: could not read from input file: Is a
+# directory", status 1). \i of one is an error the script goes on after, as
+# in psql, unless --bail.
+status=0
+"$mvdb" -f "$tmp" "$tmp/dirdb" >"$tmp/out" 2>"$tmp/err" || status=$?
+[[ $status -eq 1 ]] || fail "-f DIR: exit status $status, not 1"
+expect "-f DIR" "mvdb: $tmp: could not read from input file: Is a directory" "$(cat "$tmp/err")"
+[[ ! -s "$tmp/out" && ! -e "$tmp/dirdb" ]] || fail "-f DIR printed something or made a database"
+status=0
+"$mvdb" -f "$tmp/none.sql" "$db" >/dev/null 2>"$tmp/err" || status=$?
+[[ $status -eq 1 ]] || fail "-f of a missing file: exit status $status, not 1"
+expect "-f of a missing file" "mvdb: $tmp/none.sql: No such file or directory" "$(cat "$tmp/err")"
+printf '\\i %s\n\\i %s\nSELECT 3 AS three;\n' "$tmp" "$tmp/none.sql" >"$tmp/include.sql"
+status=0
+out="$("$mvdb" -q "$db" <"$tmp/include.sql" 2>"$tmp/err")" || status=$?
+[[ $status -eq 0 ]] || fail "\\i DIR: exit status $status, not 0"
+expect "\\i DIR goes on" ' three 
+-------
+     3
+(1 row)' "$out"
+expect "\\i DIR errors" "$tmp: could not read from input file: Is a directory
+$tmp/none.sql: No such file or directory" "$(cat "$tmp/err")"
+status=0
+"$mvdb" --bail "$db" <"$tmp/include.sql" >/dev/null 2>&1 || status=$?
+[[ $status -eq 1 ]] || fail "\\i DIR with --bail: exit status $status, not 1"
+
+# 11. Invalid UTF-8 and NUL bytes (issue 11, item 7) are refused with
+# PostgreSQL's 22021 and message, in values, identifiers, a transaction
+# block (which then fails, 25P02) and meta-commands; nothing is stored.
+# PostgreSQL 15.18 through psql: printf "select 'a\xffb';" | psql gives
+#   ERROR:  22021: invalid byte sequence for encoding "UTF8": 0xff
+# (0xc3 0x22 for select 1 as "a\xc3"; 0xed 0xa0 0x80 for a surrogate; 0x00
+# for E'a\000b', psql itself cuts a query at a NUL byte), and in a block
+# the next statement gets 25P02. More in input_test.cc.
+printf 'CREATE TABLE enc (id int PRIMARY KEY, s text);
+INSERT INTO enc VALUES (1, \047a\377b\047);
+INSERT INTO enc VALUES (2, \047a\000b\047);
+SELECT 1 AS "a\303";
+\\d \376
+BEGIN;
+SELECT \047a\355\240\200b\047;
+SELECT 1;
+ROLLBACK;
+SELECT count(*) FROM enc;
+' >"$tmp/encoding.sql"
+out="$("$mvdb" "$db" <"$tmp/encoding.sql" 2>"$tmp/err")" || fail "invalid UTF-8: status $?"
+expect "invalid UTF-8: output" 'CREATE TABLE
+BEGIN
+ROLLBACK
+ count 
+-------
+     0
+(1 row)' "$out"
+expect "invalid UTF-8: errors" 'ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xff
+ERROR:  22021 invalid byte sequence for encoding "UTF8": 0x00
+ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xc3 0x22
+ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xfe
+ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xed 0xa0 0x80
+ERROR:  25P02 current transaction is aborted, commands ignored until end of transaction block' \
+  "$(cat "$tmp/err")"
 
 if ((failures > 0)); then
   echo "$failures failure(s)" >&2
