@@ -93,6 +93,27 @@ double AsDouble(const Value& v) {
 
 }  // namespace
 
+std::string_view NumericText(const Expr& expr) {
+  return expr.kind == ExprKind::kLiteral ? std::string_view(expr.numeric) : std::string_view();
+}
+
+std::optional<int64_t> RoundNumericToBigint(std::string_view decimal) {
+  const std::optional<Decimal> d = ParseDecimal(decimal);
+  if (!d.has_value()) return std::nullopt;
+  if (d->digits.empty() || d->point < 0) return 0;  // |d| < 0.1
+  if (d->point > 19) return std::nullopt;           // |d| >= 10^19
+  unsigned __int128 magnitude = 0;
+  const auto digit = [&](int64_t i) {
+    return i < static_cast<int64_t>(d->digits.size()) ? d->digits[i] - '0' : 0;
+  };
+  for (int64_t i = 0; i < d->point; ++i) magnitude = magnitude * 10 + digit(i);
+  if (digit(d->point) >= 5) magnitude += 1;
+  const unsigned __int128 limit = (unsigned __int128){1} << 63;  // |INT64_MIN|
+  if (magnitude > limit || (magnitude == limit && !d->negative)) return std::nullopt;
+  if (d->negative) return static_cast<int64_t>(-static_cast<__int128>(magnitude));
+  return static_cast<int64_t>(magnitude);
+}
+
 std::optional<int> CompareIntWithDecimal(int64_t i, std::string_view decimal) {
   const std::optional<Decimal> d = ParseDecimal(decimal);
   if (!d.has_value()) return std::nullopt;

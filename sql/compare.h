@@ -52,6 +52,14 @@ SqlResult<int> CompareSql(std::string_view op, const Comparand& a, const Compara
 // planner compares key columns with.
 std::optional<Comparand> ConstantComparand(const Expr& expr, TypeId type);
 
+// The exact text of a numeric literal (Expr::numeric), else empty.
+std::string_view NumericText(const Expr& expr);
+
+// A numeric literal's text rounded to a bigint as PostgreSQL casts numeric
+// to bigint (halves away from zero: 2.5 is 3, -2.5 is -3); nullopt when it
+// is not such a number or the result is outside bigint.
+std::optional<int64_t> RoundNumericToBigint(std::string_view decimal);
+
 // The exact order of an integer and a decimal number written as SQL's
 // numeric literals are ([-]digits[.digits][e[+-]digits]); nullopt when
 // `decimal` is not such a number. Exposed for tests.

@@ -214,11 +214,6 @@ SqlResult<Value> Arithmetic(BinaryOp op, const Value& a, const Value& b) {
   return Value::Float(result);
 }
 
-// The exact text of a numeric literal operand (compare.h), else empty.
-std::string_view NumericText(const Expr& expr) {
-  return expr.kind == ExprKind::kLiteral ? std::string_view(expr.numeric) : std::string_view();
-}
-
 // `a op b` for the values of the operand expressions `a_expr` and `b_expr`
 // (after UnifyLiteral), with CompareSql's casts.
 SqlResult<Value> Comparison(BinaryOp op, const Expr& a_expr, const Value& a, const Expr& b_expr,
@@ -584,7 +579,7 @@ TypeId InferType(const Expr& expr, const EvalContext& context) {
   return TypeId::kNull;
 }
 
-SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column) {
+SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column, std::string_view numeric) {
   if (value.is_null()) return value;
   const auto mismatch = [&] {
     return MakeSqlError(
@@ -606,7 +601,13 @@ SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column) {
         }
         break;
       case TypeId::kInt:
-        if (value.type() == TypeId::kFloat) {
+        if (value.type() == TypeId::kFloat && !numeric.empty()) {
+          // numeric to bigint rounds halves away from zero, exactly.
+          const std::optional<int64_t> rounded = RoundNumericToBigint(numeric);
+          if (!rounded.has_value()) return OutOfRange();
+          value = Value::Int(*rounded);
+        } else if (value.type() == TypeId::kFloat) {
+          // double precision to bigint rounds halves to even (rint).
           const double rounded = std::rint(value.float_value());
           // 2^63 is exactly representable; anything at or past it is out.
           if (std::isnan(rounded) || rounded < -9223372036854775808.0 ||

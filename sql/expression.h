@@ -108,7 +108,11 @@ TypeId InferType(const Expr& expr, const EvalContext& context);
 // type that does not convert, 22001 past a varchar's length unless the
 // characters past it are all spaces (then it is cut to the length, as
 // PostgreSQL does). NULL stays NULL (the NOT NULL check is the caller's).
-SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column);
+// `numeric` is the exact text of the numeric literal `value` comes from, if
+// any (NumericText in sql/compare.h): PostgreSQL rounds numeric to bigint
+// halves away from zero (2.5 is 3), double precision halves to even (2).
+SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column,
+                                std::string_view numeric = {});
 
 // The value as PostgreSQL prints it in text (t/f for booleans is the
 // output format; this is the cast to text: true/false).
