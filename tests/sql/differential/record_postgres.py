@@ -3,7 +3,7 @@
 expected_pg15.tsv (run_differential.py compares mvdb's with them).
 
     record_postgres.py --dsn "host=/tmp/pg port=5439 user=postgres dbname=NAME" \
-        [--predicates N] [--output FILE]
+        [--predicates N] [--seed N] [--output FILE]
 
 Creates the workload's full-scan tables (u_full, n_full) in the database
 named by the DSN, dropping tables of those names first, loads the rows, asks
@@ -29,10 +29,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dsn", required=True)
     parser.add_argument("--predicates", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=wl.SEED,
+                        help="another workload (the committed file is for the default)")
     parser.add_argument("--output", default=os.path.join(HERE, "expected_pg15.tsv"))
     args = parser.parse_args()
 
-    work = wl.Workload(wl.SEED, args.predicates)
+    work = wl.Workload(args.seed, args.predicates)
     conn = psycopg2.connect(args.dsn)
     conn.autocommit = True
     cur = conn.cursor()
