@@ -65,10 +65,6 @@ BinaryOp Mirror(BinaryOp op) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The first index in [first, last] where `holds` is true, for a predicate
 // that is false up to some index and true from there on; nullopt when it is
 // false everywhere. 64 steps at most.
