@@ -81,7 +81,12 @@ struct Expr {
   // kMaxExpressionDepth.
   int height = 1;
 
-  Value literal;       // kLiteral
+  Value literal;  // kLiteral
+  // kLiteral of a numeric constant with a point or an exponent (1.5, -2e3):
+  // the text as written, its exact value (PostgreSQL's type numeric), while
+  // `literal` holds the nearest double. Comparisons with integers use the
+  // exact value (CompareSql in sql/compare.h); empty for other literals.
+  std::string numeric;
   std::string table;   // kColumn: the qualifier, empty when none
   std::string column;  // kColumn
   UnaryOp unary_op = UnaryOp::kNegate;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "sql/compare.h"
 #include "sql/executor.h"
 #include "sql/index.h"
 #include "sql/key_codec.h"
@@ -99,8 +100,9 @@ SqlResult<StatementResult> Executor::InsertStatement(const Insert& insert, Trans
     std::vector<Value> row(schema->columns.size());
     for (size_t i = 0; i < values.size(); ++i) {
       MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*values[i], values_context));
-      MVDB_SQL_ASSIGN_OR_RETURN(row[targets[i]],
-                                CoerceToColumn(std::move(value), schema->columns[targets[i]]));
+      MVDB_SQL_ASSIGN_OR_RETURN(
+          row[targets[i]],
+          CoerceToColumn(std::move(value), schema->columns[targets[i]], NumericText(*values[i])));
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckNotNull(*schema, row));
     std::string key;
@@ -154,9 +156,11 @@ SqlResult<StatementResult> Executor::UpdateStatement(const Update& update, Trans
     // Every SET expression sees the old row, as in PostgreSQL.
     std::vector<Value> row = *current;
     for (size_t i = 0; i < targets.size(); ++i) {
-      MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*update.assignments[i].value, row_context));
-      MVDB_SQL_ASSIGN_OR_RETURN(row[targets[i]],
-                                CoerceToColumn(std::move(value), schema->columns[targets[i]]));
+      const Expr& expr = *update.assignments[i].value;
+      MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(expr, row_context));
+      MVDB_SQL_ASSIGN_OR_RETURN(
+          row[targets[i]],
+          CoerceToColumn(std::move(value), schema->columns[targets[i]], NumericText(expr)));
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckNotNull(*schema, row));
     std::string key = candidate.key;

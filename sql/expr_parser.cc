@@ -186,6 +186,7 @@ ExprPtr Parser::ParseNumber(const PositionedToken& token, bool negative, const S
       return nullptr;
     }
     node->literal = Value::Float(value);
+    node->numeric = text;
   }
   return node;
 }

@@ -12,11 +12,22 @@
 #include <cstdlib>
 #include <limits>
 
+#include "sql/compare.h"
 #include "sql/key_codec.h"
 #include "sql/parser.h"
 
 namespace mvdb::sql {
+
+SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right) {
+  return MakeSqlError("42883", "operator does not exist: " + std::string(TypeName(left)) + " " +
+                                   std::string(op) + " " + std::string(TypeName(right)));
+}
+
 namespace {
+
+SqlError NoOperator(std::string_view op, TypeId left, TypeId right) {
+  return OperatorDoesNotExist(op, left, right);
+}
 
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
@@ -53,11 +64,6 @@ std::string_view OperatorText(BinaryOp op) {
       return "OR";
   }
   return "?";
-}
-
-SqlError NoOperator(std::string_view op, TypeId left, TypeId right) {
-  return MakeSqlError("42883", "operator does not exist: " + std::string(TypeName(left)) + " " +
-                                   std::string(op) + " " + std::string(TypeName(right)));
 }
 
 SqlError NotBoolean(std::string_view what, TypeId type) {
@@ -208,17 +214,14 @@ SqlResult<Value> Arithmetic(BinaryOp op, const Value& a, const Value& b) {
   return Value::Float(result);
 }
 
-// The comparison of two non-NULL values, or 42883 when SQL cannot compare
-// their types.
-SqlResult<int> Compare(std::string_view op, const Value& a, const Value& b) {
-  const bool comparable = (IsNumeric(a.type()) && IsNumeric(b.type())) || a.type() == b.type();
-  if (!comparable) return NoOperator(op, a.type(), b.type());
-  return CompareValues(a, b);
-}
-
-SqlResult<Value> Comparison(BinaryOp op, const Value& a, const Value& b) {
+// `a op b` for the values of the operand expressions `a_expr` and `b_expr`
+// (after UnifyLiteral), with CompareSql's casts.
+SqlResult<Value> Comparison(BinaryOp op, const Expr& a_expr, const Value& a, const Expr& b_expr,
+                            const Value& b) {
   if (a.is_null() || b.is_null()) return Value::Null();
-  MVDB_SQL_ASSIGN_OR_RETURN(const int order, Compare(OperatorText(op), a, b));
+  MVDB_SQL_ASSIGN_OR_RETURN(const int order,
+                            CompareSql(OperatorText(op), Comparand{a, NumericText(a_expr)},
+                                       Comparand{b, NumericText(b_expr)}));
   switch (op) {
     case BinaryOp::kEqual:
       return Value::Bool(order == 0);
@@ -287,7 +290,9 @@ SqlResult<Value> EvaluateInList(const Expr& expr, const EvalContext& context) {
       saw_null = true;
       continue;
     }
-    MVDB_SQL_ASSIGN_OR_RETURN(const int order, Compare("=", left, item));
+    MVDB_SQL_ASSIGN_OR_RETURN(const int order,
+                              CompareSql("=", Comparand{left, NumericText(*expr.operands[0])},
+                                         Comparand{item, NumericText(*expr.operands[i])}));
     found = order == 0;
   }
   if (found) return Value::Bool(!expr.negated);
@@ -303,8 +308,10 @@ SqlResult<Value> EvaluateBetween(const Expr& expr, const EvalContext& context) {
   MVDB_SQL_RETURN_IF_ERROR(UnifyLiteral(*expr.operands[0], &value_low, *expr.operands[1], &low));
   Value value_high = value;
   MVDB_SQL_RETURN_IF_ERROR(UnifyLiteral(*expr.operands[0], &value_high, *expr.operands[2], &high));
-  MVDB_SQL_ASSIGN_OR_RETURN(Value above, Comparison(BinaryOp::kGreaterEqual, value_low, low));
-  MVDB_SQL_ASSIGN_OR_RETURN(Value below, Comparison(BinaryOp::kLessEqual, value_high, high));
+  MVDB_SQL_ASSIGN_OR_RETURN(Value above, Comparison(BinaryOp::kGreaterEqual, *expr.operands[0],
+                                                    value_low, *expr.operands[1], low));
+  MVDB_SQL_ASSIGN_OR_RETURN(Value below, Comparison(BinaryOp::kLessEqual, *expr.operands[0],
+                                                    value_high, *expr.operands[2], high));
   std::optional<bool> result;
   const auto truth = [](const Value& v) {
     return v.is_null() ? std::optional<bool>() : std::optional<bool>(v.bool_value());
@@ -345,12 +352,6 @@ size_t CharLength(std::string_view s, size_t i) {
     length = 2;
   }
   return std::min(length, s.size() - i);
-}
-
-size_t CountChars(std::string_view s) {
-  size_t count = 0;
-  for (size_t i = 0; i < s.size(); i += CharLength(s, i)) ++count;
-  return count;
 }
 
 }  // namespace
@@ -503,7 +504,7 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
         case BinaryOp::kModulo:
           return Arithmetic(expr.binary_op, left, right);
         default:
-          return Comparison(expr.binary_op, left, right);
+          return Comparison(expr.binary_op, *expr.operands[0], left, *expr.operands[1], right);
       }
     }
     case ExprKind::kIsNull: {
@@ -578,7 +579,7 @@ TypeId InferType(const Expr& expr, const EvalContext& context) {
   return TypeId::kNull;
 }
 
-SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column) {
+SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column, std::string_view numeric) {
   if (value.is_null()) return value;
   const auto mismatch = [&] {
     return MakeSqlError(
@@ -600,7 +601,13 @@ SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column) {
         }
         break;
       case TypeId::kInt:
-        if (value.type() == TypeId::kFloat) {
+        if (value.type() == TypeId::kFloat && !numeric.empty()) {
+          // numeric to bigint rounds halves away from zero, exactly.
+          const std::optional<int64_t> rounded = RoundNumericToBigint(numeric);
+          if (!rounded.has_value()) return OutOfRange();
+          value = Value::Int(*rounded);
+        } else if (value.type() == TypeId::kFloat) {
+          // double precision to bigint rounds halves to even (rint).
           const double rounded = std::rint(value.float_value());
           // 2^63 is exactly representable; anything at or past it is out.
           if (std::isnan(rounded) || rounded < -9223372036854775808.0 ||
@@ -623,10 +630,22 @@ SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column) {
         return mismatch();
     }
   }
-  if (column.type == TypeId::kText && column.max_length >= 0 &&
-      CountChars(value.text_value()) > static_cast<size_t>(column.max_length)) {
-    return MakeSqlError("22001", "value too long for type character varying(" +
-                                     std::to_string(column.max_length) + ")");
+  if (column.type == TypeId::kText && column.max_length >= 0) {
+    const std::string& text = value.text_value();
+    // The byte offset where the character past the length starts.
+    size_t end = 0;
+    for (int32_t chars = 0; end < text.size() && chars < column.max_length; ++chars) {
+      end += CharLength(text, end);
+    }
+    if (end < text.size()) {
+      // PostgreSQL cuts a value whose excess is only spaces (' ', not tabs
+      // or other white space) and refuses any other.
+      if (text.find_first_not_of(' ', end) != std::string::npos) {
+        return MakeSqlError("22001", "value too long for type character varying(" +
+                                         std::to_string(column.max_length) + ")");
+      }
+      value = Value::Text(text.substr(0, end));
+    }
   }
   return value;
 }

@@ -1,8 +1,8 @@
 // Expression evaluation for the executor: SQL errors as values (SqlStatus,
 // SqlResult), the row an expression sees (EvalContext), evaluation with
 // PostgreSQL's semantics (three-valued logic, exact bigint arithmetic that
-// fails with 22003 on overflow, 22012 on division by zero, numeric
-// comparison of bigint with double precision, LIKE), and the conversions a
+// fails with 22003 on overflow, 22012 on division by zero, comparisons
+// with PostgreSQL's numeric casts (sql/compare.h), LIKE), and the conversions a
 // value goes through on its way into a column.
 //
 // Threading: pure functions over their arguments.
@@ -89,6 +89,9 @@ enum class ExprPlace { kWhere, kSelect, kGroupBy, kUpdateSet, kValues };
 SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace place,
                     std::vector<const Expr*>* aggregates);
 
+// 42883 "operator does not exist: left op right".
+SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right);
+
 // Evaluates `expr` over context.row.
 SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context);
 
@@ -102,9 +105,14 @@ TypeId InferType(const Expr& expr, const EvalContext& context);
 // `value` converted for storing in `column` of `table`: the assignment
 // casts PostgreSQL applies (bigint <-> double precision, text parsed into
 // other types with 22P02 on bad input, anything into text), 42804 for a
-// type that does not convert, 22001 past a varchar's length. NULL stays
-// NULL (the NOT NULL check is the caller's).
-SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column);
+// type that does not convert, 22001 past a varchar's length unless the
+// characters past it are all spaces (then it is cut to the length, as
+// PostgreSQL does). NULL stays NULL (the NOT NULL check is the caller's).
+// `numeric` is the exact text of the numeric literal `value` comes from, if
+// any (NumericText in sql/compare.h): PostgreSQL rounds numeric to bigint
+// halves away from zero (2.5 is 3), double precision halves to even (2).
+SqlResult<Value> CoerceToColumn(Value value, const ColumnSchema& column,
+                                std::string_view numeric = {});
 
 // The value as PostgreSQL prints it in text (t/f for booleans is the
 // output format; this is the cast to text: true/false).

@@ -31,9 +31,10 @@ namespace mvdb::sql {
 //   - false < true; integers by value; text byte-wise (the C collation);
 //   - floats by value with -0 == 0, and NaN equal to NaN and greater than
 //     every number, +infinity included;
-//   - an integer and a float compare exactly by numeric value (no rounding
-//     of the integer to a double), as PostgreSQL compares bigint with
-//     double precision.
+//   - an integer and a float compare exactly by numeric value, which keeps
+//     the order total. This is not SQL's comparison operator, which casts
+//     the integer to a double first as PostgreSQL does (CompareSql in
+//     sql/compare.h); sorting never meets the two types in one column.
 // Other mixes of types (a boolean against text, say) are not comparable in
 // SQL; they order by type (boolean < numbers < text) only so that the order
 // stays total and sorting never misbehaves. The key encoding preserves this

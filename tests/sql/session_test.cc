@@ -113,8 +113,10 @@ TEST_F(SessionTest, ValuesAreConvertedToColumnTypes) {
   EXPECT_EQ(Error("INSERT INTO t (id) VALUES ('abc')"), "22P02");
   EXPECT_EQ(Error("INSERT INTO t (id, b) VALUES (3, 1)"), "42804");
   EXPECT_EQ(Error("INSERT INTO t (id, v) VALUES (3, 'abcd')"), "22001");
-  Ok("INSERT INTO t (id) VALUES (4.5)");  // rounds to even, as PostgreSQL's rint
-  EXPECT_EQ(Query("SELECT id FROM t"), "1;2;4");
+  // A numeric literal rounds halves away from zero, as PostgreSQL's numeric
+  // to bigint (psql: INSERT ... VALUES (4.5) stores 5).
+  Ok("INSERT INTO t (id) VALUES (4.5)");
+  EXPECT_EQ(Query("SELECT id FROM t"), "1;2;5");
   EXPECT_EQ(Query("SELECT id FROM t WHERE id = '2'"), "2");
 }
 
