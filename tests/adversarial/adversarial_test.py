@@ -1304,7 +1304,7 @@ def huge_statement(ctx):
     return f"{r.seconds:.1f} s"
 
 
-@case("misc-multiline-statement")
+@case("misc-multiline-statement", issue_item=8)
 def multiline_statement(ctx):
     """A 10,000-row INSERT with one row per line (as dumps write them), 570 KB:
     as fast as the same statement on one line (misc-huge-statement holds 10
