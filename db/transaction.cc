@@ -53,8 +53,8 @@ Status Transaction::GetForUpdate(std::string_view table, std::string_view key, s
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value,
                                  const Iterator& read_by) {
   if (read_by.impl_->it == nullptr) return read_by.impl_->missing;  // it never opened
-  const Database::Impl::TableUse use(impl_->db, table);
-  if (!use) return Database::Impl::NoTable(table);
+  MVDB_ASSIGN_OR_RETURN(const Table* use,
+                        impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kRowShare));
   return impl_->txn->GetForUpdate(use->ref(), key, value, *read_by.impl_->it);
 }
 
