@@ -474,8 +474,7 @@ Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::strin
   }
   MVDB_RETURN_IF_ERROR(read_by.status());  // an iterator that failed holds no snapshot
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));
-  MVDB_ASSIGN_OR_RETURN(const Key* state,
-                        LockForWrite(table, key, LockManager::LockName(table.id, key)));
+  MVDB_ASSIGN_OR_RETURN(const Key* state, LockWithinLimit(table, key, /*write=*/false, 0));
   // Snapshot isolation: LockForWrite failed on any change after the
   // snapshot, which is read_by's; own writes are what the iterator merged.
   if (isolation_ == IsolationLevel::kSnapshot || state->written) return Get(table, key, value);
@@ -656,12 +655,14 @@ Status Txn::LockTable(std::string_view name, TableLockMode mode, bool* newly) {
   return Status::OK();
 }
 
-void Txn::UnlockTable(std::string_view name) {
+void Txn::UnlockTable(std::string_view name, TableLockMode mode) {
   const auto held = std::find_if(table_locks_.begin(), table_locks_.end(),
                                  [&](const auto& lock) { return lock.first == name; });
   if (held == table_locks_.end()) return;
-  manager_->locks().UnlockTable(id_, held->first);
-  table_locks_.erase(held);
+  const auto bit = static_cast<uint8_t>(1u << static_cast<unsigned>(mode));
+  manager_->locks().UnlockTable(id_, held->first, bit);
+  held->second &= static_cast<uint8_t>(~bit);
+  if (held->second == 0) table_locks_.erase(held);
 }
 
 Result<Timestamp> Txn::SnapshotForIterator(SnapshotOwner* owner) {

@@ -475,6 +475,28 @@ TEST_F(TxnTest, GetForUpdateCountsAgainstMaxTransactionBytes) {
   ASSERT_TRUE(txn->Commit().ok());
 }
 
+// The same through the iterator a statement read with (the read committed
+// re-check's GetForUpdate): SQL's UPDATE, DELETE and FOR UPDATE lock rows so.
+TEST_F(TxnTest, GetForUpdateWithAnIteratorCountsAgainstMaxTransactionBytes) {
+  Options options = options_;
+  options.max_transaction_bytes = 64 << 10;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+  auto txn = Begin(kReadCommitted);
+  auto it = txn->NewIterator(kTable);
+  std::string value;
+  Status status;
+  int locked = 0;
+  for (; locked < 10000; ++locked) {
+    status = txn->GetForUpdate(kTable, LimitKey(locked), &value, *it);
+    if (!status.IsNotFound()) break;
+  }
+  EXPECT_EQ(Code(status), "InvalidArgument") << status.ToString();
+  EXPECT_GT(locked, 100);
+  EXPECT_EQ(txn->state(), TransactionState::kActive);
+  it.reset();
+  ASSERT_TRUE(txn->Commit().ok());
+}
+
 // Old versions count what the heap holds for them, not only their values:
 // with one-byte values, that is their chains, keys and work items.
 TEST_F(TxnTest, OldVersionsCountTheirOverheadNotOnlyTheirValues) {
