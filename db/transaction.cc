@@ -17,7 +17,7 @@ Result<Table*> Database::Impl::LockAndFind(Txn* txn, std::string_view name, Tabl
     table = Find(name);
   }
   if (table == nullptr) {
-    if (newly) txn->UnlockTable(name);  // PostgreSQL keeps no lock on a missing relation
+    if (newly) txn->UnlockTable(name, mode);  // PostgreSQL keeps no lock on a missing relation
     return NoTable(name);
   }
   return table;

@@ -343,7 +343,7 @@ Status LockManager::LockTable(TxnId txn, const std::string& name, TableLockMode 
   }
 }
 
-void LockManager::UnlockTable(TxnId txn, const std::string& name) {
+void LockManager::UnlockTable(TxnId txn, const std::string& name, uint8_t modes) {
   std::lock_guard lock(tables_mu_);
   const auto it = tables_.find(name);
   if (it == tables_.end()) return;
@@ -351,7 +351,8 @@ void LockManager::UnlockTable(TxnId txn, const std::string& name) {
   const auto mine = std::find_if(entry.granted.begin(), entry.granted.end(),
                                  [&](const auto& g) { return g.first == txn; });
   if (mine == entry.granted.end()) return;
-  entry.granted.erase(mine);
+  mine->second &= static_cast<uint8_t>(~modes);
+  if (mine->second == 0) entry.granted.erase(mine);
   if (entry.granted.empty() && entry.queue.empty()) {
     tables_.erase(it);
   } else {

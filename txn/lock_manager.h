@@ -61,8 +61,9 @@ class LockManager {
   // txn did not hold this mode before); Deadlock and LockTimeout as Lock.
   Status LockTable(TxnId txn, const std::string& name, TableLockMode mode,
                    std::optional<std::chrono::milliseconds> timeout, bool* newly);
-  // Releases every mode txn holds of table `name` and wakes the waiters.
-  void UnlockTable(TxnId txn, const std::string& name);
+  // Releases the modes in `modes` (a bit per TableLockMode; all by
+  // default) that txn holds of table `name` and wakes the waiters.
+  void UnlockTable(TxnId txn, const std::string& name, uint8_t modes = 0xff);
   // True when modes a and b conflict (PostgreSQL's table).
   static bool Conflicts(TableLockMode a, TableLockMode b);
 

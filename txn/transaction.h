@@ -74,10 +74,10 @@ class Txn {
 
   // Takes table lock `name` in `mode` (LockManager::LockTable), held to the
   // end; Deadlock and LockTimeout fail the transaction. *newly: the mode
-  // was not held before. UnlockTable gives back a lock taken on a table
-  // that turned out not to exist.
+  // was not held before. UnlockTable gives back that mode, taken on a
+  // table that turned out not to exist; the modes held before stay.
   Status LockTable(std::string_view name, TableLockMode mode, bool* newly);
-  void UnlockTable(std::string_view name);
+  void UnlockTable(std::string_view name, TableLockMode mode);
 
   // The snapshot reads go through: the transaction's (snapshot isolation)
   // or a new one owned by `owner` (read committed iterators). Fails if the

@@ -194,6 +194,25 @@ TEST_F(TxnDdlTest, ShareLockKeepsWritersOutButNotReaders) {
   EXPECT_EQ(ReadLatest("k"), "w");
 }
 
+// A use of a table the transaction itself dropped finds no table and gives
+// back only the mode that use took: the drop's ACCESS EXCLUSIVE stays.
+TEST_F(TxnDdlTest, AMissingTableGivesBackOnlyTheModeJustTaken) {
+  options_.lock_timeout = 50ms;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options_));
+  ASSERT_TRUE(db_->CreateTable("x").ok());
+  auto txn = Begin(kReadCommitted);
+  ASSERT_TRUE(txn->DropTable("x").ok());
+  std::string value;
+  EXPECT_TRUE(txn->Get("x", "k", &value).IsNotFound());
+  auto other = Begin(kReadCommitted);
+  const Status waited = other->LockTable("x", TableLockMode::kAccessShare);
+  EXPECT_EQ(Code(waited), "LockTimeout") << waited.ToString();
+  ASSERT_TRUE(txn->Commit().ok());
+  auto after = Begin(kReadCommitted);
+  EXPECT_TRUE(after->LockTable("x", TableLockMode::kAccessShare).IsNotFound());
+  ASSERT_TRUE(after->Commit().ok());
+}
+
 TEST_F(TxnDdlTest, LockTableOfAMissingTableIsNotFoundAndKeepsNoLock) {
   auto txn = Begin(kReadCommitted);
   EXPECT_TRUE(txn->LockTable("nope", TableLockMode::kAccessExclusive).IsNotFound());
