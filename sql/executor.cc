@@ -210,7 +210,7 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
     }
     schema.primary_key.push_back(index);
   }
-  std::lock_guard ddl(catalog_->ddl_mutex());
+  std::unique_lock ddl(catalog_->ddl_mutex());
   if (catalog_->RelationExists(create.table)) {
     return MakeSqlError("42P07", "relation \"" + create.table + "\" already exists");
   }
@@ -220,9 +220,12 @@ SqlResult<StatementResult> Executor::CreateTableStatement(const CreateTable& cre
     }
   }
   // The mvdb tables first, then the catalog row that makes them a SQL table
-  // (a crash in between leaves tables that Catalog::Load drops).
+  // (a crash in between leaves tables that Catalog::Load drops). The undo
+  // lets ddl_mutex go first: another session's statement may have locked a
+  // new table by its name (to find no SQL table), and the drop waits for it.
   std::vector<std::string> created;
   const auto undo = [&] {
+    ddl.unlock();
     for (const std::string& name : created) (void)db_->DropTable(name);
   };
   Status status = db_->CreateTable(create.table);
@@ -271,7 +274,7 @@ SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& cre
   // kShare: waits for the table's writers and keeps new ones out until the
   // index is built and published; readers go on.
   MVDB_SQL_RETURN_IF_ERROR(LockForStatement(ddl, create.table, TableLockMode::kShare));
-  std::lock_guard ddl_lock(catalog_->ddl_mutex());
+  std::unique_lock ddl_lock(catalog_->ddl_mutex());
   MVDB_SQL_ASSIGN_OR_RETURN(auto old_schema, FindTable(create.table));
   IndexSchema index;
   index.name = create.index;
@@ -306,6 +309,7 @@ SqlResult<StatementResult> Executor::CreateIndexStatement(const CreateIndex& cre
     if (ddl.state() == TransactionState::kActive || ddl.state() == TransactionState::kFailed) {
       (void)ddl.Rollback();
     }
+    ddl_lock.unlock();                  // the drop may wait: never under ddl_mutex
     (void)db_->DropTable(index_table);  // if that fails, Catalog::Load drops it
     return built.take_error();
   }
