@@ -36,8 +36,17 @@ namespace {
 
 constexpr size_t kCopyChunk = size_t{1} << 20;
 
-std::string SidePath(const std::string& segment_path, uint64_t offset) {
-  return segment_path + ".cut-at-" + std::to_string(offset);
+// `<segment>.cut-at-<offset>`, or with `.2`, `.3`, ... after it when an
+// earlier recovery kept bytes under that name: a side file is never
+// overwritten.
+Result<std::string> SidePath(FileSystem* fs, const std::string& segment_path, uint64_t offset) {
+  const std::string base = segment_path + ".cut-at-" + std::to_string(offset);
+  std::string path = base;
+  for (int n = 2;; ++n) {
+    MVDB_ASSIGN_OR_RETURN(const bool taken, fs->Exists(path));
+    if (!taken) return path;
+    path = base + "." + std::to_string(n);
+  }
 }
 
 // Copies bytes [offset, end of file) of `from` into a new file `to`.
@@ -141,7 +150,9 @@ Status DiscardDamagedLog(const std::string& dir, std::string* report, FileSystem
   out << "damage in " << damage->segment_path << " at offset " << damage->offset << " (LSN "
       << damage->lsn << "): " << damaged.message() << "\n";
   // 3. The damaged segment's bytes from the damage on.
-  const std::string side = SidePath(damage->segment_path, damage->offset);
+  const Result<std::string> side_path = SidePath(fs, damage->segment_path, damage->offset);
+  if (!side_path.ok()) return finish(side_path.status());
+  const std::string& side = *side_path;
   uint64_t copied = 0;
   if (Status s = CopyTail(fs, damage->segment_path, damage->offset, side, &copied); !s.ok()) {
     return finish(s.WithContext("saving the cut bytes"));
@@ -152,7 +163,9 @@ Status DiscardDamagedLog(const std::string& dir, std::string* report, FileSystem
   std::vector<std::string> moved;
   for (auto it = segments->rbegin(); it != segments->rend(); ++it) {
     if (it->start_lsn <= damage->segment_start) break;
-    const std::string to = SidePath(it->path, 0);
+    const Result<std::string> to_path = SidePath(fs, it->path, 0);
+    if (!to_path.ok()) return finish(to_path.status());
+    const std::string& to = *to_path;
     if (Status s = fs->Rename(it->path, to); !s.ok()) {
       return finish(s.WithContext("moving a later segment aside"));
     }

@@ -215,6 +215,28 @@ TEST_F(LogDamageTest, BitFlipInTheMiddleRefusesToOpenInEverySyncMode) {
   }
 }
 
+// A side file an earlier recovery kept under the same name is never
+// overwritten: the new one gets the next free name.
+TEST_F(LogDamageTest, DiscardNeverOverwritesAnEarlierSideFile) {
+  CommitThenKill(SyncMode::kOff);
+  const auto places = RecordPlaces();
+  ASSERT_EQ(places.size(), 101u);
+  const auto [segment, offset] = places[51];
+  testing::FlipByte(segment, offset + 40);
+  const std::string earlier = segment + ".cut-at-" + std::to_string(offset);
+  {
+    std::ofstream kept(earlier, std::ios::binary);
+    kept << "bytes an earlier recovery kept";
+  }
+  std::string report;
+  ASSERT_TRUE(DiscardDamagedLog(dir(), &report, posix_.get()).ok()) << report;
+  EXPECT_EQ(ReadFile(earlier), "bytes an earlier recovery kept");
+  const std::string side = earlier + ".2";
+  EXPECT_NE(report.find(side), std::string::npos) << report;
+  EXPECT_GT(fs::file_size(side), 0u);
+  EXPECT_EQ(CountRows(), 50);
+}
+
 TEST_F(LogDamageTest, DamageAcrossSegmentsCountsTheLaterSegments) {
   CommitThenKill(SyncMode::kOff, /*segment_bytes=*/1024);
   const auto places = RecordPlaces();
