@@ -64,7 +64,7 @@ std::string CsvField(std::string_view text);
 // buffer written to a file descriptor that remembers the first failed
 // write. std::cout over stdio only says that something failed; the shell
 // must say what ("No space left on device") and end with a non-zero exit
-// status (CONTRACT.md section 4), so a full disk or a closed pipe never
+// status (README, "Limits, errors and signals"), so a full disk or a closed pipe never
 // passes silently. After a failure every later write fails too, and the
 // stream that uses the buffer goes bad.
 //

@@ -8,7 +8,7 @@
 // them from a signalfd. On a signal that ends the shell it restores the
 // terminal's settings (readline may have changed them), removes the
 // temporary database if there is one (a database without DBDIR must not
-// outlive the shell, CONTRACT.md section 2), and ends the process by the
+// outlive the shell, as the README's command line says), and ends the process by the
 // same signal, so the exit status says what ended it, as before. A
 // temporary database needs no orderly close: nobody can open it again.
 // The database of a DBDIR is left as the signal finds it, which recovery

@@ -25,10 +25,6 @@ SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right) {
 
 namespace {
 
-SqlError NoOperator(std::string_view op, TypeId left, TypeId right) {
-  return OperatorDoesNotExist(op, left, right);
-}
-
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
 SqlError OutOfRange() { return MakeSqlError("22003", "bigint out of range"); }
@@ -156,10 +152,10 @@ SqlResult<Value> Arithmetic(BinaryOp op, const Value& a, const Value& b) {
   if (a.is_null() || b.is_null()) {
     const TypeId other = a.is_null() ? b.type() : a.type();
     if (other == TypeId::kNull || IsNumeric(other)) return Value::Null();
-    return NoOperator(OperatorText(op), a.type(), b.type());
+    return OperatorDoesNotExist(OperatorText(op), a.type(), b.type());
   }
   if (!IsNumeric(a.type()) || !IsNumeric(b.type())) {
-    return NoOperator(OperatorText(op), a.type(), b.type());
+    return OperatorDoesNotExist(OperatorText(op), a.type(), b.type());
   }
   if (a.type() == TypeId::kInt && b.type() == TypeId::kInt) {
     const int64_t x = a.int_value();
@@ -186,7 +182,7 @@ SqlResult<Value> Arithmetic(BinaryOp op, const Value& a, const Value& b) {
       default:
         break;
     }
-    return NoOperator(OperatorText(op), a.type(), b.type());
+    return OperatorDoesNotExist(OperatorText(op), a.type(), b.type());
   }
   const double x = a.type() == TypeId::kInt ? static_cast<double>(a.int_value()) : a.float_value();
   const double y = b.type() == TypeId::kInt ? static_cast<double>(b.int_value()) : b.float_value();
@@ -206,7 +202,7 @@ SqlResult<Value> Arithmetic(BinaryOp op, const Value& a, const Value& b) {
       result = x / y;
       break;
     default:
-      return NoOperator(OperatorText(op), TypeId::kFloat, TypeId::kFloat);
+      return OperatorDoesNotExist(OperatorText(op), TypeId::kFloat, TypeId::kFloat);
   }
   if (std::isinf(result) && !std::isinf(x) && !std::isinf(y)) {
     return MakeSqlError("22003", "value out of range: overflow");
@@ -238,7 +234,7 @@ SqlResult<Value> Comparison(BinaryOp op, const Expr& a_expr, const Value& a, con
     default:
       break;
   }
-  return NoOperator(OperatorText(op), a.type(), b.type());
+  return OperatorDoesNotExist(OperatorText(op), a.type(), b.type());
 }
 
 // A boolean operand of AND, OR or NOT: true/false, or nullopt for NULL.
@@ -333,7 +329,7 @@ SqlResult<Value> EvaluateLike(const Expr& expr, const EvalContext& context) {
   const std::string_view op = expr.negated ? "!~~" : "~~";
   if ((!text.is_null() && text.type() != TypeId::kText) ||
       (!pattern.is_null() && pattern.type() != TypeId::kText)) {
-    return NoOperator(op, text.type(), pattern.type());
+    return OperatorDoesNotExist(op, text.type(), pattern.type());
   }
   if (text.is_null() || pattern.is_null()) return Value::Null();
   MVDB_SQL_ASSIGN_OR_RETURN(const bool match, MatchLike(text.text_value(), pattern.text_value()));

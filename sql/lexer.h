@@ -14,8 +14,9 @@
 //
 // The only lexical errors are unterminated strings, quoted identifiers and
 // comments: the input ends inside one (so the shell reads more lines). Text
-// that is not valid UTF-8, holds a NUL byte or is too long never reaches
-// the lexer: CheckStatementText (below) refuses it first.
+// that is not valid UTF-8, holds a NUL byte or is too long is refused by
+// CheckStatementText (below), which Session::ExecuteText runs before it
+// parses; the lexer itself accepts any bytes.
 #pragma once
 
 #include <cstddef>

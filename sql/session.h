@@ -7,7 +7,8 @@
 // transaction-block state (idle, in a block, in a failed block) and its
 // default isolation level. Outside a block every statement is its own
 // transaction. Execute runs one statement to completion and may block while
-// the statement waits for another session's row lock (reads never wait);
+// the statement waits for another session's row lock, or for a table lock
+// that DDL holds or waits for (reads wait for nothing else);
 // callers that must not block (the shell, the isolation runner) run it on a
 // thread of their own and watch waiting_for().
 //
