@@ -74,7 +74,9 @@ struct Options {
   // buffer hold one each, so a commit takes up to about three times this.
   // Capped at 1 GiB - 4, what one log record can carry, so that a
   // transaction that was allowed to write never fails at COMMIT for its
-  // size.
+  // size. SQL's CREATE INDEX builds in one transaction, each entry (and
+  // each unique claim) a few hundred bytes of write set, so at the default
+  // an index over more than about half a million rows needs a larger limit.
   size_t max_transaction_bytes = size_t{256} << 20;
   // How often the background collector looks for versions no snapshot can
   // see. Commits also collect on their way out, so this bounds the delay
