@@ -192,6 +192,24 @@ Status Engine::Impl::OpenFiles() {
     MVDB_ASSIGN_OR_RETURN(created.wal_files_before, fs->ListDir(wal_dir));
   }
   created.wal_known = true;
+  if (!had_data) {
+    // Invariant 8: without a data file, only a log from LSN 0 may rebuild
+    // one; judged before anything is created.
+    MVDB_RETURN_IF_ERROR(JudgeLogCoverage(fs, dir, std::nullopt));
+    // And a new database's log gets its first segment before the data file
+    // exists, so that a data file never exists without a segment.
+    std::vector<SegmentFile> segments;
+    if (had_wal) {
+      MVDB_ASSIGN_OR_RETURN(segments, ListSegments(fs, wal_dir));
+    }
+    if (segments.empty()) {
+      WalOptions first;
+      first.segment_size = options.wal_segment_bytes;
+      first.initial_lsn = 0;
+      MVDB_ASSIGN_OR_RETURN(std::unique_ptr<Wal> created_log, Wal::Open(fs, wal_dir, first));
+      MVDB_RETURN_IF_ERROR(created_log->Close());
+    }
+  }
 
   TreeStoreOptions store_options;
   store_options.create_if_missing = true;
