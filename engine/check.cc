@@ -8,7 +8,11 @@
 //   - every WAL segment: its records and LSN range, each payload decoded,
 //     and where the log ends (a torn tail is normal after a crash); damage
 //     is Corruption naming the file, the offset and how many valid records
-//     follow it (what opening the database would refuse).
+//     follow it (what opening the database would refuse);
+//   - which files are missing, judged as the open judges them
+//     (JudgeLogCoverage, engine.cc invariant 8): a log that does not cover
+//     the checkpoint's LSN fails the check; a missing data.mvdb passes only
+//     when the log starts at LSN 0 (an open rebuilds it by replaying it).
 // It writes nothing, not even the lock file, which it locks through a
 // read-only descriptor (a missing or unreadable LOCK is noted, not fatal),
 // so it works on read-only media.
