@@ -8,7 +8,11 @@
 //   - every WAL segment: its records and LSN range, each payload decoded,
 //     and where the log ends (a torn tail is normal after a crash); damage
 //     is Corruption naming the file, the offset and how many valid records
-//     follow it (what opening the database would refuse).
+//     follow it (what opening the database would refuse);
+//   - which files are missing, judged as the open judges them
+//     (JudgeLogCoverage, engine.cc invariant 8): a log that does not cover
+//     the checkpoint's LSN fails the check; a missing data.mvdb passes only
+//     when the log starts at LSN 0 (an open rebuilds it by replaying it).
 // It writes nothing, not even the lock file, which it locks through a
 // read-only descriptor (a missing or unreadable LOCK is noted, not fatal),
 // so it works on read-only media.
@@ -81,7 +85,23 @@ class Checker {
     const std::string path = dir_ + "/" + kDataFileName;
     Result<bool> exists = fs_->Exists(path);
     if (!exists.ok() || !*exists) {
-      Bad("data file " + path, exists.ok() ? Status::NotFound("missing") : exists.status());
+      if (!exists.ok()) {
+        Bad("data file " + path, exists.status());
+        return false;
+      }
+      data_missing_ = true;
+      // As Open judges it (JudgeLogCoverage, engine.cc invariant 8): a log
+      // from LSN 0 rebuilds the file; CheckLog judges a log that starts later.
+      Result<std::vector<SegmentFile>> segments = ListSegments(fs_, dir_ + "/" + kWalDirName);
+      if (segments.ok() && !segments->empty() && segments->front().start_lsn == 0) {
+        out_ << "data file " << path
+             << ": missing; the log starts at LSN 0, so opening the database creates it and "
+                "replays the whole log\n";
+      } else if (!segments.ok() || segments->empty()) {
+        Bad("data file " + path, Status::NotFound("missing, and there is no log: not a database"));
+      } else {
+        out_ << "data file " << path << ": missing\n";
+      }
       return false;
     }
     out_ << "data file " << path << "\n";
@@ -172,6 +192,19 @@ class Checker {
 
   void CheckLog(bool have_checkpoint, Lsn checkpoint_lsn) {
     const std::string wal_dir = dir_ + "/" + kWalDirName;
+    // Whether the segments present cover the checkpoint, as Open judges it.
+    if (data_missing_ || have_checkpoint) {
+      const Status covered = JudgeLogCoverage(
+          fs_, dir_, data_missing_ ? std::nullopt : std::optional<Lsn>(checkpoint_lsn));
+      // A gap between segments is reported below, as before.
+      Result<bool> have_wal = fs_->Exists(wal_dir);
+      const bool gap = have_wal.ok() && *have_wal && !ListSegments(fs_, wal_dir).ok();
+      if (!covered.ok() && !gap) {
+        out_ << "log " << wal_dir << "\n";
+        Bad("  coverage", covered);
+        return;
+      }
+    }
     Result<bool> exists = fs_->Exists(wal_dir);
     if (!exists.ok() || !*exists) {
       out_ << "log " << wal_dir << ": " << (exists.ok() ? "none" : exists.status().ToString())
@@ -275,6 +308,7 @@ class Checker {
   std::ostringstream out_;
   Status result_;
   std::optional<StoreCheckReport> trees_;
+  bool data_missing_ = false;  // no data.mvdb at all
 };
 
 }  // namespace

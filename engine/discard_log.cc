@@ -18,6 +18,12 @@
 //      (so the log stays contiguous), and sync the directory;
 //   5. truncate the damaged segment at the damage and fdatasync it.
 // The next open then finds the damage gone and the log ending there.
+//
+// A missing log (no wal/ directory or no segment in it while data.mvdb
+// exists: engine.cc, invariant 8) is the other loss it
+// accepts: it starts a new, empty log at the checkpoint's LSN (the segment
+// an open creates for a new log), so the database opens with what the
+// checkpoint holds.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -107,12 +113,27 @@ Status DiscardDamagedLog(const std::string& dir, std::string* report, FileSystem
   Result<Lsn> start = CheckpointLsn(fs, dir);
   if (!start.ok()) return finish(start.status().WithContext("reading the checkpoint"));
   MVDB_ASSIGN_OR_RETURN(const bool have_log, fs->Exists(wal_dir));
-  if (!have_log) {
-    out << "log " << wal_dir << ": none; nothing to discard\n";
+  Result<std::vector<SegmentFile>> segments = std::vector<SegmentFile>{};
+  if (have_log) segments = ListSegments(fs, wal_dir);
+  if (!segments.ok()) return finish(segments.status());
+  if (segments->empty()) {
+    MVDB_ASSIGN_OR_RETURN(const bool have_data, fs->Exists(dir + "/" + kDataFileName));
+    if (!have_data) {
+      out << "log " << wal_dir << ": none; nothing to discard\n";
+      return finish(Status::OK());
+    }
+    // A missing log (engine.cc, invariant 8): the commits after the
+    // checkpoint are gone; a new log from its LSN lets the database open.
+    WalOptions wal_options;
+    wal_options.initial_lsn = *start;
+    Result<std::unique_ptr<Wal>> wal = Wal::Open(fs, wal_dir, wal_options);
+    if (!wal.ok()) return finish(wal.status().WithContext("starting a new log"));
+    if (Status closed = (*wal)->Close(); !closed.ok()) return finish(closed);
+    out << "log " << wal_dir << ": " << (have_log ? "no segments" : "missing")
+        << "; the commits after the checkpoint's LSN " << *start
+        << " are lost; started a new log at that LSN\n";
     return finish(Status::OK());
   }
-  Result<std::vector<SegmentFile>> segments = ListSegments(fs, wal_dir);
-  if (!segments.ok()) return finish(segments.status());
   Result<std::unique_ptr<LogReader>> reader = LogReader::Open(fs, *segments, *start);
   if (!reader.ok()) return finish(reader.status());
   LogRecord record;

@@ -59,6 +59,35 @@
 //     still holding it (LockFile re-checks that the path still names the
 //     file it locked, so a racing opener cannot keep a lock on a removed
 //     file).
+//  8. Which files may be absent (JudgeLogCoverage in recovery.cc, asked by
+//     Open and by CheckDatabase, so that they agree). The log always holds
+//     a segment covering the newest checkpoint's LSN C, that is: the
+//     segments are contiguous (ListSegments' gap rule), the oldest starts
+//     at or before C, and the newest ends at or after C. Why: a new
+//     database's first segment (LSN 0) is made, synced, before its data
+//     file exists, so a data file never exists without a segment;
+//     Wal::Open creates a segment only when there is none, at
+//     initial_lsn = C; RemoveSegmentsBefore(C) removes a segment only when
+//     the next one starts at or before C (so the oldest left starts at or
+//     before C) and never removes the newest; C is the WAL's next LSN when
+//     the checkpoint was taken, made durable before the meta slot
+//     (invariant 3), so the newest segment ends at or after C. After a
+//     clean Close, C equals the log's end: the newest segment may end
+//     exactly at C (a segment starting at C is made only by the next
+//     record or a segmentless open), and that is covered. So no segment,
+//     no wal/ directory, an oldest segment after C, a newest that ends
+//     before C, or a gap, can only be damage: the open fails with
+//     Corruption naming what is missing and changes nothing. The missing
+//     log (no segment at all) has an explicit way out, `mvdb recover
+//     --discard-damaged-log`, which starts a new log at C and gives up the
+//     commits after C. Without data.mvdb, a log whose oldest segment starts
+//     at LSN 0 is the whole history, and replaying it rebuilds the data
+//     file (a complete recovery, no loss); a log that starts later needed
+//     the lost file's checkpoint, so the open refuses before it creates a
+//     file. No data file and no segment is a new database. The blind spot:
+//     the newest segment deleted while C lies in an older one leaves a log
+//     that looks complete (its records after C are lost unnoticed), since
+//     nothing outside the deleted file recorded where the log ended.
 //
 // Lock order: checkpoint gate (shared) -> commit_mu -> trees_mu ->
 // TreeStore's mutex -> Wal's mutexes. Get takes only trees_mu (shared).
@@ -192,6 +221,24 @@ Status Engine::Impl::OpenFiles() {
     MVDB_ASSIGN_OR_RETURN(created.wal_files_before, fs->ListDir(wal_dir));
   }
   created.wal_known = true;
+  if (!had_data) {
+    // Invariant 8: without a data file, only a log from LSN 0 may rebuild
+    // one; judged before anything is created.
+    MVDB_RETURN_IF_ERROR(JudgeLogCoverage(fs, dir, std::nullopt));
+    // And a new database's log gets its first segment before the data file
+    // exists, so that a data file never exists without a segment.
+    std::vector<SegmentFile> segments;
+    if (had_wal) {
+      MVDB_ASSIGN_OR_RETURN(segments, ListSegments(fs, wal_dir));
+    }
+    if (segments.empty()) {
+      WalOptions first;
+      first.segment_size = options.wal_segment_bytes;
+      first.initial_lsn = 0;
+      MVDB_ASSIGN_OR_RETURN(std::unique_ptr<Wal> created_log, Wal::Open(fs, wal_dir, first));
+      MVDB_RETURN_IF_ERROR(created_log->Close());
+    }
+  }
 
   TreeStoreOptions store_options;
   store_options.create_if_missing = true;

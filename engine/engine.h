@@ -234,6 +234,9 @@ Status CheckDatabase(const std::string& dir, std::string* report, FileSystem* fs
 // OK and nothing changed when there is no such damage; Busy when the
 // database is open; Corruption when the log is damaged in a way a cut
 // cannot mend (a gap between segments, damage before the checkpoint's LSN).
+// A missing log (data.mvdb exists but wal/ or every segment in it is gone,
+// which Open refuses: engine.cc, invariant 8) it accepts by starting a new,
+// empty log at the newest checkpoint's LSN, giving up the commits after it.
 Status DiscardDamagedLog(const std::string& dir, std::string* report, FileSystem* fs = nullptr);
 
 }  // namespace mvdb

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -123,5 +124,14 @@ std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn);
 // What a Corruption of a damaged log adds, for the database in `dir`: that
 // nothing was changed, and how to accept the loss (DiscardDamagedLog).
 std::string DamagedLogAdvice(const std::string& dir);
+
+// Whether the files of the database in `dir` can recover every
+// acknowledged commit, judged from which files exist (engine.cc, invariant
+// 8): `checkpoint_lsn` is the LSN of data.mvdb's newest checkpoint, or
+// nullopt when there is no data.mvdb. OK, or Corruption naming what is
+// missing (the log directory, the LSN the checkpoint needs, the first LSN
+// of a log that a lost data file needed). Open and CheckDatabase both ask
+// it, so they agree.
+Status JudgeLogCoverage(FileSystem* fs, const std::string& dir, std::optional<Lsn> checkpoint_lsn);
 
 }  // namespace mvdb

@@ -11,7 +11,9 @@
 // segment is the end of the log (LogReader), and Wal::Open cuts it off; bad
 // bytes that valid records follow are damage, and the open fails with
 // DamagedLogAdvice before anything is changed.
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "btree/btree.h"
 #include "common/logging.h"
@@ -38,6 +40,74 @@ std::string DescribeLsn(FileSystem* fs, const std::string& wal_dir, Lsn lsn) {
 std::string DamagedLogAdvice(const std::string& dir) {
   return "; to give up the records from the damage on, run 'mvdb recover --discard-damaged-log " +
          dir + "', which moves those bytes to a side file next to the log";
+}
+
+std::string MissingLogAdvice(const std::string& dir) {
+  return "; to give up the commits after the checkpoint, run 'mvdb recover "
+         "--discard-damaged-log " +
+         dir + "', which starts a new log at the checkpoint's LSN";
+}
+
+Status JudgeLogCoverage(FileSystem* fs, const std::string& dir, std::optional<Lsn> checkpoint_lsn) {
+  const std::string wal_dir = dir + "/" + kWalDirName;
+  const std::string data_path = dir + "/" + kDataFileName;
+  const std::string unchanged = "; the database was not opened and nothing was changed";
+  MVDB_ASSIGN_OR_RETURN(const bool have_wal, fs->Exists(wal_dir));
+  std::vector<SegmentFile> segments;
+  // A gap between segments is Corruption here (ListSegments).
+  if (have_wal) {
+    Result<std::vector<SegmentFile>> listed = ListSegments(fs, wal_dir);
+    if (listed.status().IsCorruption()) {
+      return Status::Corruption(std::string(listed.status().message()) + unchanged);
+    }
+    MVDB_RETURN_IF_ERROR(listed.status());
+    segments = std::move(*listed);
+  }
+  if (!checkpoint_lsn.has_value()) {
+    // No data file: a new database, or one whose whole history is in the
+    // log (replay from LSN 0 rebuilds it). A log that starts later needed
+    // the lost file's checkpoint.
+    if (segments.empty() || segments.front().start_lsn == 0) return Status::OK();
+    return Status::Corruption(
+        data_path + " is missing, but the log " + wal_dir + " starts at LSN " +
+        std::to_string(segments.front().start_lsn) + " (" + segments.front().path +
+        "): the records before that LSN were only in the lost data file, so the database "
+        "cannot be recovered from the log" +
+        unchanged);
+  }
+  const Lsn lsn = *checkpoint_lsn;
+  if (!have_wal) {
+    return Status::Corruption(wal_dir + " is missing, but the checkpoint in " + data_path +
+                              " needs the log from its LSN " + std::to_string(lsn) +
+                              " on (commits after it may have been acknowledged)" + unchanged +
+                              MissingLogAdvice(dir));
+  }
+  if (segments.empty()) {
+    return Status::Corruption(wal_dir + " holds no log segment, but the checkpoint in " +
+                              data_path + " needs the log from its LSN " + std::to_string(lsn) +
+                              " on (a segment starting at or before it); the log's files were "
+                              "removed" +
+                              unchanged + MissingLogAdvice(dir));
+  }
+  if (segments.front().start_lsn > lsn) {
+    return Status::Corruption(wal_dir + ": the checkpoint's LSN " + std::to_string(lsn) +
+                              " precedes the oldest segment, " + segments.front().path + " (LSN " +
+                              std::to_string(segments.front().start_lsn) +
+                              "): the segments before it are missing" + unchanged);
+  }
+  // The newest segment's size bounds the log's end from above (a torn
+  // tail only shortens it); a checkpoint past it lost the segments after.
+  const SegmentFile& newest = segments.back();
+  const Lsn end_bound = newest.start_lsn + (newest.size > log_format::kSegmentHeaderSize
+                                                ? newest.size - log_format::kSegmentHeaderSize
+                                                : 0);
+  if (end_bound < lsn) {
+    return Status::Corruption(wal_dir + ": the log ends at LSN " + std::to_string(end_bound) +
+                              " (" + newest.path + "), before the checkpoint's LSN " +
+                              std::to_string(lsn) + ": the segments after it are missing" +
+                              unchanged);
+  }
+  return Status::OK();
 }
 
 namespace {
@@ -91,8 +161,10 @@ Status ApplyRecord(TreeStore* store, const LogRecord& record, const ApplyBatchFn
 Status Engine::Impl::Replay() {
   const std::string wal_dir = dir + "/" + kWalDirName;
   const Lsn start = store->page_store()->checkpoint_lsn();
+  // Whether the log covers the checkpoint's LSN at all (invariant 8).
+  MVDB_RETURN_IF_ERROR(JudgeLogCoverage(fs, dir, start));
   MVDB_ASSIGN_OR_RETURN(const bool have_log, fs->Exists(wal_dir));
-  if (!have_log) return Status::OK();  // a new database: Wal::Open creates it
+  if (!have_log) return Status::OK();  // JudgeLogCoverage refused a missing log unless new
   Result<std::unique_ptr<LogReader>> opened = LogReader::Open(fs, wal_dir, start);
   if (!opened.ok()) {
     if (opened.status().IsNotFound()) {

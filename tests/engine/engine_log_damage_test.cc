@@ -361,5 +361,154 @@ TEST_F(LogDamageTest, CheckWorksOnAReadOnlyFileSystem) {
   EXPECT_TRUE(CheckDatabase(dir(), &report, &read_only).IsBusy()) << report;
 }
 
+// ---- Missing files (issue 11, adversarial cases wal-segment-deleted and
+// data-deleted; engine.cc, invariant 8): a log that does not cover the
+// checkpoint, or a data file whose loss the log cannot make good, is
+// refused by the open and by check alike, and nothing is changed.
+
+class MissingFilesTest : public LogDamageTest {
+ protected:
+  // Rows 0..49 committed and checkpointed by Close, then rows 50..99
+  // committed and acknowledged (kFull) and the process killed: rows 50..99
+  // live only in the log, after the checkpoint's LSN.
+  void CheckpointThenCommitThenKill(uint64_t segment_bytes = 64ull << 20) {
+    fault_ = std::make_unique<FaultInjectionFileSystem>(posix_.get());
+    {
+      auto engine = Engine::Open(dir(), Options(SyncMode::kFull, segment_bytes));
+      ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+      ASSERT_TRUE((*engine)->CreateTree("t").ok());
+      for (int i = 0; i < 50; ++i) Put(engine->get(), i);
+      ASSERT_TRUE((*engine)->Close().ok());
+    }
+    auto engine = Engine::Open(dir(), Options(SyncMode::kFull, segment_bytes));
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    checkpoint_lsn_ = (*engine)->stats().last_checkpoint_lsn;
+    ASSERT_GT(checkpoint_lsn_, 0u);
+    for (int i = 50; i < 100; ++i) Put(engine->get(), i);
+    fault_->FailWrite(1, EIO, /*sticky=*/true);
+    fault_->FailSync(1, EIO, /*sticky=*/true);
+    engine->reset();
+    fault_->ClearFaults();
+  }
+
+  void Put(Engine* engine, int i) {
+    WriteBatch batch;
+    batch.Put("t", Key(i), Value(40, i));
+    ASSERT_TRUE(engine->Write(batch).ok());
+  }
+
+  // The open and check both refuse with Corruption containing `text`, and
+  // neither changes a file.
+  void ExpectRefused(const std::string& text) {
+    const auto files = Snapshot(dir());
+    auto engine = Engine::Open(dir(), Options(SyncMode::kFull));
+    ASSERT_TRUE(engine.status().IsCorruption()) << engine.status().ToString();
+    EXPECT_TRUE(Contains(engine.status(), text)) << engine.status().ToString();
+    EXPECT_TRUE(Contains(engine.status(), "nothing was changed")) << engine.status().ToString();
+    EXPECT_EQ(Snapshot(dir()), files) << "a refused open changed files";
+    std::string report;
+    const Status checked = CheckDatabase(dir(), &report, posix_.get());
+    EXPECT_TRUE(checked.IsCorruption()) << report;
+    EXPECT_TRUE(Contains(checked, text)) << report;
+    EXPECT_EQ(Snapshot(dir()), files) << "check changed files";
+  }
+
+  void RemoveSegments() {
+    const auto segments = ListSegments(posix_.get(), dir() + "/wal");
+    ASSERT_TRUE(segments.ok()) << segments.status().ToString();
+    for (const SegmentFile& s : *segments) fs::remove(s.path);
+  }
+
+  Lsn checkpoint_lsn_ = 0;
+};
+
+// The adversarial case: every segment removed after acknowledged commits.
+// Before the fix the open made a new segment at the checkpoint's LSN and
+// returned 50 rows, and check said OK.
+TEST_F(MissingFilesTest, AllSegmentsGoneRefusesUntilTheLossIsAccepted) {
+  CheckpointThenCommitThenKill();
+  RemoveSegments();
+  ExpectRefused("holds no log segment, but the checkpoint in " + dir() +
+                "/data.mvdb needs the log from its LSN " + std::to_string(checkpoint_lsn_));
+  fs::remove_all(dir() + "/wal");
+  ExpectRefused(dir() + "/wal is missing, but the checkpoint in " + dir() +
+                "/data.mvdb needs the log from its LSN " + std::to_string(checkpoint_lsn_));
+
+  // Accepting the loss, explicitly: a new log at the checkpoint's LSN.
+  std::string report;
+  ASSERT_TRUE(DiscardDamagedLog(dir(), &report, posix_.get()).ok()) << report;
+  EXPECT_NE(report.find("started a new log at that LSN"), std::string::npos) << report;
+  const auto segments = ListSegments(posix_.get(), dir() + "/wal");
+  ASSERT_TRUE(segments.ok() && segments->size() == 1u);
+  EXPECT_EQ(segments->front().start_lsn, checkpoint_lsn_);
+  EXPECT_TRUE(CheckDatabase(dir(), &report, posix_.get()).ok()) << report;
+  EXPECT_EQ(CountRows(), 50);
+}
+
+// Even with no checkpoint after the commits (its LSN is 0): a data file
+// never exists without a segment, since a new database's first segment is
+// made before its data file.
+TEST_F(MissingFilesTest, AllSegmentsGoneBeforeAnyCheckpointRefuses) {
+  CommitThenKill(SyncMode::kFull);
+  RemoveSegments();
+  ExpectRefused("holds no log segment, but the checkpoint in " + dir() +
+                "/data.mvdb needs the log from its LSN 0");
+}
+
+TEST_F(MissingFilesTest, MissingMiddleSegmentRefuses) {
+  CommitThenKill(SyncMode::kFull, /*segment_bytes=*/1024);
+  const auto segments = *ListSegments(posix_.get(), dir() + "/wal");
+  ASSERT_GE(segments.size(), 3u);
+  fs::remove(segments[1].path);
+  ExpectRefused("a segment is missing or truncated (a gap in the log)");
+}
+
+// The newest segment removed while the checkpoint's LSN lies in it: the
+// older segments a crash kept (between the checkpoint's meta slot and the
+// removal of what precedes it) end before that LSN.
+TEST_F(MissingFilesTest, MissingNewestSegmentRefuses) {
+  CommitThenKill(SyncMode::kFull, /*segment_bytes=*/1024);
+  const auto before = *ListSegments(posix_.get(), dir() + "/wal");
+  ASSERT_GE(before.size(), 3u);
+  std::map<std::string, std::string> older;
+  for (size_t i = 0; i + 1 < before.size(); ++i) older[before[i].path] = ReadFile(before[i].path);
+  Lsn checkpoint = 0;
+  {
+    auto engine = Engine::Open(dir(), Options(SyncMode::kFull, 1024));  // replays, checkpoints
+    ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+    checkpoint = (*engine)->stats().last_checkpoint_lsn;
+  }
+  const auto after = *ListSegments(posix_.get(), dir() + "/wal");
+  ASSERT_EQ(after.size(), 1u);
+  ASSERT_GT(checkpoint, after.front().start_lsn);
+  for (const auto& [path, bytes] : older) std::ofstream(path, std::ios::binary) << bytes;
+  fs::remove(after.front().path);
+  ExpectRefused("before the checkpoint's LSN " + std::to_string(checkpoint));
+}
+
+// The adversarial case data-deleted with the whole log: replaying it from
+// LSN 0 is a complete recovery, and check says so too.
+TEST_F(MissingFilesTest, DataFileGoneWithTheWholeLogRebuildsIt) {
+  CommitThenKill(SyncMode::kFull);
+  ASSERT_EQ(ListSegments(posix_.get(), dir() + "/wal")->front().start_lsn, 0u);
+  fs::remove(dir() + "/data.mvdb");
+  std::string report;
+  EXPECT_TRUE(CheckDatabase(dir(), &report, posix_.get()).ok()) << report;
+  EXPECT_NE(report.find("the log starts at LSN 0"), std::string::npos) << report;
+  EXPECT_EQ(CountRows(), 100);
+}
+
+// A log that no longer starts at LSN 0 cannot rebuild a lost data file:
+// refused, and no new data.mvdb is left behind.
+TEST_F(MissingFilesTest, DataFileGoneWithATruncatedLogRefuses) {
+  CheckpointThenCommitThenKill(/*segment_bytes=*/1024);
+  const auto segments = *ListSegments(posix_.get(), dir() + "/wal");
+  ASSERT_GT(segments.front().start_lsn, 0u);
+  fs::remove(dir() + "/data.mvdb");
+  ExpectRefused(dir() + "/data.mvdb is missing, but the log " + dir() + "/wal starts at LSN " +
+                std::to_string(segments.front().start_lsn));
+  EXPECT_FALSE(fs::exists(dir() + "/data.mvdb"));
+}
+
 }  // namespace
 }  // namespace mvdb
