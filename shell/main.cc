@@ -252,7 +252,8 @@ int Main(int argc, char** argv) {
       "recover",
       "accept the loss of a damaged write-ahead log that stops the database from opening: cut "
       "the log at the damage and move every byte from there on to side files next to it "
-      "(named in the output); exit status 1 if that cannot be done");
+      "(named in the output), or, when the log's segments are gone, start a new log at the "
+      "checkpoint; exit status 1 if that cannot be done");
   recover
       ->add_flag("--discard-damaged-log", discard_damaged_log,
                  "required: the records after the damage are given up")
