@@ -15,6 +15,7 @@
 #include "sql/catalog.h"
 #include "sql/index.h"
 #include "sql/key_codec.h"
+#include "sql/parser.h"
 #include "sql/row_codec.h"
 
 namespace mvdb::sql {
@@ -31,31 +32,6 @@ std::string Hex(std::string_view bytes) {
   return out + "'";
 }
 
-std::string ValueText(const Value& v) {
-  switch (v.type()) {
-    case TypeId::kNull:
-      return "NULL";
-    case TypeId::kBool:
-      return v.bool_value() ? "true" : "false";
-    case TypeId::kInt:
-      return std::to_string(v.int_value());
-    case TypeId::kFloat: {
-      char buf[40];
-      std::snprintf(buf, sizeof(buf), "%.17g", v.float_value());
-      return buf;
-    }
-    case TypeId::kText: {
-      std::string out = "'";
-      for (char c : v.text_value()) {
-        out += c;
-        if (c == '\'') out += c;
-      }
-      return out + "'";
-    }
-  }
-  return "?";
-}
-
 // The key as its columns' values, "(1, 'a')", or its bytes when they do
 // not decode.
 std::string KeyText(std::string_view key, std::span<const KeyColumn> columns) {
@@ -65,7 +41,7 @@ std::string KeyText(std::string_view key, std::span<const KeyColumn> columns) {
   std::string out = "(";
   for (size_t i = 0; i < values->size(); ++i) {
     if (i > 0) out += ", ";
-    out += ValueText((*values)[i]);
+    out += LiteralToString((*values)[i]);
   }
   return out + ")";
 }

@@ -338,6 +338,8 @@ std::string QuoteName(const std::string& name) {
   return quoted + "\"";
 }
 
+}  // namespace
+
 std::string LiteralToString(const Value& value) {
   switch (value.type()) {
     case TypeId::kNull:
@@ -347,6 +349,11 @@ std::string LiteralToString(const Value& value) {
     case TypeId::kInt:
       return std::to_string(value.int_value());
     case TypeId::kFloat: {
+      // Not a number and the infinities as PostgreSQL spells them, which a
+      // float column takes.
+      const double f = value.float_value();
+      if (std::isnan(f)) return "'NaN'";
+      if (std::isinf(f)) return f > 0 ? "'Infinity'" : "'-Infinity'";
       std::array<char, 64> buffer;
       auto [end, ec] =
           std::to_chars(buffer.data(), buffer.data() + buffer.size(), value.float_value());
@@ -366,8 +373,6 @@ std::string LiteralToString(const Value& value) {
   }
   return "NULL";
 }
-
-}  // namespace
 
 std::string ExprToString(const Expr& expr) {
   auto operand = [&](size_t i) { return ExprToString(*expr.operands[i]); };

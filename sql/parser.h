@@ -59,4 +59,8 @@ Result<std::vector<Statement>> ParseScript(std::string_view text, ParseError* er
 // messages.
 std::string ExprToString(const Expr& expr);
 
+// A value as the SQL literal that reads back as it: NULL, TRUE, 42, 1.5,
+// 'NaN' (as a float column reads it), 'it''s'.
+std::string LiteralToString(const Value& value);
+
 }  // namespace mvdb::sql
