@@ -450,6 +450,19 @@ Result<WritePageGuard> BufferPool::TryFetchWrite(PageId id) {
   return WritePageGuard(this, frame, id);
 }
 
+namespace {
+
+void LatchFreePage(Frame* frame) {
+  constexpr int kTries = 1000;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    if (frame->latch.try_lock()) return;
+    std::this_thread::yield();
+  }
+  frame->latch.lock();
+}
+
+}  // namespace
+
 Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
   Impl* impl = impl_.get();
   if (id == kInvalidPageId) return Status::InvalidArgument("buffer pool: invalid page id");
@@ -464,7 +477,15 @@ Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
       frame->load_failed = false;
       frame->load_status = Status::OK();
     } else {
-      frame->latch.lock();
+      // The page is free (nothing reachable names it), so only a write-back
+      // or a fetch that is about to find it freed can hold its latch, and
+      // only for a moment. Callers hold the allocator's meta latch here while
+      // tree code holds other frames' latches when it calls the allocator;
+      // frames are reused for any page, so a blocking lock would order the
+      // meta latch before every frame's latch for ThreadSanitizer. Try-locks
+      // make no such edge; after many failed tries (a pathological wait) it
+      // just blocks.
+      LatchFreePage(frame);
       if (!frame->load_status.ok()) {
         // A failed load of the old content; that frame is leaving the table.
         frame->latch.unlock();
