@@ -91,6 +91,27 @@
 //     only guard ever taken on it again is NewPage, which writes it first.
 //     A failed write-back puts the dirty bit and the epoch back, so the
 //     image stays owed (a failed write leaves the store failed anyway).
+//
+// 11. Optimistic reads (buffer_pool.h, invariant 6; optimistic_read.cc).
+//     Frame versions: a free frame is odd. Publish makes it odd (already
+//     is), FinishLoad makes it even once the bytes are in; a write guard
+//     (FetchWrite, TryFetchWrite, NewPage) makes it odd before handing out
+//     the bytes and ReleaseWrite moves it to the next even value before the
+//     latch is dropped; eviction (TryTakeVictim, EvictPinnedByCaller),
+//     Unpublish and Discard make it odd under the shard lock before the
+//     frame leaves the table, and it stays odd until its next load is
+//     complete. Every change of bytes or identity therefore happens while
+//     the version is odd, and only the frame's owner changes it (writers
+//     hold a pin, so eviction cannot run beside them). The page id is
+//     stored while the version is odd too, so a reader's check of it is
+//     covered by the final validation. Reads find frames without the shard
+//     lock through `hints`, a direct-mapped array from page id to frame
+//     index that Publish and every slow probe fill in: a wrong or stale
+//     hint names a frame whose page id differs, and costs one shared probe
+//     of the table. Loads read into a staging buffer and copy the page in
+//     with page_access stores (ReadIntoFrames), since a reader that took
+//     the frame's version before it was evicted may still be copying it;
+//     that copy is the price of readers that hold nothing.
 
 #include "buffer/buffer_pool_impl.h"
 
@@ -139,6 +160,7 @@ Frame* BufferPool::Impl::PinCached(PageId id) {
 void BufferPool::Impl::Unpublish(Frame* frame, PageId id) {
   Shard& shard = ShardFor(id);
   std::unique_lock lock(shard.mu);
+  BeginChange(frame);
   shard.table.Erase(id, frame);
   frame->page_id.store(kInvalidPageId, std::memory_order_release);
   frame->pin_state.fetch_or(Frame::kZombie, std::memory_order_acq_rel);
@@ -153,6 +175,7 @@ bool BufferPool::Impl::EvictPinnedByCaller(Frame* frame) {
     std::unique_lock lock(shard.mu);
     if (shard.table.Find(id) == frame && frame->pin_state.load(std::memory_order_acquire) == 1 &&
         !frame->dirty.load(std::memory_order_acquire)) {
+      BeginChange(frame);
       shard.table.Erase(id, frame);
       frame->page_id.store(kInvalidPageId, std::memory_order_release);
       frame->pin_state.store(0, std::memory_order_release);
@@ -188,6 +211,7 @@ bool BufferPool::Impl::TryTakeVictim(Frame* frame, bool honour_reference, Victim
       frame->dirty.load(std::memory_order_acquire)) {
     return false;
   }
+  BeginChange(frame);
   shard.table.Erase(id, frame);
   frame->page_id.store(kInvalidPageId, std::memory_order_release);
   evictions.fetch_add(1, std::memory_order_relaxed);
@@ -256,6 +280,7 @@ Result<Frame*> BufferPool::Impl::AcquireFrame() {
 bool BufferPool::Impl::Publish(PageId id, Frame** frame) {
   Frame* mine = *frame;
   BeginResidency(mine);
+  BeginChange(mine);  // free frames are odd already; this is cheap insurance
   // Nobody else can see the frame, so this cannot fail; a try-lock also
   // tells ThreadSanitizer that it cannot wait, so the locks the caller holds
   // (say the allocator's mutex) are not ordered before this latch.
@@ -275,6 +300,7 @@ bool BufferPool::Impl::Publish(PageId id, Frame** frame) {
   }
   mine->pin_state.store(1, std::memory_order_release);
   mine->page_id.store(id, std::memory_order_release);
+  SetHint(id, mine);
   mine->dirty.store(false, std::memory_order_relaxed);
   mine->referenced.store(true, std::memory_order_relaxed);
   return true;
@@ -292,6 +318,7 @@ void BufferPool::Impl::FinishLoad(Frame* frame, PageId id, Status result) {
   }
   if (result.ok()) {
     misses.fetch_add(1, std::memory_order_relaxed);
+    EndChange(frame);  // loaded: optimistic readers may use it (invariant 11)
   } else {
     if (result.IsCorruption()) checksum_failures.fetch_add(1, std::memory_order_relaxed);
     Unpublish(frame, id);
@@ -309,7 +336,7 @@ Result<Frame*> BufferPool::Impl::PinAndLatch(PageId id, LatchMode mode) {
     MVDB_ASSIGN_OR_RETURN(frame, AcquireFrame());
     if (Publish(id, &frame)) {
       PageRead read{id, frame->bytes(), Status::OK()};
-      (void)store->ReadPages(std::span<PageRead>(&read, 1));  // read.result says it all
+      (void)ReadIntoFrames(std::span<PageRead>(&read, 1));  // read.result says it all
       FinishLoad(frame, id, std::move(read.result));
       if (!frame->load_status.ok()) {
         Status error = frame->load_status;
@@ -390,6 +417,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
   impl->writeback_writes.reserve(impl->writeback_batch);
   impl->flush_writes.reserve(impl->writeback_batch);
   impl->frames = std::make_unique<Frame[]>(impl->capacity);
+  impl->InitHints();
   impl->free_frames.reserve(impl->capacity);
   // Room for an even share of the pages; a shard that gets more grows.
   for (Shard& shard : impl->shards) shard.table.Reserve(2 * impl->capacity / kShardCount + 8);
@@ -416,6 +444,7 @@ void BufferPool::ReleaseRead(Frame* frame) {
 }
 
 void BufferPool::ReleaseWrite(Frame* frame) {
+  EndChange(frame);
   frame->latch.unlock();
   impl_->Unpin(frame);
 }
@@ -432,6 +461,7 @@ Result<WritePageGuard> BufferPool::FetchWrite(PageId id) {
     return settled;
   }
   impl_->MarkDirty(frame);
+  BeginChange(frame);
   return WritePageGuard(this, frame, id);
 }
 
@@ -447,6 +477,7 @@ Result<WritePageGuard> BufferPool::TryFetchWrite(PageId id) {
     return settled;
   }
   impl_->MarkDirty(frame);
+  BeginChange(frame);
   return WritePageGuard(this, frame, id);
 }
 
@@ -498,6 +529,7 @@ Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
         return settled;
       }
     }
+    BeginChange(frame);
     PageView(frame->bytes()).Format(id, type);
     impl->MarkDirty(frame);
     MarkReferenced(frame);
@@ -535,7 +567,7 @@ Status BufferPool::Prefetch(std::span<const PageId> ids) {
     loading.push_back(frame);
     reads.push_back(PageRead{id, frame->bytes(), Status::OK()});
   }
-  if (!reads.empty()) (void)store_->ReadPages(reads);  // per-page results below
+  if (!reads.empty()) (void)impl->ReadIntoFrames(reads);  // per-page results below
   for (size_t i = 0; i < loading.size(); ++i) {
     Frame* frame = loading[i];
     impl->FinishLoad(frame, reads[i].id, std::move(reads[i].result));
@@ -555,6 +587,7 @@ void BufferPool::Discard(PageId id) {
     frame = shard.table.Find(id);
     if (frame == nullptr) return;
     if (impl->IsOwed(frame)) return;  // invariant 10
+    BeginChange(frame);
     shard.table.Erase(id, frame);
     frame->page_id.store(kInvalidPageId, std::memory_order_release);
     frame->dirty.store(false, std::memory_order_release);
@@ -579,6 +612,9 @@ BufferPoolStats BufferPool::stats() const {
   stats.checksum_failures = impl->checksum_failures.load(std::memory_order_relaxed);
   stats.owed_writes_before_modify = impl->owed_writes.load(std::memory_order_relaxed);
   stats.capacity_pages = impl->capacity;
+  for (const auto& counter : impl->optimistic_hits) {
+    stats.hits += counter.n.load(std::memory_order_relaxed);
+  }
   for (size_t i = 0; i < impl->capacity; ++i) {
     const Frame& frame = impl->frames[i];
     stats.hits += frame.hits.load(std::memory_order_relaxed);

@@ -2,10 +2,11 @@
 //
 // The protocol, in numbered invariants (the essay with the reasons is at the
 // top of buffer_pool.cc):
-//   1. A frame's content is only read under its latch (shared or exclusive)
-//      and only changed under its exclusive latch. Guards are the only way to
-//      hold a latch: a ReadPageGuard holds it shared, a WritePageGuard
-//      exclusive, and only a WritePageGuard hands out mutable bytes.
+//   1. A frame's content is changed only under its exclusive latch, and
+//      read under its latch (shared or exclusive) or optimistically
+//      (invariant 6). Guards are the only way to hold a latch: a
+//      ReadPageGuard holds it shared, a WritePageGuard exclusive, and only a
+//      WritePageGuard hands out mutable bytes.
 //   2. A guard also holds a pin. A pinned frame is never evicted or reused,
 //      so a guard's bytes stay valid until the guard is released.
 //   3. A page is cached in at most one frame. The page table maps page ids to
@@ -18,6 +19,18 @@
 //      in. AdvanceEpoch closes an epoch; a page dirtied before is "owed" to
 //      that checkpoint, and is written back as it was at that moment before
 //      any guard may change it again (write-before-modify).
+//   6. Optimistic reads (ReadOptimistic) take no latch, pin or lock on a
+//      hit. Each frame has a version (a seqlock): odd while its bytes or the
+//      page it holds may change (free, loading, a WritePageGuard alive),
+//      moved to a new even value after every change. Eviction, Discard and
+//      a failed load make it odd before the frame leaves the page table, so
+//      a reader that sees the same even version before and after reading
+//      (OptimisticPage::Validate) read one stable image of the page it
+//      asked for, and otherwise must discard what it read. Frames are never
+//      unmapped, so reading one that changed meanwhile is memory-safe; all
+//      reads and all writes of cached page bytes go through
+//      buffer/page_access.h (atomic word accesses), so they are not data
+//      races either. Loads copy pages into frames the same way.
 //
 // Latch order (callers must follow it to stay free of deadlock): take
 // latches top-down (parent before child) and left-to-right (left sibling
@@ -43,6 +56,26 @@ namespace mvdb {
 
 class BufferPool;
 struct Frame;
+
+// A cached page read without latch or pin (invariant 6). The bytes may
+// change under the reader at any moment: read them only through
+// buffer/page_access.h loads, bound every offset decoded from them before
+// use, and trust nothing read until Validate() returned true afterwards.
+struct OptimisticPage {
+  const std::byte* data = nullptr;  // kPageSize bytes, 8-byte aligned
+  const std::atomic<uint64_t>* version_word = nullptr;
+  uint64_t version = 0;
+
+  // True when nothing changed the page since ReadOptimistic: every load
+  // made before this call read the page as it was then.
+  bool Validate() const { return version_word->load(std::memory_order_acquire) == version; }
+};
+
+enum class OptimisticStatus {
+  kOk,
+  kBusy,  // cached, but being changed (a write guard is alive): retry
+  kMiss,  // not cached: take the latched path, which loads it
+};
 
 // Shared access to a cached page. Move-only; releases on destruction.
 class ReadPageGuard {
@@ -161,6 +194,16 @@ class BufferPool {
   // Reads the pages not cached yet in one batch, so later fetches hit.
   // Best effort: stops early when frames run out. Errors as FetchRead.
   Status Prefetch(std::span<const PageId> ids);
+  // Starts an optimistic read of page `id` (invariant 6): on a hit, fills
+  // *page without taking any latch, pin or lock (a lock-free probe of the
+  // page-table hints, checked against the frame's own page id and
+  // version; a stale hint costs one shared probe of the table). Never
+  // loads, never waits.
+  OptimisticStatus ReadOptimistic(PageId id, OptimisticPage* page);
+  // Adds `pages` optimistic hits to stats().hits (callers count once per
+  // operation rather than per page, to keep the hit path free of shared
+  // counters).
+  void CountOptimisticHits(uint64_t pages);
   // Drops page `id` from the cache without writing it (it was freed).
   // REQUIRES: no guard on `id` is alive.
   void Discard(PageId id);

@@ -6,6 +6,7 @@
 #include "buffer/buffer_pool.h"
 
 #include "buffer/frame.h"
+#include "buffer/page_access.h"
 
 #include <algorithm>
 #include <array>
@@ -78,6 +79,15 @@ inline void BeginResidency(Frame* frame) {
 #endif
 }
 
+// The frame's bytes or identity are about to change: optimistic readers
+// must not trust what they read from now on (invariant 11). Idempotent.
+// REQUIRES: the caller owns the frame (exclusive latch, or it is unpinned
+// and out of readers' reach as in eviction, or the caller is its loader).
+inline void BeginChange(Frame* frame) { frame->version.fetch_or(1, std::memory_order_acq_rel); }
+// The change is complete: readers may trust the frame again.
+// REQUIRES: BeginChange by the same owner, no EndChange since.
+inline void EndChange(Frame* frame) { frame->version.fetch_add(1, std::memory_order_release); }
+
 inline void Unlatch(Frame* frame, LatchMode mode) {
   if (mode == LatchMode::kShared || mode == LatchMode::kTryShared) {
     frame->latch.unlock_shared();
@@ -115,6 +125,20 @@ struct BufferPool::Impl {
   AlignedBuffer flush_area;
   std::vector<PageWrite> flush_writes;
 
+  // Lock-free page-table hints for optimistic reads (invariant 11): slot
+  // HintSlot(id) holds 1 + the index of the frame that last held `id`, or 0.
+  // Only a hint: a reader trusts it after checking the frame's own page id
+  // and version, so a stale or overwritten slot costs a locked probe.
+  std::unique_ptr<std::atomic<uint32_t>[]> hints;
+  unsigned hint_shift = 64;
+
+  // Hits of optimistic readers, counted by the caller per operation, in
+  // per-thread-ish slots so the hot path shares no counter line.
+  struct alignas(64) HitCounter {
+    std::atomic<uint64_t> n{0};
+  };
+  std::array<HitCounter, 16> optimistic_hits;
+
   std::atomic<uint64_t> misses{0};
   std::atomic<uint64_t> evictions{0};
   std::atomic<uint64_t> pages_written{0};
@@ -126,6 +150,20 @@ struct BufferPool::Impl {
     // Fibonacci hashing spreads sequential ids (a scan) over all shards.
     return shards[(id * 0x9E3779B97F4A7C15ull) >> 58];
   }
+
+  size_t HintSlot(PageId id) const {
+    return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> hint_shift);
+  }
+  void SetHint(PageId id, const Frame* frame) {
+    hints[HintSlot(id)].store(static_cast<uint32_t>(frame - frames.get()) + 1,
+                              std::memory_order_relaxed);
+  }
+  // Reads pages from the store into frames: through a staging buffer whose
+  // bytes are copied in with page_access stores, since an optimistic reader
+  // holding the frame's former identity may still be reading it.
+  Status ReadIntoFrames(std::span<PageRead> reads);
+  // Sizes and clears `hints` for `capacity` frames.
+  void InitHints();
 
   void PushFree(Frame* frame);
   Frame* PopFree();

@@ -38,6 +38,13 @@ struct alignas(64) Frame {
   // The pool's checkpoint epoch when the frame was last dirtied from clean:
   // meaningful while `dirty` is set. Written under the exclusive latch.
   std::atomic<uint64_t> dirty_epoch{0};
+  // The seqlock of optimistic readers (buffer_pool.h, invariant 6): odd
+  // while the frame's bytes or the page it holds may change (free, loading,
+  // a write guard alive), even while it holds page_id's complete bytes and
+  // nobody may change them. Every change makes it odd first and moves it to
+  // a new even value after, so a reader that saw the same even value before
+  // and after reading saw one stable page. Starts odd: the frame is free.
+  std::atomic<uint64_t> version{1};
   std::byte* data = nullptr;
   // The page held, kInvalidPageId when not in the table. Written only under
   // the page's shard lock; read without it by the clock sweep as a hint.

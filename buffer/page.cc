@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "buffer/page_access.h"
 #include "common/crc32c.h"
 
 namespace mvdb {
@@ -31,11 +32,25 @@ const char* PageTypeName(PageType type) {
   return "unknown";
 }
 
+// Through page_access: a cached frame may be read optimistically meanwhile.
 void PageView::Format(PageId id, PageType type) {
-  std::memset(bytes_.data(), 0, bytes_.size());
-  bytes_[page_header::kTypeOffset] = static_cast<std::byte>(type);
-  bytes_[page_header::kVersionOffset] = static_cast<std::byte>(kPageFormatVersion);
-  EncodeFixed64(bytes_.data() + page_header::kPageIdOffset, id);
+  std::byte* p = bytes_.data();
+  page_access::Fill(p, 0, std::byte{0}, bytes_.size());
+  page_access::Store8(p, page_header::kTypeOffset, static_cast<uint8_t>(type));
+  page_access::Store8(p, page_header::kVersionOffset, kPageFormatVersion);
+  page_access::Store64(p, page_header::kPageIdOffset, id);
+}
+
+void PageView::set_type(PageType type) {
+  page_access::Store8(bytes_.data(), page_header::kTypeOffset, static_cast<uint8_t>(type));
+}
+
+void PageView::set_lsn(uint64_t lsn) {
+  page_access::Store64(bytes_.data(), page_header::kLsnOffset, lsn);
+}
+
+void PageView::set_generation(uint64_t generation) {
+  page_access::Store64(bytes_.data(), page_header::kGenerationOffset, generation);
 }
 
 uint32_t ComputePageChecksum(std::span<const std::byte> page) {

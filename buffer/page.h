@@ -94,11 +94,11 @@ class PageView {
   // Zeroes the page and writes a fresh header for `id` of `type`.
   void Format(PageId id, PageType type);
 
-  void set_type(PageType type) { bytes_[page_header::kTypeOffset] = static_cast<std::byte>(type); }
-  void set_lsn(uint64_t lsn) { EncodeFixed64(bytes_.data() + page_header::kLsnOffset, lsn); }
-  void set_generation(uint64_t generation) {
-    EncodeFixed64(bytes_.data() + page_header::kGenerationOffset, generation);
-  }
+  // The setters and Format store through buffer/page_access.h (a cached
+  // page may be read optimistically while its writer changes it).
+  void set_type(PageType type);
+  void set_lsn(uint64_t lsn);
+  void set_generation(uint64_t generation);
   std::span<std::byte> bytes() const { return bytes_; }
   std::span<std::byte> body() const { return bytes_.subspan(kPageHeaderSize); }
   ConstPageView view() const { return ConstPageView(bytes_); }

@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "buffer/page_access.h"
 #include "common/coding.h"
 
 namespace mvdb {
@@ -82,15 +83,18 @@ Result<MetaPage> DecodeMeta(const BufferPool* pool, std::span<const std::byte> p
   return meta;
 }
 
+// The stores below go through page_access: these pages are cached frames,
+// which optimistic tree readers holding a stale page id may be reading.
 void EncodeMeta(std::span<std::byte> page, const MetaPage& meta) {
-  std::byte* body = page.data() + kPageHeaderSize;
-  std::memcpy(body + meta_body::kMagic, kMetaMagic, sizeof(kMetaMagic));
-  EncodeFixed32(body + meta_body::kVersion, kMetaFormatVersion);
-  EncodeFixed32(body + meta_body::kPageSizeField, static_cast<uint32_t>(kPageSize));
-  EncodeFixed64(body + meta_body::kPageCount, meta.page_count);
-  EncodeFixed64(body + meta_body::kFreelistHead, meta.freelist_head);
-  EncodeFixed64(body + meta_body::kFreePages, meta.free_pages);
-  EncodeFixed64(body + meta_body::kDirectoryRoot, meta.directory_root);
+  std::byte* p = page.data();
+  constexpr size_t kBody = kPageHeaderSize;
+  page_access::CopyIn(p, kBody + meta_body::kMagic, kMetaMagic, sizeof(kMetaMagic));
+  page_access::Store32(p, kBody + meta_body::kVersion, kMetaFormatVersion);
+  page_access::Store32(p, kBody + meta_body::kPageSizeField, static_cast<uint32_t>(kPageSize));
+  page_access::Store64(p, kBody + meta_body::kPageCount, meta.page_count);
+  page_access::Store64(p, kBody + meta_body::kFreelistHead, meta.freelist_head);
+  page_access::Store64(p, kBody + meta_body::kFreePages, meta.free_pages);
+  page_access::Store64(p, kBody + meta_body::kDirectoryRoot, meta.directory_root);
 }
 
 // A trunk's header fields, checked against the meta page.
@@ -138,13 +142,12 @@ PageId TrunkEntry(std::span<const std::byte> page, uint32_t i) {
 }
 
 void SetTrunkEntry(std::span<std::byte> page, uint32_t i, PageId id) {
-  EncodeFixed64(page.data() + kPageHeaderSize + trunk_body::kIds + size_t{8} * i, id);
+  page_access::Store64(page.data(), kPageHeaderSize + trunk_body::kIds + size_t{8} * i, id);
 }
 
 void SetTrunkHeader(std::span<std::byte> page, const Trunk& trunk) {
-  std::byte* body = page.data() + kPageHeaderSize;
-  EncodeFixed64(body + trunk_body::kNext, trunk.next);
-  EncodeFixed32(body + trunk_body::kCount, trunk.count);
+  page_access::Store64(page.data(), kPageHeaderSize + trunk_body::kNext, trunk.next);
+  page_access::Store32(page.data(), kPageHeaderSize + trunk_body::kCount, trunk.count);
 }
 
 // Trunk pages are latched only under mu_, so their latch is free but for a

@@ -1,4 +1,5 @@
 #include "buffer/buffer_pool.h"
+#include "buffer/page_access.h"
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,58 @@ TEST(BufferPoolTest, CountsHitsAndMisses) {
   EXPECT_EQ(stats.capacity_pages, 16u);
   EXPECT_EQ(stats.dirty_pages, 1u);  // taking a write guard dirties the page
   EXPECT_EQ(store.read_batches(), 1u);
+}
+
+TEST(BufferPoolTest, OptimisticReadsSeeHitsAndValidateOnlyUnchangedPages) {
+  MemPageStore store;
+  for (PageId id = 0; id < 40; ++id) store.PutRaw(id, SealedImage(id, PageType::kBTreeLeaf, 1));
+  auto pool = MakePool(&store);
+  OptimisticPage page;
+  // A miss loads nothing and waits for nothing: the caller takes a fetch.
+  EXPECT_EQ(pool->ReadOptimistic(3, &page), OptimisticStatus::kMiss);
+  EXPECT_EQ(pool->stats().misses, 0u);
+  ExpectStamp(pool.get(), 3, 1);
+
+  ASSERT_EQ(pool->ReadOptimistic(3, &page), OptimisticStatus::kOk);
+  EXPECT_EQ(page_access::Load64(page.data, page_header::kPageIdOffset), 3u);
+  EXPECT_EQ(page_access::Load64(page.data, kPageHeaderSize + 8), 1u);
+  EXPECT_TRUE(page.Validate());
+  {
+    // A live write guard: busy, and an earlier read no longer validates.
+    auto guard = pool->FetchWrite(3);
+    ASSERT_TRUE(guard.ok());
+    EXPECT_FALSE(page.Validate());
+    OptimisticPage during;
+    EXPECT_EQ(pool->ReadOptimistic(3, &during), OptimisticStatus::kBusy);
+    Stamp(guard->mutable_data(), 3, 2);
+  }
+  EXPECT_FALSE(page.Validate());
+  ASSERT_EQ(pool->ReadOptimistic(3, &page), OptimisticStatus::kOk);
+  EXPECT_EQ(page_access::Load64(page.data, kPageHeaderSize + 8), 2u);
+  EXPECT_TRUE(page.Validate());
+  // A shared fetch changes nothing.
+  ExpectStamp(pool.get(), 3, 2);
+  EXPECT_TRUE(page.Validate());
+
+  // Eviction: reading the other 39 pages through 16 frames pushes page 3
+  // out; the old read fails validation and page 3 is a miss again.
+  ASSERT_TRUE(pool->FlushAll().ok());
+  for (PageId id = 0; id < 40; ++id) {
+    if (id != 3) ExpectStamp(pool.get(), id, 1);
+  }
+  EXPECT_FALSE(page.Validate());
+  EXPECT_EQ(pool->ReadOptimistic(3, &page), OptimisticStatus::kMiss);
+
+  // Discard: same.
+  ASSERT_EQ(pool->ReadOptimistic(39, &page), OptimisticStatus::kOk);
+  pool->Discard(39);
+  EXPECT_FALSE(page.Validate());
+  EXPECT_EQ(pool->ReadOptimistic(39, &page), OptimisticStatus::kMiss);
+
+  // Optimistic hits count as hits once the caller reports them.
+  const uint64_t hits = pool->stats().hits;
+  pool->CountOptimisticHits(5);
+  EXPECT_EQ(pool->stats().hits, hits + 5);
 }
 
 TEST(BufferPoolTest, PageNeverWrittenReadsAsFreePage) {
