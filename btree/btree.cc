@@ -5,9 +5,11 @@
 // Latch protocol
 // ==============
 //
-// Every page is reached through the buffer pool and read only under its
-// latch (shared) or changed under its latch (exclusive); see buffer_pool.h.
-// There is no tree-wide lock. The invariants, and why they hold:
+// Every page is reached through the buffer pool and changed only under its
+// exclusive latch; it is read under its latch (shared or exclusive) or, by
+// point lookups, optimistically with no latch at all (invariant 11); see
+// buffer_pool.h. There is no tree-wide lock. The invariants, and why they
+// hold:
 //
 //  1. Shape. All leaves are at the same depth; `height` (levels, 1 when the
 //     root is a leaf) changes only under the root's exclusive latch (root
@@ -35,7 +37,8 @@
 //     the protocol cannot deadlock. Fresh pages (just allocated, reachable
 //     from nowhere yet) are outside the order: nobody else can wait on them.
 //
-//  4. Readers crab. Get and cursors latch the root shared, then each child
+//  4. Latched readers crab. Cursors (and Get when it cannot stay
+//     optimistic, invariant 11) latch the root shared, then each child
 //     shared before releasing its parent; a leaf's right sibling is latched
 //     before the leaf is released. Prev across a leaf boundary never latches
 //     right to left: it descends again from the root for the last key below
@@ -97,6 +100,48 @@
 //     freer bumps the epoch before scanning the slots, either it sees the
 //     hazard or the cursor sees the new epoch (both are seq_cst). So no
 //     thread ever latches a page while it is free or reused elsewhere.
+//
+// 11. Lookups are optimistic (btree_get.cc; optimistic lock coupling, Leis
+//     et al.). Get and GetSplit take no latch, pin or lock on a pool hit:
+//     BufferPool::ReadOptimistic hands out a frame's bytes and its version,
+//     which is odd while a write guard on it is alive and moves to a new
+//     value on every change, eviction, Discard or reuse (buffer_pool.h,
+//     invariant 6). Writers are unchanged: they hold exclusive latches, and
+//     a write guard's lifetime is what bumps the version.
+//     What is read optimistically: in the root and each inner node the type
+//     byte, slot count, prefix size, the hints and keys the binary search
+//     touches and the chosen child pointer; the tree's `height`, which is
+//     stored only under the root's exclusive latch, so while the root's
+//     version is odd; in the leaf the same search, then the cell's flags,
+//     value length and value bytes (copied into the caller's buffers).
+//     What is validated when: a child's version is taken before its parent
+//     is validated, so an unchanged parent proves the child pointer was
+//     current when the child's version was read; from then on every change
+//     to the child (a split, an unlink, its eviction and reuse for another
+//     page) moves that version. The leaf is validated after the value was
+//     copied and before anything is returned, NotFound included. The root
+//     is validated as a parent (or as the leaf), which also proves `height`.
+//     Any failed validation restarts the lookup from the root.
+//     Why a torn read is never returned and never crashes the reader: every
+//     byte is read with atomic word loads through buffer/page_access.h, and
+//     every writer of cached page bytes (nodes, overflow pages, the
+//     allocator's pages, page headers, loads into frames) stores through the
+//     same layer, so overlapping a writer is no data race. Every offset and
+//     length decoded from an unvalidated page is bounded before use
+//     (btree::OptimisticNode: the slot array inside the page, each cell's
+//     key inside the page and at most kMaxKeySize, an inline value inside
+//     the page); the descent takes at most `height` <= kMaxTreeHeight steps
+//     and a binary search ends whatever it reads. So a torn page can lead
+//     the reader to a wrong child or a wrong answer, never outside pool
+//     memory (frames are never unmapped) and never into an endless loop,
+//     and the final validation then fails. A bounds check that fails on a
+//     page that still validates means the page is corrupt.
+//     What is left to the latched path (FindLeafShared): a miss (it loads
+//     the page), a value in overflow pages (read under the leaf latch,
+//     invariant 7), a page that looks malformed yet validated (the latched
+//     path reports Corruption naming the file and page), a tree whose
+//     height is not known yet, and a lookup that writers made restart 16
+//     times (it then waits on the latches, so it always finishes).
 #include "btree/btree.h"
 
 #include <algorithm>
@@ -107,6 +152,7 @@
 #include "btree/node.h"
 #include "btree/overflow.h"
 #include "buffer/checkpoint_gate.h"
+#include "buffer/page_access.h"
 
 namespace mvdb {
 
@@ -358,9 +404,9 @@ Result<WritePageGuard> BTree::Impl::TakeSpare(std::vector<WritePageGuard>* spare
   return Result<WritePageGuard>(std::move(fresh));
 }
 
-// ---- Get ----
+// ---- Get (the latched path; the optimistic one is in btree_get.cc) ----
 
-Status BTree::Impl::GetSplit(std::string_view key, std::span<char> head, std::string* rest) {
+Status BTree::Impl::GetSplitLatched(std::string_view key, std::span<char> head, std::string* rest) {
   MVDB_ASSIGN_OR_RETURN(const ReadPageGuard leaf, FindLeafShared(key));
   const ConstNode node(leaf.data());
   bool exact = false;
@@ -441,7 +487,8 @@ Status BTree::Impl::SplitRoot(WritePageGuard* root_guard, const PendingInsert& i
   // The root's body moves to the left child; the root's page stays put.
   const std::span<const std::byte> from = root_guard->data();
   const std::span<std::byte> to = left_guard.mutable_data();
-  std::copy(from.begin() + kPageHeaderSize, from.end(), to.begin() + kPageHeaderSize);
+  page_access::CopyIn(to.data(), kPageHeaderSize, from.data() + kPageHeaderSize,
+                      kPageSize - kPageHeaderSize);
   left_guard.mutable_view().set_type(root_guard->view().type());
   Node left(to);
   Node right(right_guard.mutable_data());

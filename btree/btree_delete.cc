@@ -25,6 +25,7 @@
 #include "btree/btree_internal.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
+#include "buffer/page_access.h"
 
 namespace mvdb {
 
@@ -193,7 +194,8 @@ Status BTree::Impl::PullUpRoot() {
     }
     const std::span<const std::byte> from = child_guard.data();
     const std::span<std::byte> to = root_guard.mutable_data();
-    std::copy(from.begin() + kPageHeaderSize, from.end(), to.begin() + kPageHeaderSize);
+    page_access::CopyIn(to.data(), kPageHeaderSize, from.data() + kPageHeaderSize,
+                        kPageSize - kPageHeaderSize);
     root_guard.mutable_view().set_type(child_guard.view().type());
     height.store(levels - 1, std::memory_order_release);
     free_epoch.fetch_add(1, std::memory_order_seq_cst);

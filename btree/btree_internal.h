@@ -94,7 +94,11 @@ struct BTree::Impl {
   Result<ReadPageGuard> FindLeafShared(std::string_view key);
 
   // ---- operations ----
+  // Optimistic first (btree_get.cc), the latched path when that cannot
+  // finish (a miss, an overflow value, a page that looks corrupt, or
+  // writers that keep changing the path).
   Status GetSplit(std::string_view key, std::span<char> head, std::string* rest);
+  Status GetSplitLatched(std::string_view key, std::span<char> head, std::string* rest);
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);  // btree_delete.cc
 
@@ -123,6 +127,10 @@ struct BTree::Impl {
                         const LeafCell& cell, PageId* old_chain);
   Status SplitRoot(WritePageGuard* root_guard, const PendingInsert& item,
                    std::vector<WritePageGuard>* spares, std::vector<WritePageGuard>* used);
+  enum class Attempt { kDone, kRestart, kLatched };
+  // One optimistic attempt at GetSplit; *status is set when kDone.
+  Attempt GetOptimistic(std::string_view key, std::span<char> head, std::string* rest,
+                        Status* status);
   Status DeleteOptimistic(std::string_view key, bool* done, PageId* old_chain);
   Status DeletePessimistic(std::string_view key, PageId* old_chain);
   Status PullUpRoot();

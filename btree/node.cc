@@ -43,6 +43,7 @@
 #include <string_view>
 
 #include "btree/btree.h"
+#include "buffer/page_access.h"
 #include "common/coding.h"
 
 namespace mvdb::btree {
@@ -80,8 +81,10 @@ constexpr size_t kOverflowRefSize = 8;
 uint16_t Load16(const std::byte* base, size_t offset) { return DecodeFixed16(base + offset); }
 uint32_t Load32(const std::byte* base, size_t offset) { return DecodeFixed32(base + offset); }
 uint64_t Load64(const std::byte* base, size_t offset) { return DecodeFixed64(base + offset); }
-void Store16(std::byte* base, size_t offset, size_t v) {
-  EncodeFixed16(base + offset, static_cast<uint16_t>(v));
+// Every store to a node goes through buffer/page_access.h with the page's
+// own start as base: optimistic readers may be reading the page meanwhile.
+void Store16(std::byte* page, size_t offset, size_t v) {
+  page_access::Store16(page, offset, static_cast<uint16_t>(v));
 }
 
 size_t KeyOffsetInCell(bool leaf) { return leaf ? kLeafCellOverhead : kInnerCellOverhead; }
@@ -164,8 +167,8 @@ void Rehint(std::byte* page, size_t prefix) {
   Store16(page, kPrefixSizeOffset, prefix);
   for (size_t i = 0; i < count; ++i) {
     const std::string_view key = KeyAt(page, i, leaf);
-    EncodeFixed32(page + SlotPosition(i) + kSlotHintOffset,
-                  KeyHint(key.data(), key.size(), prefix));
+    page_access::Store32(page, SlotPosition(i) + kSlotHintOffset,
+                         KeyHint(key.data(), key.size(), prefix));
   }
 }
 
@@ -195,7 +198,7 @@ void CompactPage(std::byte* page) {
     const size_t offset = Load16(page, slot);
     const size_t size = CellSize(copy.data(), offset, leaf);
     start -= size;
-    std::memcpy(page + start, copy.data() + offset, size);
+    page_access::CopyIn(page, start, copy.data() + offset, size);
     Store16(page, slot, start);
   }
   Store16(page, kContentStartOffset, start);
@@ -204,10 +207,10 @@ void CompactPage(std::byte* page) {
 }
 
 // Makes room for a cell of `cell_size` bytes holding `key` at slot `index`,
-// compacting when the gap is too small, and returns where its bytes go;
-// nullptr, with nothing changed, when it does not fit. The slot gets its
-// hint; a key outside the node's prefix shortens the prefix first.
-std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size, std::string_view key) {
+// compacting when the gap is too small, and returns the page offset its
+// bytes go to; 0, with nothing changed, when it does not fit. The slot gets
+// its hint; a key outside the node's prefix shortens the prefix first.
+size_t AllocateCell(std::byte* page, uint16_t index, size_t cell_size, std::string_view key) {
   const size_t count = Load16(page, kSlotCountOffset);
   assert(index <= count);
   const size_t slots_end = kSlotsOffset + count * kSlotSize;
@@ -215,7 +218,7 @@ std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size, std::
   size_t start = Load16(page, kContentStartOffset);
   if (start - slots_end < need) {
     if (start - slots_end + Load16(page, kFragmentedOffset) < need) {
-      return nullptr;
+      return 0;
     }
     CompactPage(page);
     start = Load16(page, kContentStartOffset);
@@ -230,23 +233,23 @@ std::byte* AllocateCell(std::byte* page, uint16_t index, size_t cell_size, std::
     }
   }
   start -= cell_size;
-  std::byte* slot = page + SlotPosition(index);
-  std::memmove(slot + kSlotSize, slot, (count - index) * kSlotSize);
-  Store16(slot, kSlotCellOffset, start);
-  EncodeFixed32(slot + kSlotHintOffset, KeyHint(key.data(), key.size(), prefix));
+  const size_t slot = SlotPosition(index);
+  page_access::Move(page, slot + kSlotSize, slot, (count - index) * kSlotSize);
+  Store16(page, slot + kSlotCellOffset, start);
+  page_access::Store32(page, slot + kSlotHintOffset, KeyHint(key.data(), key.size(), prefix));
   Store16(page, kSlotCountOffset, count + 1);
   Store16(page, kContentStartOffset, start);
-  return page + start;
+  return start;
 }
 
 void InitNode(std::span<std::byte> page, PageType type, PageId leftmost_child) {
   std::byte* p = page.data();
-  p[page_header::kTypeOffset] = static_cast<std::byte>(type);
-  std::memset(p + kPageHeaderSize, 0, kPageSize - kPageHeaderSize);
+  page_access::Store8(p, page_header::kTypeOffset, static_cast<uint8_t>(type));
+  page_access::Fill(p, kPageHeaderSize, std::byte{0}, kPageSize - kPageHeaderSize);
   Store16(p, kContentStartOffset, kPageSize);
-  EncodeFixed64(p + kPrevLeafOffset, kInvalidPageId);
-  EncodeFixed64(p + kNextLeafOffset, kInvalidPageId);
-  EncodeFixed64(p + kLeftmostChildOffset, leftmost_child);
+  page_access::Store64(p, kPrevLeafOffset, kInvalidPageId);
+  page_access::Store64(p, kNextLeafOffset, kInvalidPageId);
+  page_access::Store64(p, kLeftmostChildOffset, leftmost_child);
 }
 
 Status Corrupt(PageId id, const std::string& what, size_t offset) {
@@ -406,6 +409,137 @@ int ConstNode::ChildIndexFor(std::string_view target) const {
   return exact ? bound : bound - 1;
 }
 
+// ---- OptimisticNode ----
+
+PageType OptimisticNode::type() const {
+  return static_cast<PageType>(page_access::Load8(page_, page_header::kTypeOffset));
+}
+
+bool OptimisticNode::KeyAt(size_t i, bool leaf, size_t* offset, size_t* length) const {
+  const size_t cell = page_access::Load16(page_, SlotPosition(i) + kSlotCellOffset);
+  const size_t key_offset = cell + KeyOffsetInCell(leaf);
+  if (cell < kSlotsOffset || key_offset > kPageSize) {
+    return false;
+  }
+  const size_t key_len = page_access::Load16(page_, cell + kCellKeyLenOffset);
+  if (key_len > kMaxKeySize || key_offset + key_len > kPageSize) {
+    return false;
+  }
+  *offset = key_offset;
+  *length = key_len;
+  return true;
+}
+
+int OptimisticNode::CompareKey(size_t offset, size_t length, std::string_view target) const {
+  const size_t common = std::min(length, target.size());
+  std::array<char, 64> chunk;
+  for (size_t done = 0; done < common;) {
+    const size_t take = std::min(common - done, chunk.size());
+    page_access::CopyOut(page_, offset + done, take, chunk.data());
+    const int c = std::memcmp(chunk.data(), target.data() + done, take);
+    if (c != 0) {
+      return c;
+    }
+    done += take;
+  }
+  return length < target.size() ? -1 : (length > target.size() ? 1 : 0);
+}
+
+bool OptimisticNode::LowerBound(std::string_view target, bool leaf, size_t* index,
+                                bool* exact) const {
+  const size_t count = page_access::Load16(page_, kSlotCountOffset);
+  const size_t prefix = page_access::Load16(page_, kPrefixSizeOffset);
+  if (SlotPosition(count) > kPageSize || prefix > kMaxKeySize) {
+    return false;
+  }
+  const uint32_t target_hint = KeyHint(target.data(), target.size(), prefix);
+  size_t lo = 0;
+  size_t hi = count;
+  *exact = false;
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    const uint32_t hint = page_access::Load32(page_, SlotPosition(mid) + kSlotHintOffset);
+    int c = hint < target_hint ? -1 : (hint > target_hint ? 1 : 0);
+    if (c == 0) {
+      size_t offset = 0;
+      size_t length = 0;
+      if (!KeyAt(mid, leaf, &offset, &length)) {
+        return false;
+      }
+      c = CompareKey(offset, length, target);
+      if (c == 0) {
+        *exact = true;
+        *index = mid;
+        return true;
+      }
+    }
+    if (c < 0) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *index = lo;
+  if (prefix > 0 && count > 0) {
+    // As ConstNode::LowerBound: a target outside the prefix sorts before or
+    // after every key.
+    size_t offset = 0;
+    size_t length = 0;
+    if (!KeyAt(lo > 0 ? lo - 1 : 0, leaf, &offset, &length)) {
+      return false;
+    }
+    const int c = CompareKey(offset, std::min(length, prefix), target.substr(0, prefix));
+    if (c != 0) {
+      *index = c > 0 ? 0 : count;
+    }
+  }
+  return true;
+}
+
+bool OptimisticNode::ChildFor(std::string_view target, PageId* child) const {
+  size_t bound = 0;
+  bool exact = false;
+  if (!LowerBound(target, /*leaf=*/false, &bound, &exact)) {
+    return false;
+  }
+  // Cell i's child holds [key i, key i+1): the last key <= target wins.
+  if (!exact && bound == 0) {
+    *child = page_access::Load64(page_, kLeftmostChildOffset);
+    return true;
+  }
+  const size_t i = exact ? bound : bound - 1;
+  const size_t cell = page_access::Load16(page_, SlotPosition(i) + kSlotCellOffset);
+  if (cell < kSlotsOffset || cell + kInnerChildOffset + sizeof(PageId) > kPageSize) {
+    return false;
+  }
+  *child = page_access::Load64(page_, cell + kInnerChildOffset);
+  return true;
+}
+
+bool OptimisticNode::Find(std::string_view target, Found* found) const {
+  size_t i = 0;
+  bool exact = false;
+  if (!LowerBound(target, /*leaf=*/true, &i, &exact)) {
+    return false;
+  }
+  *found = Found{};
+  if (!exact) {
+    return true;
+  }
+  size_t key_offset = 0;
+  size_t key_len = 0;
+  if (!KeyAt(i, /*leaf=*/true, &key_offset, &key_len)) {
+    return false;
+  }
+  const size_t cell = key_offset - kLeafCellOverhead;
+  const uint8_t flags = page_access::Load8(page_, cell + kLeafFlagsOffset);
+  found->present = true;
+  found->overflow = (flags & kLeafFlagOverflow) != 0;
+  found->value_size = page_access::Load32(page_, cell + kLeafValueLenOffset);
+  found->value_offset = key_offset + key_len;
+  return found->overflow || uint64_t{found->value_offset} + found->value_size <= kPageSize;
+}
+
 // ---- Node ----
 
 void Node::InitLeaf() { InitNode(mpage_, PageType::kBTreeLeaf, kInvalidPageId); }
@@ -414,66 +548,59 @@ void Node::InitInner(PageId leftmost_child) {
   InitNode(mpage_, PageType::kBTreeInner, leftmost_child);
 }
 
-void Node::set_next_leaf(PageId id) { EncodeFixed64(mpage_.data() + kNextLeafOffset, id); }
-void Node::set_prev_leaf(PageId id) { EncodeFixed64(mpage_.data() + kPrevLeafOffset, id); }
+void Node::set_next_leaf(PageId id) { page_access::Store64(mpage_.data(), kNextLeafOffset, id); }
+void Node::set_prev_leaf(PageId id) { page_access::Store64(mpage_.data(), kPrevLeafOffset, id); }
 void Node::set_leftmost_child(PageId id) {
-  EncodeFixed64(mpage_.data() + kLeftmostChildOffset, id);
+  page_access::Store64(mpage_.data(), kLeftmostChildOffset, id);
 }
 
 void Node::set_child(uint16_t i, PageId id) {
   std::byte* p = mpage_.data();
   const size_t offset = Load16(p, kSlotsOffset + size_t{i} * kSlotSize);
-  EncodeFixed64(p + offset + kInnerChildOffset, id);
+  page_access::Store64(p, offset + kInnerChildOffset, id);
 }
 
 bool Node::InsertLeaf(uint16_t i, std::string_view key, std::string_view value) {
   assert(is_leaf() && !NeedsOverflow(key.size(), value.size()));
-  std::byte* cell =
-      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + value.size(), key);
-  if (cell == nullptr) {
+  std::byte* p = mpage_.data();
+  const size_t cell = AllocateCell(p, i, kLeafCellOverhead + key.size() + value.size(), key);
+  if (cell == 0) {
     return false;
   }
-  Store16(cell, kCellKeyLenOffset, key.size());
-  cell[kLeafFlagsOffset] = std::byte{0};
-  EncodeFixed32(cell + kLeafValueLenOffset, static_cast<uint32_t>(value.size()));
-  if (!key.empty()) {
-    std::memcpy(cell + kLeafCellOverhead, key.data(), key.size());
-  }
-  if (!value.empty()) {
-    std::memcpy(cell + kLeafCellOverhead + key.size(), value.data(), value.size());
-  }
+  Store16(p, cell + kCellKeyLenOffset, key.size());
+  page_access::Store8(p, cell + kLeafFlagsOffset, 0);
+  page_access::Store32(p, cell + kLeafValueLenOffset, static_cast<uint32_t>(value.size()));
+  page_access::CopyIn(p, cell + kLeafCellOverhead, key.data(), key.size());
+  page_access::CopyIn(p, cell + kLeafCellOverhead + key.size(), value.data(), value.size());
   return true;
 }
 
 bool Node::InsertLeafOverflow(uint16_t i, std::string_view key, uint32_t value_size,
                               PageId first_overflow) {
   assert(is_leaf());
-  std::byte* cell =
-      AllocateCell(mpage_.data(), i, kLeafCellOverhead + key.size() + kOverflowRefSize, key);
-  if (cell == nullptr) {
+  std::byte* p = mpage_.data();
+  const size_t cell = AllocateCell(p, i, kLeafCellOverhead + key.size() + kOverflowRefSize, key);
+  if (cell == 0) {
     return false;
   }
-  Store16(cell, kCellKeyLenOffset, key.size());
-  cell[kLeafFlagsOffset] = std::byte{kLeafFlagOverflow};
-  EncodeFixed32(cell + kLeafValueLenOffset, value_size);
-  if (!key.empty()) {
-    std::memcpy(cell + kLeafCellOverhead, key.data(), key.size());
-  }
-  EncodeFixed64(cell + kLeafCellOverhead + key.size(), first_overflow);
+  Store16(p, cell + kCellKeyLenOffset, key.size());
+  page_access::Store8(p, cell + kLeafFlagsOffset, kLeafFlagOverflow);
+  page_access::Store32(p, cell + kLeafValueLenOffset, value_size);
+  page_access::CopyIn(p, cell + kLeafCellOverhead, key.data(), key.size());
+  page_access::Store64(p, cell + kLeafCellOverhead + key.size(), first_overflow);
   return true;
 }
 
 bool Node::InsertInner(uint16_t i, std::string_view key, PageId child) {
   assert(!is_leaf());
-  std::byte* cell = AllocateCell(mpage_.data(), i, kInnerCellOverhead + key.size(), key);
-  if (cell == nullptr) {
+  std::byte* p = mpage_.data();
+  const size_t cell = AllocateCell(p, i, kInnerCellOverhead + key.size(), key);
+  if (cell == 0) {
     return false;
   }
-  Store16(cell, kCellKeyLenOffset, key.size());
-  EncodeFixed64(cell + kInnerChildOffset, child);
-  if (!key.empty()) {
-    std::memcpy(cell + kInnerCellOverhead, key.data(), key.size());
-  }
+  Store16(p, cell + kCellKeyLenOffset, key.size());
+  page_access::Store64(p, cell + kInnerChildOffset, child);
+  page_access::CopyIn(p, cell + kInnerCellOverhead, key.data(), key.size());
   return true;
 }
 
@@ -481,10 +608,10 @@ void Node::Remove(uint16_t i) {
   std::byte* p = mpage_.data();
   const size_t count = size();
   assert(i < count);
-  std::byte* slot = p + kSlotsOffset + size_t{i} * kSlotSize;
-  const size_t offset = DecodeFixed16(slot);
+  const size_t slot = kSlotsOffset + size_t{i} * kSlotSize;
+  const size_t offset = Load16(p, slot);
   const size_t cell_size = CellSize(p, offset, is_leaf());
-  std::memmove(slot, slot + kSlotSize, (count - i - 1) * kSlotSize);
+  page_access::Move(p, slot, slot + kSlotSize, (count - i - 1) * kSlotSize);
   Store16(p, kSlotCountOffset, count - 1);
   if (count == 1) {
     // Empty again: the whole cell area is gap, nothing is fragmented, and
@@ -517,9 +644,9 @@ std::string Node::MoveUpperHalfTo(uint16_t from, Node* right) {
     const size_t offset = Load16(p, kSlotsOffset + size_t{j} * kSlotSize);
     const size_t cell_size = CellSize(p, offset, leaf);
     // `right` is empty and as large as this page, so every cell fits.
-    std::byte* cell = AllocateCell(right->mpage_.data(), right->size(), cell_size, key(j));
-    assert(cell != nullptr);
-    std::memcpy(cell, p + offset, cell_size);
+    const size_t cell = AllocateCell(right->mpage_.data(), right->size(), cell_size, key(j));
+    assert(cell != 0);
+    page_access::CopyIn(right->mpage_.data(), cell, p + offset, cell_size);
   }
   RefreshPrefix(right->mpage_.data());
   Store16(mpage_.data(), kSlotCountOffset, from);

@@ -100,6 +100,42 @@ class ConstNode {
   std::span<const std::byte> page_;
 };
 
+// Read-only access to a node read optimistically (buffer_pool.h, invariant
+// 6): the bytes may change while it reads them. Every byte is read through
+// buffer/page_access.h, and every offset and length read from the page is
+// bounded before it is used, so a torn page can make a method return a
+// wrong answer, never read outside the page or loop without end. A method
+// returns false when what it read cannot be a well-formed node (torn or
+// corrupt). Nothing it returns may be trusted before the caller validated
+// the page's version.
+class OptimisticNode {
+ public:
+  // REQUIRES: `page` is kPageSize bytes, 8-byte aligned (a buffer frame).
+  explicit OptimisticNode(const std::byte* page) : page_(page) {}
+
+  PageType type() const;
+  // Inner nodes: the child whose subtree holds `target`.
+  bool ChildFor(std::string_view target, PageId* child) const;
+
+  // Leaves: where the value of `target` is, if present.
+  struct Found {
+    bool present = false;
+    bool overflow = false;    // the value is in overflow pages
+    size_t value_offset = 0;  // inline value: its page offset
+    uint32_t value_size = 0;  // the whole value's length
+  };
+  bool Find(std::string_view target, Found* found) const;
+
+ private:
+  // The key of slot i: its page offset and length, bounded to the page.
+  bool KeyAt(size_t i, bool leaf, size_t* offset, size_t* length) const;
+  // memcmp order of the key at [offset, offset + length) against target.
+  int CompareKey(size_t offset, size_t length, std::string_view target) const;
+  bool LowerBound(std::string_view target, bool leaf, size_t* index, bool* exact) const;
+
+  const std::byte* page_;
+};
+
 // Mutable access. Only a WritePageGuard hands out the bytes it needs.
 class Node : public ConstNode {
  public:

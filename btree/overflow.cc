@@ -29,6 +29,7 @@
 
 #include "btree/btree.h"
 #include "buffer/buffer_pool.h"
+#include "buffer/page_access.h"
 #include "buffer/page_allocator.h"
 #include "common/coding.h"
 
@@ -106,12 +107,12 @@ Status WalkChain(BufferPool* pool, PageId first, std::optional<uint32_t> expecte
 }
 
 void FillPage(WritePageGuard& guard, std::string_view piece, PageId next) {
+  // Through page_access: the frame may be read by an optimistic tree reader
+  // holding a stale id of the page (it fails validation, but must not race).
   std::byte* page = guard.mutable_data().data();
-  EncodeFixed64(page + kNextOffset, next);
-  EncodeFixed32(page + kPieceLengthOffset, static_cast<uint32_t>(piece.size()));
-  if (!piece.empty()) {
-    std::memcpy(page + kPieceOffset, piece.data(), piece.size());
-  }
+  page_access::Store64(page, kNextOffset, next);
+  page_access::Store32(page, kPieceLengthOffset, static_cast<uint32_t>(piece.size()));
+  page_access::CopyIn(page, kPieceOffset, piece.data(), piece.size());
 }
 
 }  // namespace
