@@ -37,9 +37,11 @@
 //     the protocol cannot deadlock. Fresh pages (just allocated, reachable
 //     from nowhere yet) are outside the order: nobody else can wait on them.
 //
-//  4. Latched readers crab. Cursors (and Get when it cannot stay
-//     optimistic, invariant 11) latch the root shared, then each child
-//     shared before releasing its parent; a leaf's right sibling is latched
+//  4. Latched readers crab. A cursor reaches its first leaf through
+//     FindLeafShared (optimistic down to the leaf's parent, invariant 11;
+//     when that cannot finish, and for Get's latched path, it latches the
+//     root shared, then each child shared before releasing its parent);
+//     a leaf's right sibling is latched
 //     before the leaf is released. Prev across a leaf boundary never latches
 //     right to left: it descends again from the root for the last key below
 //     the leaf's first key (cursor.cc).
@@ -54,8 +56,11 @@
 //     siblings) either both before or both after the split, and a new page
 //     only once it is complete.
 //
-//  6. Writers are optimistic first. Put and Delete crab down with shared
-//     latches to the leaf's parent and latch the leaf exclusively. When the
+//  6. Writers are optimistic first. Put and Delete read down to the leaf's
+//     parent optimistically (invariant 11), latch the parent shared and
+//     check it is still the image they read, and latch the leaf
+//     exclusively under it (as crabbing would; when the optimistic part
+//     cannot finish they crab down with shared latches). When the
 //     change stays inside the leaf (the cell fits; the leaf keeps at least
 //     one entry) that is all. Otherwise they release everything and descend
 //     again with exclusive latches, releasing every ancestor as soon as the
@@ -99,7 +104,10 @@
 //     slot names it (otherwise it waits in `deferred_frees`); since the
 //     freer bumps the epoch before scanning the slots, either it sees the
 //     hazard or the cursor sees the new epoch (both are seq_cst). So no
-//     thread ever latches a page while it is free or reused elsewhere.
+//     cursor ever latches a page while it is free or reused elsewhere.
+//     An optimistic descent (invariant 11) may latch a page shared that
+//     has just left the tree: it then holds no other latch, finds the
+//     parent it came from changed, and lets the page go untouched.
 //
 // 11. Lookups are optimistic (btree_get.cc; optimistic lock coupling, Leis
 //     et al.). Get and GetSplit take no latch, pin or lock on a pool hit:
@@ -136,7 +144,16 @@
 //     memory (frames are never unmapped) and never into an endless loop,
 //     and the final validation then fails. A bounds check that fails on a
 //     page that still validates means the page is corrupt.
-//     What is left to the latched path (FindLeafShared): a miss (it loads
+//     Descents for writers and cursors (FindLeafExclusive, FindLeafShared)
+//     are optimistic down to the leaf's parent. A cursor then latches the
+//     leaf shared while holding nothing and validates the parent: if it is
+//     unchanged the leaf was its child at that moment and the leaf latch
+//     keeps it so (splits and unlinks need it exclusively). A writer may
+//     not take a write guard (which marks the page dirty) on a page that
+//     may have left the tree, so it latches the parent shared, checks the
+//     version is the one it read (the latch freezes it), and crabs.
+//     What is left to the latched descents (FindLeafSharedLatched,
+//     FindLeafExclusiveLatched): a miss (it loads
 //     the page), a value in overflow pages (read under the leaf latch,
 //     invariant 7), a page that looks malformed yet validated (the latched
 //     path reports Corruption naming the file and page), a tree whose
@@ -298,7 +315,7 @@ Result<PageId> BTree::Impl::InnerChildFor(const ReadPageGuard& guard, std::strin
   return child;
 }
 
-Result<ReadPageGuard> BTree::Impl::FindLeafShared(std::string_view key) {
+Result<ReadPageGuard> BTree::Impl::FindLeafSharedLatched(std::string_view key) {
   MVDB_ASSIGN_OR_RETURN(ReadPageGuard guard, pool->FetchRead(root));
   MVDB_ASSIGN_OR_RETURN(const uint32_t levels, Height(guard.data()));
   for (uint32_t level = levels; level > 1; --level) {
@@ -310,7 +327,7 @@ Result<ReadPageGuard> BTree::Impl::FindLeafShared(std::string_view key) {
   return Result<ReadPageGuard>(std::move(guard));
 }
 
-Result<WritePageGuard> BTree::Impl::FindLeafExclusive(std::string_view key) {
+Result<WritePageGuard> BTree::Impl::FindLeafExclusiveLatched(std::string_view key) {
   for (;;) {
     MVDB_ASSIGN_OR_RETURN(ReadPageGuard guard, pool->FetchRead(root));
     MVDB_ASSIGN_OR_RETURN(const uint32_t levels, Height(guard.data()));

@@ -1,5 +1,7 @@
-// Point lookups without latches: optimistic lock coupling over the buffer
-// pool's frame versions (invariant 11 of the essay in btree.cc).
+// Descents without latches: optimistic lock coupling over the buffer pool's
+// frame versions (invariant 11 of the essay in btree.cc). Point lookups are
+// optimistic all the way; the leaf searches of writers and cursors are
+// optimistic down to the leaf's parent and latch from there.
 #include <algorithm>
 #include <string>
 
@@ -28,46 +30,70 @@ void Pause(int attempt) {
 
 }  // namespace
 
-BTree::Impl::Attempt BTree::Impl::GetOptimistic(std::string_view key, std::span<char> head,
-                                                std::string* rest, Status* status) {
-  OptimisticPage page;
-  OptimisticStatus found = pool->ReadOptimistic(root, &page);
+BTree::Impl::Attempt BTree::Impl::OptimisticChild(const OptimisticPage& parent, PageId parent_id,
+                                                  std::string_view key, PageId* child) const {
+  const OptimisticNode node(parent.data);
+  if (node.type() != PageType::kBTreeInner || !node.ChildFor(key, child) || *child == parent_id ||
+      *child == root || *child == kInvalidPageId) {
+    // A torn read if the page changed meanwhile, corruption if not; the
+    // latched path then reports it, naming the page.
+    return parent.Validate() ? Attempt::kLatched : Attempt::kRestart;
+  }
+  return Attempt::kDone;
+}
+
+BTree::Impl::Attempt BTree::Impl::DescendOptimistic(std::string_view key, uint32_t stop_level,
+                                                    OptimisticPage* page, PageId* id,
+                                                    uint32_t* levels) {
+  OptimisticStatus found = pool->ReadOptimistic(root, page);
   if (found != OptimisticStatus::kOk) {
     return found == OptimisticStatus::kMiss ? Attempt::kLatched : Attempt::kRestart;
   }
-  // Written only while the root's version is odd, so the root's validation
-  // below (as a parent, or as the leaf) proves this was the height.
-  const uint32_t levels = height.load(std::memory_order_acquire);
-  if (levels == 0 || levels > kMaxTreeHeight) {
+  // Stored only while the root's version is odd, so the root's validation
+  // (as a parent, or as the last node) proves this was the height.
+  *levels = height.load(std::memory_order_acquire);
+  if (*levels == 0 || *levels > kMaxTreeHeight) {
     return Attempt::kLatched;  // not computed yet: the latched path does it
   }
-  // Anything malformed is a torn read if the page changed meanwhile, and
-  // corruption if not; the latched path then reports it, naming the page.
-  const auto malformed = [&page] {
-    return page.Validate() ? Attempt::kLatched : Attempt::kRestart;
-  };
-  PageId id = root;
-  for (uint32_t level = levels; level > 1; --level) {
-    const OptimisticNode node(page.data);
+  if (*levels < stop_level) {
+    return Attempt::kLatched;  // the tree is too small for this descent
+  }
+  *id = root;
+  for (uint32_t level = *levels; level > stop_level; --level) {
     PageId child = kInvalidPageId;
-    if (node.type() != PageType::kBTreeInner || !node.ChildFor(key, &child) || child == id ||
-        child == root || child == kInvalidPageId) {
-      return malformed();
+    if (const Attempt attempt = OptimisticChild(*page, *id, key, &child);
+        attempt != Attempt::kDone) {
+      return attempt;
     }
     OptimisticPage next;
     found = pool->ReadOptimistic(child, &next);
     // Lock coupling: the parent unchanged since it was read means `child`
     // was its child when the child's version was read; any change to the
     // child since then shows in that version.
-    if (!page.Validate()) {
+    if (!page->Validate()) {
       return Attempt::kRestart;
     }
     if (found != OptimisticStatus::kOk) {
       return found == OptimisticStatus::kMiss ? Attempt::kLatched : Attempt::kRestart;
     }
-    page = next;
-    id = child;
+    *page = next;
+    *id = child;
   }
+  return Attempt::kDone;
+}
+
+BTree::Impl::Attempt BTree::Impl::GetOptimistic(std::string_view key, std::span<char> head,
+                                                std::string* rest, Status* status) {
+  OptimisticPage page;
+  PageId id = kInvalidPageId;
+  uint32_t levels = 0;
+  if (const Attempt attempt = DescendOptimistic(key, 1, &page, &id, &levels);
+      attempt != Attempt::kDone) {
+    return attempt;
+  }
+  const auto malformed = [&page] {
+    return page.Validate() ? Attempt::kLatched : Attempt::kRestart;
+  };
   const OptimisticNode leaf(page.data);
   OptimisticNode::Found value;
   if (leaf.type() != PageType::kBTreeLeaf || !leaf.Find(key, &value)) {
@@ -98,6 +124,73 @@ BTree::Impl::Attempt BTree::Impl::GetOptimistic(std::string_view key, std::span<
   return Attempt::kDone;
 }
 
+BTree::Impl::Attempt BTree::Impl::FindLeafSharedOptimistic(std::string_view key,
+                                                           ReadPageGuard* leaf, Status* status) {
+  OptimisticPage parent;
+  PageId parent_id = kInvalidPageId;
+  uint32_t levels = 0;
+  if (const Attempt attempt = DescendOptimistic(key, 2, &parent, &parent_id, &levels);
+      attempt != Attempt::kDone) {
+    return attempt;
+  }
+  PageId child = kInvalidPageId;
+  if (const Attempt attempt = OptimisticChild(parent, parent_id, key, &child);
+      attempt != Attempt::kDone) {
+    return attempt;
+  }
+  // Latched while holding nothing, so waiting cannot close a cycle. If the
+  // parent is unchanged after the leaf is latched, `child` is the leaf for
+  // `key` now, and stays so while the latch keeps splits and unlinks out.
+  // Otherwise `child` may have left the tree; it is let go untouched.
+  Result<ReadPageGuard> fetched = pool->FetchRead(child);
+  if (!parent.Validate()) {
+    return Attempt::kRestart;
+  }
+  if (!fetched.ok()) {
+    *status = fetched.status();
+    return Attempt::kDone;
+  }
+  pool->CountOptimisticHits(levels - 1);
+  *status = ExpectNode(fetched->data(), child, /*leaf=*/true);
+  *leaf = std::move(*fetched);
+  return Attempt::kDone;
+}
+
+BTree::Impl::Attempt BTree::Impl::FindLeafExclusiveOptimistic(std::string_view key,
+                                                              WritePageGuard* leaf,
+                                                              Status* status) {
+  OptimisticPage parent;
+  PageId parent_id = kInvalidPageId;
+  uint32_t levels = 0;
+  if (const Attempt attempt = DescendOptimistic(key, 2, &parent, &parent_id, &levels);
+      attempt != Attempt::kDone) {
+    return attempt;
+  }
+  // A write guard marks its page dirty, so it must never be taken on a page
+  // that may have left the tree: latch the parent shared (holding nothing,
+  // so the wait cannot close a cycle) and check it is the image read; then
+  // crab to the leaf as the latched descent does.
+  Result<ReadPageGuard> latched_parent = pool->FetchRead(parent_id);
+  if (!latched_parent.ok() || !parent.Validate()) {
+    return latched_parent.ok() ? Attempt::kRestart : Attempt::kLatched;
+  }
+  Result<PageId> child = InnerChildFor(*latched_parent, key);
+  if (!child.ok()) {
+    *status = child.status();
+    return Attempt::kDone;
+  }
+  Result<WritePageGuard> fetched = pool->FetchWrite(*child);
+  latched_parent->Release();
+  if (!fetched.ok()) {
+    *status = fetched.status();
+    return Attempt::kDone;
+  }
+  pool->CountOptimisticHits(levels - 1);
+  *status = ExpectNode(fetched->data(), *child, /*leaf=*/true);
+  *leaf = std::move(*fetched);
+  return Attempt::kDone;
+}
+
 Status BTree::Impl::GetSplit(std::string_view key, std::span<char> head, std::string* rest) {
   for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
     Status status;
@@ -112,6 +205,46 @@ Status BTree::Impl::GetSplit(std::string_view key, std::span<char> head, std::st
     }
   }
   return GetSplitLatched(key, head, rest);
+}
+
+}  // namespace mvdb
+
+namespace mvdb {
+
+Result<ReadPageGuard> BTree::Impl::FindLeafShared(std::string_view key) {
+  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+    ReadPageGuard leaf;
+    Status status;
+    switch (FindLeafSharedOptimistic(key, &leaf, &status)) {
+      case Attempt::kDone:
+        if (!status.ok()) return status;
+        return Result<ReadPageGuard>(std::move(leaf));
+      case Attempt::kLatched:
+        return FindLeafSharedLatched(key);
+      case Attempt::kRestart:
+        Pause(attempt);
+        break;
+    }
+  }
+  return FindLeafSharedLatched(key);
+}
+
+Result<WritePageGuard> BTree::Impl::FindLeafExclusive(std::string_view key) {
+  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+    WritePageGuard leaf;
+    Status status;
+    switch (FindLeafExclusiveOptimistic(key, &leaf, &status)) {
+      case Attempt::kDone:
+        if (!status.ok()) return status;
+        return Result<WritePageGuard>(std::move(leaf));
+      case Attempt::kLatched:
+        return FindLeafExclusiveLatched(key);
+      case Attempt::kRestart:
+        Pause(attempt);
+        break;
+    }
+  }
+  return FindLeafExclusiveLatched(key);
 }
 
 }  // namespace mvdb

@@ -90,8 +90,11 @@ struct BTree::Impl {
   // The child of inner node `guard` whose range holds `key`; Corruption if
   // the page is not an inner node or the pointer loops back.
   Result<PageId> InnerChildFor(const ReadPageGuard& guard, std::string_view key) const;
-  // Descends with shared latches to the leaf whose range holds `key`.
+  // The leaf whose range holds `key`, latched shared: reached optimistically
+  // down to its parent when it can (btree_get.cc), else by crabbing.
   Result<ReadPageGuard> FindLeafShared(std::string_view key);
+  // Descends with shared latches all the way (invariant 4).
+  Result<ReadPageGuard> FindLeafSharedLatched(std::string_view key);
 
   // ---- operations ----
   // Optimistic first (btree_get.cc), the latched path when that cannot
@@ -128,14 +131,29 @@ struct BTree::Impl {
   Status SplitRoot(WritePageGuard* root_guard, const PendingInsert& item,
                    std::vector<WritePageGuard>* spares, std::vector<WritePageGuard>* used);
   enum class Attempt { kDone, kRestart, kLatched };
+  // Reads optimistically from the root down to the node `stop_level` levels
+  // above the leaves (1: the leaf) on the way to `key`: *page is that node,
+  // each page above it validated after its child's version was taken, the
+  // node itself not yet validated. kDone when it got there.
+  Attempt DescendOptimistic(std::string_view key, uint32_t stop_level, OptimisticPage* page,
+                            PageId* id, uint32_t* levels);
+  // Below a parent read optimistically: the child for `key` (unvalidated).
+  Attempt OptimisticChild(const OptimisticPage& parent, PageId parent_id, std::string_view key,
+                          PageId* child) const;
+  Attempt FindLeafSharedOptimistic(std::string_view key, ReadPageGuard* leaf, Status* status);
+  Attempt FindLeafExclusiveOptimistic(std::string_view key, WritePageGuard* leaf, Status* status);
   // One optimistic attempt at GetSplit; *status is set when kDone.
   Attempt GetOptimistic(std::string_view key, std::span<char> head, std::string* rest,
                         Status* status);
   Status DeleteOptimistic(std::string_view key, bool* done, PageId* old_chain);
   Status DeletePessimistic(std::string_view key, PageId* old_chain);
   Status PullUpRoot();
-  // Exclusive latch on the leaf for `key`, with shared latches above it.
+  // Exclusive latch on the leaf for `key`: optimistic down to the leaf's
+  // parent, which is then latched shared while the leaf is latched
+  // (btree_get.cc); or, when that cannot finish, by crabbing with shared
+  // latches above the leaf.
   Result<WritePageGuard> FindLeafExclusive(std::string_view key);
+  Result<WritePageGuard> FindLeafExclusiveLatched(std::string_view key);
   // Exclusive latches from the root down to the leaf for `key`, releasing
   // the ancestors of every node that is safe for `intent` (none released
   // when hold_all). path[0] is the highest node kept, path.back() the leaf.
