@@ -432,15 +432,22 @@ bool OptimisticNode::KeyAt(size_t i, bool leaf, size_t* offset, size_t* length) 
 
 int OptimisticNode::CompareKey(size_t offset, size_t length, std::string_view target) const {
   const size_t common = std::min(length, target.size());
-  std::array<char, 64> chunk;
-  for (size_t done = 0; done < common;) {
-    const size_t take = std::min(common - done, chunk.size());
-    page_access::CopyOut(page_, offset + done, take, chunk.data());
-    const int c = std::memcmp(chunk.data(), target.data() + done, take);
-    if (c != 0) {
-      return c;
+  // Eight bytes at a time, as big-endian numbers compare like the bytes.
+  size_t done = 0;
+  for (; done + 8 <= common; done += 8) {
+    const uint64_t a = page_access::Load64(page_, offset + done);
+    uint64_t b;
+    std::memcpy(&b, target.data() + done, sizeof(b));
+    if (a != b) {
+      return boost::endian::endian_reverse(a) < boost::endian::endian_reverse(b) ? -1 : 1;
     }
-    done += take;
+  }
+  for (; done < common; ++done) {
+    const uint8_t a = page_access::Load8(page_, offset + done);
+    const auto b = static_cast<uint8_t>(target[done]);
+    if (a != b) {
+      return a < b ? -1 : 1;
+    }
   }
   return length < target.size() ? -1 : (length > target.size() ? 1 : 0);
 }

@@ -130,14 +130,18 @@ inline void Store64(std::byte* page, size_t offset, uint64_t v) { StoreLE(page, 
 
 // Sets n bytes at page + offset to `value`.
 inline void Fill(std::byte* page, size_t offset, std::byte value, size_t n) {
-  std::byte chunk[256];
-  std::memset(chunk, static_cast<int>(value), sizeof(chunk));
-  while (n > 0) {
-    const size_t take = std::min(n, sizeof(chunk));
-    CopyIn(page, offset, chunk, take);
-    offset += take;
-    n -= take;
+  uint64_t pattern;
+  std::memset(&pattern, static_cast<int>(value), sizeof(pattern));
+  if (!WordAligned(page)) [[unlikely]] {
+    std::memset(page + offset, static_cast<int>(value), n);
+    return;
   }
+  const size_t end = offset + n;
+  const size_t head_end = std::min(end, (offset + kWord - 1) & ~(kWord - 1));
+  CopyIn(page, offset, &pattern, head_end - offset);
+  size_t pos = head_end;
+  for (; pos + kWord <= end; pos += kWord) StoreWord(page + pos, pattern);
+  if (pos < end) CopyIn(page, pos, &pattern, end - pos);
 }
 
 // Moves n bytes within the page from offset `from` to offset `to`; the

@@ -540,6 +540,39 @@ TEST_F(BTreeTest, RetiredPageWaitsForTheHazardThatNamesIt) {
 
 using testing::FlipByte;
 
+// A cached page that is not what its parent promises (damaged in memory
+// after it was validated): the optimistic lookup finds it malformed, sees
+// that nothing changed it meanwhile, and the latched path reports
+// Corruption naming the page, instead of a restart loop or a crash.
+TEST_F(BTreeTest, MalformedCachedPageIsCorruptionForOptimisticLookups) {
+  BTree* tree = Tree("t");
+  for (int i = 0; i < 5000; ++i)
+    ASSERT_TRUE(tree->Put(NumberKey(i), MakeValue(NumberKey(i), 0, 60)).ok());
+  const std::string victim = NumberKey(2500);
+  const PageId leaf = LeafFor(tree, victim);
+  ASSERT_NE(leaf, tree->root());
+  {
+    auto guard = store_->pool()->FetchWrite(leaf);
+    ASSERT_TRUE(guard.ok());
+    guard->mutable_view().set_type(PageType::kOverflow);
+  }
+  std::string value;
+  const Status get = tree->Get(victim, &value);
+  EXPECT_TRUE(get.IsCorruption()) << get.ToString();
+  EXPECT_NE(get.message().find("page " + std::to_string(leaf)), std::string::npos)
+      << get.ToString();
+  std::array<char, 8> head{};
+  EXPECT_TRUE(tree->GetSplit(victim, head, &value).IsCorruption());
+  EXPECT_TRUE(tree->Put(victim, "x").IsCorruption());
+  {
+    auto guard = store_->pool()->FetchWrite(leaf);
+    ASSERT_TRUE(guard.ok());
+    guard->mutable_view().set_type(PageType::kBTreeLeaf);
+  }
+  ASSERT_TRUE(tree->Get(victim, &value).ok());
+  EXPECT_EQ(value, MakeValue(victim, 0, 60));
+}
+
 TEST_F(BTreeTest, FlippedByteInALeafIsCorruptionNamingFileAndPage) {
   BTree* tree = Tree("t");
   for (int i = 0; i < 5000; ++i)
