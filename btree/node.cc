@@ -460,6 +460,13 @@ bool OptimisticNode::LowerBound(std::string_view target, bool leaf, size_t* inde
     return false;
   }
   const uint32_t target_hint = KeyHint(target.data(), target.size(), prefix);
+  // As ConstNode::LowerBound: overlap the binary search's cache misses.
+  const size_t slot_bytes = count * kSlotSize;
+  if (slot_bytes <= kPrefetchedSlotBytes) {
+    for (size_t line = 0; line < slot_bytes; line += kCacheLine) {
+      __builtin_prefetch(page_ + kSlotsOffset + line);
+    }
+  }
   size_t lo = 0;
   size_t hi = count;
   *exact = false;

@@ -18,9 +18,10 @@
 
 namespace mvdb {
 
-// The fields a hit touches (latch, pin count, reference bit, the pointer to
-// the bytes) share the first cache line; the rest are for loads, eviction
-// and write-back.
+// The fields a latched hit touches first (latch, pin count) share the first
+// cache line; the second holds what an optimistic hit reads (version, page
+// id, reference bit) and the pointer to the bytes; the rest are for loads,
+// eviction and write-back.
 struct alignas(64) Frame {
   static constexpr uint32_t kZombie = 1u << 31;
   static constexpr uint32_t kPinMask = kZombie - 1;
@@ -29,7 +30,6 @@ struct alignas(64) Frame {
   // Pin count in the low 31 bits; kZombie once the frame left the table
   // while pinned (invariant 3).
   std::atomic<uint32_t> pin_state{0};
-  std::atomic<bool> referenced{false};
   // Whether the last load failed (load_status then says why); guarded by
   // the latch. A hit reads this instead of load_status, on the hot line.
   bool load_failed = false;
@@ -49,6 +49,9 @@ struct alignas(64) Frame {
   // The page held, kInvalidPageId when not in the table. Written only under
   // the page's shard lock; read without it by the clock sweep as a hint.
   std::atomic<PageId> page_id{kInvalidPageId};
+  // CLOCK's reference bit, set by every hit (on this line, which an
+  // optimistic hit reads anyway).
+  std::atomic<bool> referenced{false};
   // Hits on this frame, summed by BufferPool::stats: a per-frame counter
   // lives on a line the hit writes anyway, unlike a shared one.
   std::atomic<uint64_t> hits{0};
