@@ -1,5 +1,6 @@
 // Internals of the buffer pool shared by buffer_pool.cc (frames, eviction,
-// loads) and write_back.cc (batched write-back, flushes, checkpoint epochs).
+// loads), write_back.cc (batched write-back, flushes, checkpoint epochs)
+// and optimistic_read.cc (latch-free hits, loads through a staging page).
 // The protocol they keep is the essay at the top of buffer_pool.cc.
 #pragma once
 
@@ -98,7 +99,7 @@ inline void Unlatch(Frame* frame, LatchMode mode) {
 
 }  // namespace buffer_internal
 
-// Only buffer_pool.cc and write_back.cc include this header.
+// Only buffer_pool.cc, write_back.cc and optimistic_read.cc include this header.
 using namespace buffer_internal;  // NOLINT(google-build-using-namespace)
 
 struct BufferPool::Impl {

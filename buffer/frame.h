@@ -1,7 +1,7 @@
 // Frame and PageTable: one slot of the buffer pool, and the map from page
 // ids to frames one shard of the page table keeps. Internal to buffer/: only
-// the pool (buffer_pool.cc, whose opening essay gives the protocol) and the
-// page guards (page_guard.cc) look inside.
+// the pool (buffer_pool.cc, whose opening essay gives the protocol, and
+// optimistic_read.cc) and the page guards (page_guard.cc) look inside.
 #pragma once
 
 #include <atomic>
