@@ -360,7 +360,7 @@ Result<WritePageGuard> BTree::Impl::TakeSpare(std::vector<WritePageGuard>* spare
 
 // ---- Get ----
 
-Status BTree::Impl::Get(std::string_view key, std::string* value) {
+Status BTree::Impl::GetSplit(std::string_view key, std::span<char> head, std::string* rest) {
   MVDB_ASSIGN_OR_RETURN(const ReadPageGuard leaf, FindLeafShared(key));
   const ConstNode node(leaf.data());
   bool exact = false;
@@ -368,14 +368,25 @@ Status BTree::Impl::Get(std::string_view key, std::string* value) {
   if (!exact) {
     return Status::NotFound("no such key");
   }
+  if (node.value_size(i) < head.size()) {
+    return Corrupt(leaf.id(), "value of " + std::to_string(node.value_size(i)) +
+                                  " bytes is shorter than its " + std::to_string(head.size()) +
+                                  "-byte header");
+  }
   if (node.is_overflow(i)) {
     // Read under the leaf latch: a writer frees a chain only after it
-    // removed the cell under the exclusive latch (invariant 7).
-    value->clear();
-    return btree::ReadOverflow(pool, node.overflow_page(i), node.value_size(i), value);
+    // removed the cell under the exclusive latch (invariant 7). Large values
+    // are rare; the header is cut off the chain's copy.
+    rest->clear();
+    MVDB_RETURN_IF_ERROR(
+        btree::ReadOverflow(pool, node.overflow_page(i), node.value_size(i), rest));
+    std::copy_n(rest->data(), head.size(), head.data());
+    rest->erase(0, head.size());
+    return Status::OK();
   }
   const std::string_view inline_value = node.inline_value(i);
-  value->assign(inline_value.data(), inline_value.size());
+  std::copy_n(inline_value.data(), head.size(), head.data());
+  rest->assign(inline_value.data() + head.size(), inline_value.size() - head.size());
   return Status::OK();
 }
 
@@ -656,7 +667,12 @@ Status BTree::Put(std::string_view key, std::string_view value) {
 
 Status BTree::Get(std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ERROR(CheckKey(key));
-  return impl_->Get(key, value);
+  return impl_->GetSplit(key, {}, value);
+}
+
+Status BTree::GetSplit(std::string_view key, std::span<char> head, std::string* rest) {
+  MVDB_RETURN_IF_ERROR(CheckKey(key));
+  return impl_->GetSplit(key, head, rest);
 }
 
 Status BTree::Delete(std::string_view key) {

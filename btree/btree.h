@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,13 @@ class BTree {
   Status Put(std::string_view key, std::string_view value);
   // Copies the value of `key` into *value. NotFound if absent.
   Status Get(std::string_view key, std::string* value);
+  // Copies the value of `key` once, split in two: its first head.size()
+  // bytes into `head`, the rest into *rest (assigned, reusing its capacity).
+  // For callers that keep a fixed-size header in front of every value (the
+  // MVCC layer's version) and check it without copying the value again.
+  // NotFound if absent; Corruption if the value is shorter than `head`.
+  // *rest is unspecified when the status is not OK.
+  Status GetSplit(std::string_view key, std::span<char> head, std::string* rest);
   // Removes `key`. NotFound if absent.
   Status Delete(std::string_view key);
 

@@ -94,7 +94,7 @@ struct BTree::Impl {
   Result<ReadPageGuard> FindLeafShared(std::string_view key);
 
   // ---- operations ----
-  Status Get(std::string_view key, std::string* value);
+  Status GetSplit(std::string_view key, std::span<char> head, std::string* rest);
   Status Put(std::string_view key, std::string_view value);
   Status Delete(std::string_view key);  // btree_delete.cc
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -115,6 +116,31 @@ TEST_F(BTreeTest, PutGetReplaceDelete) {
   ASSERT_TRUE(tree->Get("b", &value).ok());
   EXPECT_EQ(value, "2");
   ExpectStoreChecks();
+}
+
+TEST_F(BTreeTest, GetSplitCopiesHeadAndRest) {
+  BTree* tree = Tree("t");
+  const std::string big = MakeValue("big", 3, 100000);  // in overflow pages
+  ASSERT_TRUE(tree->Put("small", "0123456789").ok());
+  ASSERT_TRUE(tree->Put("exact", "01234567").ok());
+  ASSERT_TRUE(tree->Put("short", "0123").ok());
+  ASSERT_TRUE(tree->Put("big", big).ok());
+  std::array<char, 8> head{};
+  std::string rest = "left over";
+  ASSERT_TRUE(tree->GetSplit("small", head, &rest).ok());
+  EXPECT_EQ(std::string_view(head.data(), head.size()), "01234567");
+  EXPECT_EQ(rest, "89");
+  ASSERT_TRUE(tree->GetSplit("exact", head, &rest).ok());
+  EXPECT_EQ(std::string_view(head.data(), head.size()), "01234567");
+  EXPECT_EQ(rest, "");
+  ASSERT_TRUE(tree->GetSplit("big", head, &rest).ok());
+  EXPECT_EQ(std::string_view(head.data(), head.size()), big.substr(0, 8));
+  EXPECT_EQ(rest, big.substr(8));
+  EXPECT_EQ(tree->GetSplit("short", head, &rest).code(), StatusCode::kCorruption);
+  EXPECT_TRUE(tree->GetSplit("absent", head, &rest).IsNotFound());
+  ASSERT_TRUE(tree->GetSplit("short", {}, &rest).ok());  // no head: as Get
+  EXPECT_EQ(rest, "0123");
+  EXPECT_EQ(tree->GetSplit("", head, &rest).code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(BTreeTest, EmptyValueLongKeyAndLimits) {
