@@ -5,6 +5,13 @@
 //
 //   raw_lookup         Engine::Get of a random key: the baseline of a read.
 //   txn_one_read/ISO   Begin (read-only, at ISO) + Get + Commit of a random key.
+//   db_get             Database::Get of a random key (no transaction): the
+//                      point read the short scans below are measured by.
+//   short_scan/ISO/N   a short scan from a random key: Begin (read-only, at
+//                      ISO) + NewIterator + Seek + N entries read (key and
+//                      value) + the iterator destroyed + Commit. N = 1 is
+//                      the cost of a scan's first entry (issue 12: about
+//                      that of a point read).
 //   raw_put            Engine::Write of a one-Put batch (SyncMode::kOff),
 //                      overwriting a random key: the baseline of a write.
 //   txn_one_write      Begin + Put + Commit (sync kOff) of a random key.
@@ -278,6 +285,49 @@ void TxnOneRead(benchmark::State& state, IsolationLevel isolation) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void DbGet(benchmark::State& state) {
+  Database* db = OrSkip(state, fixture->Db());
+  if (db == nullptr) {
+    return;
+  }
+  Random random(state.thread_index() + 1);
+  std::string value;
+  for (auto _ : state) {
+    if (Failed(state, db->Get(kTable, View(Keys()[random.Uniform(kNumKeys)]), &value))) {
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void ShortScan(benchmark::State& state, IsolationLevel isolation, int entries) {
+  Database* db = OrSkip(state, fixture->Db());
+  if (db == nullptr) {
+    return;
+  }
+  Random random(state.thread_index() + 1);
+  TransactionOptions options;
+  options.isolation = isolation;
+  options.read_only = true;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::unique_ptr<Transaction> txn = db->Begin(options);
+    {
+      std::unique_ptr<Iterator> it = txn->NewIterator(kTable);
+      it->Seek(View(Keys()[random.Uniform(kNumKeys)]));
+      for (int read = 0; it->Valid();) {  // no move after the last entry read
+        bytes += it->key().size() + it->value().size();
+        if (++read == entries) break;
+        it->Next();
+      }
+      if (Failed(state, it->status())) break;
+    }
+    if (Failed(state, txn->Commit())) break;
+  }
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations());
+}
+
 void RawPut(benchmark::State& state) {
   Engine* engine = OrSkip(state, fixture->RawEngine());
   if (engine == nullptr) {
@@ -400,6 +450,14 @@ void RegisterAll() {
   for (const Level& level : kLevels) {
     benchmark::RegisterBenchmark((std::string("txn_one_read/") + level.name).c_str(), TxnOneRead,
                                  level.isolation);
+  }
+  benchmark::RegisterBenchmark("db_get", DbGet);
+  for (const Level& level : kLevels) {
+    for (const int entries : {1, 10, 100}) {
+      const std::string name =
+          std::string("short_scan/") + level.name + "/" + std::to_string(entries);
+      benchmark::RegisterBenchmark(name.c_str(), ShortScan, level.isolation, entries);
+    }
   }
   benchmark::RegisterBenchmark("raw_put", RawPut);
   benchmark::RegisterBenchmark("txn_one_write", TxnOneWrite);

@@ -44,7 +44,10 @@
 //     a leaf's right sibling is latched
 //     before the leaf is released. Prev across a leaf boundary never latches
 //     right to left: it descends again from the root for the last key below
-//     the leaf's first key (cursor.cc).
+//     the leaf's first key (cursor.cc). A cursor reading copies of leaves
+//     (CursorMode::kLeafCopy) holds no latch while it moves inside a copy
+//     and reaches the next leaf through the copy's sibling link, trusted
+//     only as a remembered leaf is (9, 10).
 //
 //  5. No half-made split is visible. A split changes, under exclusive
 //     latches held from the first change to the last, every page whose

@@ -31,6 +31,26 @@ class CheckpointGate;
 class PageAllocator;
 class BTreeCursor;
 
+// How a cursor reads its leaves.
+enum class CursorMode : uint8_t {
+  // Every move latches the leaf again and sees the tree as it is then, so a
+  // thread that writes between moves sees its writes. Each entry is copied
+  // out (its key and value).
+  kLive,
+  // The cursor copies a leaf once (the used bytes of the page, under the
+  // latch) and moves inside the copy without latching anything: entries
+  // are views into the copy. A seek copies only the entry it lands on (a
+  // scan of one entry copies no page); the first move after it copies the
+  // leaf, and a scan copies each further leaf as it reaches it. A move
+  // within the leaf sees the leaf as it was when copied, not writes made
+  // since (BTreeCursor's ordering promises hold: a key present for the whole
+  // scan was in the copy). For readers that resolve entries against a
+  // snapshot taken before the copy (txn/txn_iterator.cc), for which a
+  // newer copy is as good. An overflow value is read under the leaf's
+  // latch when the cursor reaches its entry (a descent for its key).
+  kLeafCopy,
+};
+
 inline constexpr size_t kMaxKeySize = 1024;
 inline constexpr size_t kMaxValueSize = size_t{64} << 20;  // 64 MiB
 
@@ -79,8 +99,9 @@ class BTree {
 
   // A cursor over the whole tree, initially not positioned (not Valid).
   // It holds no latch between calls, so it may be kept while the same
-  // thread writes to the tree. REQUIRES: destroyed before the tree.
-  std::unique_ptr<BTreeCursor> NewCursor();
+  // thread writes to the tree. `mode`: see CursorMode.
+  // REQUIRES: destroyed before the tree.
+  std::unique_ptr<BTreeCursor> NewCursor(CursorMode mode = CursorMode::kLive);
 
   // Verifies the tree: checksums of every page, key order within and across
   // pages, separator keys bounding their subtrees, sibling links, equal leaf
@@ -115,7 +136,8 @@ class BTree {
 
 // A position in a BTree, moving in key order in both directions.
 //
-// key() and value() are valid until the next call that moves the cursor.
+// key() and value() are valid until the next call that moves the cursor
+// (they may be passed to that call, as in Seek(key())).
 // Concurrent writers may change the tree between calls: a move then
 // continues from the key the cursor was on (the next key greater, or for
 // Prev smaller, than it), so a scan never returns a key twice or out of
@@ -141,19 +163,6 @@ class BTreeCursor {
   // REQUIRES: Valid().
   virtual std::string_view key() const = 0;
   virtual std::string_view value() const = 0;
-
-  // Called by NextInLeaf with each entry; false stops before that entry.
-  // The views live only during the call.
-  using Visitor = bool (*)(void* context, std::string_view key, std::string_view value);
-  // Moves forward over up to `max` entries that follow the current one in
-  // the same leaf, all read under one latch, calling visit() with each: as
-  // that many Next() calls with no writer in between would, at a fraction
-  // of the cost (a scan's fast path). The cursor ends on the last entry
-  // visited. Returns how many were visited: 0 when there was nothing to do
-  // cheaply (the current entry is its leaf's last, the leaf changed since,
-  // or the next value lives in overflow pages) — call Next() then.
-  // REQUIRES: Valid().
-  virtual size_t NextInLeaf(size_t max, Visitor visit, void* context) = 0;
 };
 
 }  // namespace mvdb

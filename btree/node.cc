@@ -355,6 +355,18 @@ size_t ConstNode::FreeSpace() const {
   return Load16(p, kContentStartOffset) - slots_end + Load16(p, kFragmentedOffset);
 }
 
+void ConstNode::CopyTo(std::span<std::byte> out) const {
+  const std::byte* p = page_.data();
+  const size_t slots_end = kSlotsOffset + size_t{size()} * kSlotSize;
+  const size_t start = Load16(p, kContentStartOffset);
+  if (slots_end > start || start > kPageSize || out.size() < kPageSize) {
+    std::memcpy(out.data(), p, std::min(out.size(), kPageSize));
+    return;
+  }
+  std::memcpy(out.data(), p, slots_end);
+  std::memcpy(out.data() + start, p + start, kPageSize - start);
+}
+
 size_t ConstNode::UsedSpace() const { return kPageSize - kSlotsOffset - FreeSpace(); }
 
 uint16_t ConstNode::prefix_size() const { return Load16(page_.data(), kPrefixSizeOffset); }

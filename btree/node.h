@@ -95,6 +95,11 @@ class ConstNode {
   int ChildIndexFor(std::string_view target) const;
 
   std::span<const std::byte> bytes() const { return page_; }
+  // Copies what a reader of the node looks at (page and node headers, slot
+  // array, cell area) into `out` (kPageSize bytes), leaving the gap between
+  // slots and cells as it was: a full leaf's bytes minus its free space. A
+  // node whose header does not bound those regions is copied whole.
+  void CopyTo(std::span<std::byte> out) const;
 
  protected:
   std::span<const std::byte> page_;

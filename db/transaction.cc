@@ -113,11 +113,13 @@ Iterator::~Iterator() {
 
 bool Iterator::Valid() const { return impl_->it != nullptr && impl_->it->Valid(); }
 
-#define MVDB_ITERATOR_MOVE(call)                     \
-  do {                                               \
-    if (impl_->it == nullptr) return;                \
-    std::shared_lock catalog(impl_->db->catalog_mu); \
-    impl_->it->call;                                 \
+// A move takes no catalog lock: the table cannot be dropped while the
+// iterator is open (Table::iterators makes DropTable Busy), and the
+// transaction's table lock kept other transactions' drops out until then.
+#define MVDB_ITERATOR_MOVE(call)      \
+  do {                                \
+    if (impl_->it == nullptr) return; \
+    impl_->it->call;                  \
   } while (0)
 
 void Iterator::SeekToFirst() { MVDB_ITERATOR_MOVE(SeekToFirst()); }

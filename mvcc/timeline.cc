@@ -79,42 +79,58 @@ bool Timeline::FinishCommit(Timestamp ts) {
 }
 
 Timestamp Timeline::Acquire(SnapshotOwner* owner) {
+  const auto now = std::chrono::steady_clock::now();  // outside the mutex
   std::lock_guard lock(mu_);
-  if (owner->registered) snapshots_.erase(owner->where);
+  if (owner->registered) UnlinkLocked(owner);
   owner->too_old.store(false, std::memory_order_relaxed);
   owner->ts = visible_.load(std::memory_order_relaxed);
-  owner->since = std::chrono::steady_clock::now();
-  // Timestamps only grow, so the new entry goes at the end.
-  owner->where = snapshots_.emplace_hint(snapshots_.end(), owner->ts, owner);
+  owner->since = now;
+  // visible() never decreases, so the newest snapshot goes at the end.
+  owner->older = newest_;
+  owner->newer = nullptr;
+  if (newest_ != nullptr) {
+    newest_->newer = owner;
+  } else {
+    oldest_ = owner;
+  }
+  newest_ = owner;
+  ++snapshot_count_;
   owner->registered = true;
   return owner->ts;
+}
+
+void Timeline::UnlinkLocked(SnapshotOwner* owner) {
+  (owner->older != nullptr ? owner->older->newer : oldest_) = owner->newer;
+  (owner->newer != nullptr ? owner->newer->older : newest_) = owner->older;
+  owner->older = owner->newer = nullptr;
+  owner->registered = false;
+  --snapshot_count_;
 }
 
 void Timeline::Release(SnapshotOwner* owner) {
   std::lock_guard lock(mu_);
   if (!owner->registered) return;
-  snapshots_.erase(owner->where);
-  owner->registered = false;
+  UnlinkLocked(owner);
 }
 
 Timestamp Timeline::Watermark() const {
   std::lock_guard lock(mu_);
   const Timestamp visible = visible_.load(std::memory_order_relaxed);
-  return snapshots_.empty() ? visible : std::min(visible, snapshots_.begin()->first);
+  return oldest_ == nullptr ? visible : std::min(visible, oldest_->ts);
 }
 
 size_t Timeline::snapshot_count() const {
   std::lock_guard lock(mu_);
-  return snapshots_.size();
+  return snapshot_count_;
 }
 
 double Timeline::oldest_age_ms() const {
   std::lock_guard lock(mu_);
-  if (snapshots_.empty()) return 0;
-  std::chrono::steady_clock::time_point oldest = snapshots_.begin()->second->since;
-  for (auto it = snapshots_.begin();
-       it != snapshots_.end() && it->first == snapshots_.begin()->first; ++it) {
-    oldest = std::min(oldest, it->second->since);
+  if (oldest_ == nullptr) return 0;
+  std::chrono::steady_clock::time_point oldest = oldest_->since;
+  for (const SnapshotOwner* owner = oldest_; owner != nullptr && owner->ts == oldest_->ts;
+       owner = owner->newer) {
+    oldest = std::min(oldest, owner->since);
   }
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - oldest)
       .count();
@@ -123,15 +139,14 @@ double Timeline::oldest_age_ms() const {
 std::vector<uint64_t> Timeline::ReclaimOldest() {
   std::lock_guard lock(mu_);
   std::vector<uint64_t> victims;
-  if (snapshots_.empty()) return victims;
-  const Timestamp oldest = snapshots_.begin()->first;
+  if (oldest_ == nullptr) return victims;
+  const Timestamp oldest = oldest_->ts;
   if (oldest >= visible_.load(std::memory_order_relaxed)) return victims;
-  while (!snapshots_.empty() && snapshots_.begin()->first == oldest) {
-    SnapshotOwner* owner = snapshots_.begin()->second;
+  while (oldest_ != nullptr && oldest_->ts == oldest) {
+    SnapshotOwner* owner = oldest_;
     owner->too_old.store(true, std::memory_order_release);
-    owner->registered = false;
+    UnlinkLocked(owner);
     victims.push_back(owner->txn_id);
-    snapshots_.erase(snapshots_.begin());
   }
   return victims;
 }

@@ -16,7 +16,10 @@
 // below which old versions are garbage (mvcc/version_store.h).
 // Registration and reading visible() happen under one mutex, so a
 // collector that computed the watermark never misses a snapshot taken at
-// or after the value it read.
+// or after the value it read. The registered owners form a list through
+// the owners themselves, oldest first: a snapshot registers at visible(),
+// which never decreases, so appending keeps the order, and registering
+// allocates nothing (a short read-only scan registers one).
 //
 // Threading: every method may be called from any thread.
 #pragma once
@@ -42,11 +45,13 @@ struct SnapshotOwner {
   // on must fail with SnapshotTooOld, and any read that was under way when
   // it was set must be discarded (the owner checks after reading).
   std::atomic<bool> too_old{false};
-  // Registered: ts and where.
+  // Registered: ts, since when, and the neighbours in the timeline's list
+  // (guarded by its mutex).
   bool registered = false;
   Timestamp ts = 0;
   std::chrono::steady_clock::time_point since;
-  std::multimap<Timestamp, SnapshotOwner*>::iterator where;
+  SnapshotOwner* older = nullptr;
+  SnapshotOwner* newer = nullptr;
 };
 
 class Timeline {
@@ -105,7 +110,13 @@ class Timeline {
   // In-flight commits in ts order, each with whether it has finished.
   std::deque<std::pair<Timestamp, bool>> in_flight_;  // guarded by mu_
   Timestamp abandoned_ = 0;  // the first abandoned commit, 0 if none; guarded by mu_
-  std::multimap<Timestamp, SnapshotOwner*> snapshots_;  // guarded by mu_
+  // Unlinks a registered owner. REQUIRES: mu_ held.
+  void UnlinkLocked(SnapshotOwner* owner);
+
+  // Registered snapshots, in ts order (oldest_ the watermark's); guarded by mu_.
+  SnapshotOwner* oldest_ = nullptr;
+  SnapshotOwner* newest_ = nullptr;
+  size_t snapshot_count_ = 0;
 };
 
 }  // namespace mvdb

@@ -74,6 +74,7 @@
 #include "mvcc/version_store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "btree/btree.h"
@@ -104,24 +105,35 @@ std::string EncodeEntry(Timestamp ts, bool tombstone, std::string_view value, bo
   return out;
 }
 
+namespace {
+
+// The header word of an entry whose value has `value_size` bytes, checked
+// (version_format.md); the value is filled in by the caller.
+Result<EntryView> DecodeHeader(uint64_t word, size_t value_size) {
+  EntryView view;
+  view.ts = word & ~(kTombstoneBit | kNewRowBit);
+  view.tombstone = (word & kTombstoneBit) != 0;
+  view.new_row = (word & kNewRowBit) != 0;
+  if (view.ts == 0 || (view.tombstone && (value_size != 0 || view.new_row))) {
+    return Status::Corruption("version entry with " +
+                              std::string(view.ts == 0      ? "timestamp 0"
+                                          : value_size == 0 ? "a tombstone flagged as a new row"
+                                                            : "a tombstone carrying a value"));
+  }
+  return view;
+}
+
+}  // namespace
+
 Result<EntryView> DecodeEntry(std::string_view raw, std::string_view key) {
   if (raw.size() < kEntryHeader) {
     return Status::Corruption("version entry of key of " + std::to_string(key.size()) +
                               " bytes holds " + std::to_string(raw.size()) +
                               " bytes, less than its 8-byte header");
   }
-  const uint64_t word = GetFixed64(raw.data());
-  EntryView view;
-  view.ts = word & ~(kTombstoneBit | kNewRowBit);
-  view.tombstone = (word & kTombstoneBit) != 0;
-  view.new_row = (word & kNewRowBit) != 0;
+  MVDB_ASSIGN_OR_RETURN(EntryView view,
+                        DecodeHeader(GetFixed64(raw.data()), raw.size() - kEntryHeader));
   view.value = raw.substr(kEntryHeader);
-  if (view.ts == 0 || (view.tombstone && (!view.value.empty() || view.new_row))) {
-    return Status::Corruption("version entry with " +
-                              std::string(view.ts == 0         ? "timestamp 0"
-                                          : view.value.empty() ? "a tombstone flagged as a new row"
-                                                               : "a tombstone carrying a value"));
-  }
   return view;
 }
 
@@ -132,6 +144,14 @@ std::string VersionStore::ChainKey(TableId table, std::string_view key) {
   PutFixed32(out.data(), table);
   out.append(key);
   return out;
+}
+
+std::string_view VersionStore::ChainKey(TableId table, std::string_view key,
+                                        std::array<char, kChainKeyCapacity>* buffer) {
+  const size_t size = std::min(key.size(), kChainKeyCapacity - kTableIdBytes);
+  PutFixed32(buffer->data(), table);
+  std::memcpy(buffer->data() + kTableIdBytes, key.data(), size);
+  return std::string_view(buffer->data(), kTableIdBytes + size);
 }
 
 VersionStore::Shard& VersionStore::ShardOf(std::string_view chain_key) {
@@ -158,17 +178,19 @@ void VersionStore::CountBuckets(Shard& shard) {
   shard.buckets = counted;
 }
 
-bool VersionStore::FindInChain(std::string_view chain_key, Timestamp snapshot, std::string* value,
-                               bool* tombstone) {
+bool VersionStore::FindInChain(TableId table, std::string_view key, Timestamp snapshot,
+                               std::string* value, bool* tombstone) {
+  std::array<char, kChainKeyCapacity> buffer;  // no allocation on a read
+  const std::string_view chain_key = ChainKey(table, key, &buffer);
   Shard& shard = ShardOf(chain_key);
   std::lock_guard lock(shard.mu);
-  const auto it = shard.chains.find(std::string(chain_key));
+  const auto it = shard.chains.find(chain_key);
   if (it == shard.chains.end()) return false;
   const Chain& chain = it->second;
   for (auto v = chain.rbegin(); v != chain.rend(); ++v) {
     if (v->ts <= snapshot) {
       *tombstone = v->tombstone;
-      if (!v->tombstone) *value = v->value;
+      if (!v->tombstone) value->assign(v->value);  // the one copy of an old version
       return true;
     }
   }
@@ -177,46 +199,72 @@ bool VersionStore::FindInChain(std::string_view chain_key, Timestamp snapshot, s
 
 // ---- reads ----
 
-Result<bool> VersionStore::Resolve(TableId table, std::string_view key, std::string_view raw_entry,
-                                   Timestamp snapshot, std::string* value) {
-  MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw_entry, key));
+Result<bool> VersionStore::ResolveHeader(TableId table, std::string_view key,
+                                         const EntryView& entry, Timestamp snapshot,
+                                         std::string* value) {
   if (entry.ts <= snapshot) {
     if (entry.tombstone) {
       if (entry.ts <= recovered_) NoteStaleTombstone(table, key, entry.ts);
       return false;
     }
-    value->assign(entry.value);
-    return true;
+    return true;  // the tree's version: the caller has its value
   }
   bool tombstone = false;
-  if (!FindInChain(ChainKey(table, key), snapshot, value, &tombstone)) return false;  // invariant 2
+  if (!FindInChain(table, key, snapshot, value, &tombstone)) return false;  // invariant 2
   return !tombstone;
+}
+
+Result<bool> VersionStore::ResolveInPlaceSlow(TableId table, std::string_view key,
+                                              std::string_view raw_entry, Timestamp snapshot,
+                                              std::string_view* value, std::string* old_value) {
+  static_assert(kEntryHeaderSize == kEntryHeader && kEntryTombstoneBit == kTombstoneBit &&
+                kEntryTsMask == ~(kTombstoneBit | kNewRowBit));
+  MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw_entry, key));
+  MVDB_ASSIGN_OR_RETURN(const bool seen, ResolveHeader(table, key, entry, snapshot, old_value));
+  if (seen) *value = entry.ts <= snapshot ? entry.value : std::string_view(*old_value);
+  return seen;
+}
+
+Result<bool> VersionStore::Resolve(TableId table, std::string_view key, std::string_view raw_entry,
+                                   Timestamp snapshot, std::string* value) {
+  std::string_view seen_value;
+  MVDB_ASSIGN_OR_RETURN(const bool seen,
+                        ResolveInPlaceSlow(table, key, raw_entry, snapshot, &seen_value, value));
+  if (seen && seen_value.data() != value->data()) value->assign(seen_value);
+  return seen;
+}
+
+Status VersionStore::ReadCopied(TableId table, BTree* tree, std::string_view key,
+                                Timestamp snapshot, std::string* value, Timestamp* newest_ts) {
+  // One copy: the tree's value lands in *value with its header split off
+  // and checked in `head`; only a version from the chain replaces it.
+  std::array<char, kEntryHeader> head;
+  MVDB_RETURN_IF_ERROR(tree->GetSplit(key, head, value));
+  MVDB_ASSIGN_OR_RETURN(const EntryView entry,
+                        DecodeHeader(GetFixed64(head.data()), value->size()));
+  if (newest_ts != nullptr) *newest_ts = entry.ts;
+  MVDB_ASSIGN_OR_RETURN(const bool present, ResolveHeader(table, key, entry, snapshot, value));
+  if (present) return Status::OK();
+  value->clear();  // not a version this snapshot sees
+  return Status::NotFound("no visible version");
 }
 
 Status VersionStore::Read(TableId table, BTree* tree, std::string_view key, Timestamp snapshot,
                           std::string* value, Timestamp* newest_ts) {
-  std::string raw;
-  const Status got = tree->Get(key, &raw);
   if (newest_ts != nullptr) *newest_ts = 0;
-  if (got.IsNotFound()) return got;
-  MVDB_RETURN_IF_ERROR(got);
-  if (newest_ts != nullptr) {
-    MVDB_ASSIGN_OR_RETURN(const EntryView entry, DecodeEntry(raw, key));
-    *newest_ts = entry.ts;
-  }
-  MVDB_ASSIGN_OR_RETURN(const bool present, Resolve(table, key, raw, snapshot, value));
-  return present ? Status::OK() : Status::NotFound("no visible version");
+  return ReadCopied(table, tree, key, snapshot, value, newest_ts);
 }
 
 Status VersionStore::ReadLatest(TableId table, BTree* tree, std::string_view key,
                                 std::string* value) {
   while (true) {  // invariant 5
-    std::string raw;
-    MVDB_RETURN_IF_ERROR(tree->Get(key, &raw));
+    Timestamp newest = 0;
     const Timestamp visible = timeline_->visible();
-    MVDB_ASSIGN_OR_RETURN(const bool present, Resolve(table, key, raw, visible, value));
+    // visible() read before the tree: an entry newer than it is resolved
+    // in the chain, as a snapshot at `visible` would.
+    const Status read = ReadCopied(table, tree, key, visible, value, &newest);
     if (timeline_->visible() != visible) continue;
-    return present ? Status::OK() : Status::NotFound("no visible version");
+    return read;
   }
 }
 
@@ -326,7 +374,7 @@ Status VersionStore::ApplyReplayed(BTree* tree, std::string_view key,
 bool VersionStore::Trim(std::string_view chain_key, Timestamp watermark) {
   Shard& shard = ShardOf(chain_key);
   std::lock_guard lock(shard.mu);
-  const auto it = shard.chains.find(std::string(chain_key));
+  const auto it = shard.chains.find(chain_key);
   if (it == shard.chains.end()) return true;
   Chain& chain = it->second;
   size_t n = 0;
@@ -348,7 +396,7 @@ bool VersionStore::Trim(std::string_view chain_key, Timestamp watermark) {
   AddBytes(-freed);
   shard.chains.erase(it);
   if (shard.chains.empty()) {
-    std::unordered_map<std::string, Chain>().swap(shard.chains);  // frees the buckets
+    ChainMap().swap(shard.chains);  // frees the buckets
     CountBuckets(shard);
   }
   return true;
@@ -455,7 +503,7 @@ void VersionStore::DropTable(TableId table) {
       it = shard.chains.erase(it);
     }
     if (shard.chains.empty()) {
-      std::unordered_map<std::string, Chain>().swap(shard.chains);
+      ChainMap().swap(shard.chains);
       CountBuckets(shard);
     }
   }

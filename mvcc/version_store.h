@@ -72,7 +72,9 @@ class VersionStore {
   // ---- reads ----
 
   // The value of `key` as the snapshot `snapshot` sees it: OK with *value,
-  // or NotFound. `newest_ts`, when not null, receives the timestamp of the
+  // or NotFound (then *value is empty). The value is copied once: from the
+  // tree straight into *value (BTree::GetSplit, the header checked apart),
+  // or from the chain. `newest_ts`, when not null, receives the timestamp of the
   // tree's entry (0 when the key has none): a writer's first-updater-wins
   // check compares it with its snapshot.
   Status Read(TableId table, BTree* tree, std::string_view key, Timestamp snapshot,
@@ -84,6 +86,23 @@ class VersionStore {
   // sees a value for `key`, false if it sees none.
   Result<bool> Resolve(TableId table, std::string_view key, std::string_view raw_entry,
                        Timestamp snapshot, std::string* value);
+  // Resolve without copying the tree's version: *value is a view into
+  // raw_entry when the snapshot sees the entry itself, else into
+  // *old_value, where the chain's version is copied.
+  // The common case, a well-formed value at or below the snapshot, is
+  // decided inline.
+  Result<bool> ResolveInPlace(TableId table, std::string_view key, std::string_view raw_entry,
+                              Timestamp snapshot, std::string_view* value, std::string* old_value) {
+    if (raw_entry.size() >= kEntryHeaderSize) {
+      const uint64_t word = LoadEntryHeader(raw_entry);
+      const Timestamp ts = word & kEntryTsMask;
+      if ((word & kEntryTombstoneBit) == 0 && ts != 0 && ts <= snapshot) {
+        *value = raw_entry.substr(kEntryHeaderSize);
+        return true;
+      }
+    }
+    return ResolveInPlaceSlow(table, key, raw_entry, snapshot, value, old_value);
+  }
   // Every kept version of `key`, newest first.
   Result<std::vector<VersionInfo>> ListVersions(TableId table, BTree* tree, std::string_view key);
   // What became of the row that snapshot `since` saw under `key`, given
@@ -157,9 +176,19 @@ class VersionStore {
   };
   // Oldest first (new versions are appended), so trimming erases a prefix.
   using Chain = std::vector<OldVersion>;
+  // Chains are looked up by a string_view (no key is built on a read).
+  // Not noexcept, as std::hash<std::string> is not: libstdc++ then caches
+  // the hash in each node, which footprint::HashNode counts.
+  struct ChainHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const {  // NOLINT(performance-noexcept-*)
+      return std::hash<std::string_view>{}(key);
+    }
+  };
+  using ChainMap = std::unordered_map<std::string, Chain, ChainHash, std::equal_to<>>;
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Chain> chains;
+    ChainMap chains;
     size_t buckets = 0;  // chains.bucket_count() as counted in bytes_
   };
   struct WorkItem {
@@ -169,12 +198,36 @@ class VersionStore {
   };
   static constexpr size_t kShards = 64;
 
+  // The entry header (version_format.md), for ResolveInPlace's fast path.
+  static constexpr size_t kEntryHeaderSize = 8;
+  static constexpr uint64_t kEntryTombstoneBit = uint64_t{1} << 63;
+  static constexpr uint64_t kEntryTsMask = ~(kEntryTombstoneBit | uint64_t{1} << 62);
+  static uint64_t LoadEntryHeader(std::string_view raw) {
+    uint64_t word = 0;
+    for (int i = 7; i >= 0; --i) word = (word << 8) | static_cast<uint8_t>(raw[i]);
+    return word;  // little-endian (common/coding.h)
+  }
+  Result<bool> ResolveInPlaceSlow(TableId table, std::string_view key, std::string_view raw_entry,
+                                  Timestamp snapshot, std::string_view* value,
+                                  std::string* old_value);
+  static constexpr size_t kChainKeyCapacity = 4 + 1024;  // table id, longest key
   static std::string ChainKey(TableId table, std::string_view key);
+  // The same, built in *buffer (reads allocate nothing).
+  static std::string_view ChainKey(TableId table, std::string_view key,
+                                   std::array<char, kChainKeyCapacity>* buffer);
   Shard& ShardOf(std::string_view chain_key);
   // The newest chain version at or below snapshot: true with *value (or
   // tombstone), false if the chain has none (the key did not exist then).
-  bool FindInChain(std::string_view chain_key, Timestamp snapshot, std::string* value,
+  bool FindInChain(TableId table, std::string_view key, Timestamp snapshot, std::string* value,
                    bool* tombstone);
+  // Which version a snapshot sees, given the tree entry's header: true if
+  // it is the tree's own (its value is the caller's), or true with the
+  // chain's version copied into *value, or false (none, or a tombstone).
+  Result<bool> ResolveHeader(TableId table, std::string_view key, const EntryView& entry,
+                             Timestamp snapshot, std::string* value);
+  // Read's work: the tree's value into *value, resolved at snapshot.
+  Status ReadCopied(TableId table, BTree* tree, std::string_view key, Timestamp snapshot,
+                    std::string* value, Timestamp* newest_ts);
   // Removes the chain versions superseded at or below watermark; returns
   // whether the chain is now empty.
   bool Trim(std::string_view chain_key, Timestamp watermark);

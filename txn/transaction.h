@@ -281,16 +281,9 @@ class TxnIterator {
   bool Begin();  // checks the transaction; false (with status_) if it cannot read
   void Stop(Status status);
   bool InBounds(std::string_view key) const;
-  // Forward read-ahead (BTreeCursor::NextInLeaf): CollectAhead copies the
-  // raw entries (within the upper bound); NextAhead resolves the buffered
-  // ones outside the page latch until one the snapshot sees (true), or
-  // fails (true, with status_), or empties the buffer (false).
-  static bool CollectAhead(void* self, std::string_view key, std::string_view raw);
-  bool NextAhead();
-  void DropAhead() {
-    ahead_next_ = ahead_end_ = 0;
-    ahead_bytes_.clear();
-  }
+  // The key a move starts from: key_ itself while it outlives the move
+  // (same direction, no own writes to merge), else a copy in from_key_.
+  std::string_view MoveFrom(Direction direction);
 
   Txn* txn_;
   TableRef table_;
@@ -304,23 +297,14 @@ class TxnIterator {
   bool from_tree_ = false;
   bool tree_valid_ = false;  // the cursor is on an entry the snapshot sees, within bounds
   const SnapshotOwner* check_owner_ = nullptr;  // whose reclaim ends the iterator
-  std::string key_, tree_value_, own_value_;
-  std::string_view value_;  // tree_val_ or own_value_
+  // key_ and value_ are views: into the cursor's copy of a leaf, into
+  // tree_value_ (a chain's version) or into own_key_ and own_value_ (an own
+  // write, copied).
+  std::string_view key_, value_;
+  std::string tree_value_, own_key_, own_value_, from_key_;
   // The tree's entry the merge rests on when tree_valid_: the cursor's key
-  // or a read-ahead entry's, and its resolved value (in tree_value_, or in
-  // ahead_bytes_ when the tree's version is the one the snapshot sees).
+  // and its resolved value (a view into the cursor's copy, or tree_value_).
   std::string_view tree_key_, tree_val_;
-  // Raw entries read ahead of the merge, moving forward: [ahead_next_,
-  // ahead_end_) are still to be resolved; the cursor is on the last one.
-  // The copies live in one buffer (one allocation per iterator, not two
-  // per entry: short scans made many).
-  struct RawEntry {
-    uint32_t key_offset, key_size, raw_offset, raw_size;
-  };
-  std::string ahead_bytes_;
-  std::vector<RawEntry> ahead_;
-  size_t ahead_next_ = 0, ahead_end_ = 0;
-  size_t ahead_limit_ = 8;  // grows from 8 to 64 after each seek: short scans copy little
   Status status_;
 };
 

@@ -13,14 +13,20 @@
 // tree); moving backward, symmetrically. A change of direction re-seeks the
 // cursor from the current key.
 //
-// A forward scan reads ahead: BTreeCursor::NextInLeaf copies the rest of
-// the leaf under one latch (instead of a pin and latch per Next), and the
-// copies are resolved one by one as the scan reaches them. That is right
-// for a snapshot: each copy is the newest entry at the time of the copy,
-// which is after the snapshot was taken, so resolving it against the
-// snapshot gives what a later Next would have (the chain keeps what the
-// snapshot needs). The transaction's own writes are still looked up at
-// each move.
+// Entries are not copied: the cursor copies each leaf once
+// (CursorMode::kLeafCopy) and key() and value() are views into that copy,
+// the version header checked in place (VersionStore::ResolveInPlace); only
+// a version from a chain is copied (into tree_value_), and an own write
+// (into own_key_, own_value_, as the transaction may overwrite it). That is
+// right for a snapshot: the copy of a leaf is the newest state of its
+// entries at the time of the copy, which is after the snapshot was taken,
+// so resolving an entry against the snapshot gives what a fresh read
+// would (the chain keeps what the snapshot needs: mvcc/version_store.cc,
+// invariants 1 and 3). The transaction's own writes are still looked up at
+// each move. A view of the cursor's lives until its next move (btree.h);
+// a move of the iterator may take several (skipping invisible entries), so
+// it starts from a copy of the key when own writes are merged or the
+// direction changes (MoveFrom).
 #include <algorithm>
 #include <iterator>
 #include <utility>
@@ -45,7 +51,7 @@ TxnIterator::TxnIterator(Txn* txn, const TableRef& table, const IteratorOptions&
       table_(table),
       options_(options),
       prefix_(LockManager::LockName(table.id, "")),
-      cursor_(table.tree->NewCursor()) {
+      cursor_(table.tree->NewCursor(CursorMode::kLeafCopy)) {
   Result<Timestamp> snapshot = txn_->SnapshotForIterator(&owner_);
   if (!snapshot.ok()) {
     Stop(snapshot.status());
@@ -82,22 +88,21 @@ bool TxnIterator::InBounds(std::string_view key) const {
 void TxnIterator::SkipInvisibleTree() {
   const bool forward = direction_ == Direction::kForward;
   tree_valid_ = false;
-  DropAhead();
+  VersionStore& versions = txn_->manager()->versions();
   while (cursor_->Valid()) {
     const std::string_view key = cursor_->key();
     const bool below = options_.lower_bound.has_value() && key < *options_.lower_bound;
     const bool above = options_.upper_bound.has_value() && key >= *options_.upper_bound;
     if ((forward && above) || (!forward && below)) return;  // past the bound: exhausted
     if (!below && !above) {
-      Result<bool> seen = txn_->manager()->versions().Resolve(table_.id, key, cursor_->value(),
-                                                              snapshot_, &tree_value_);
+      Result<bool> seen = versions.ResolveInPlace(table_.id, key, cursor_->value(), snapshot_,
+                                                  &tree_val_, &tree_value_);
       if (!seen.ok()) {
         Stop(seen.status());
         return;
       }
       if (*seen) {
         tree_key_ = key;
-        tree_val_ = tree_value_;
         tree_valid_ = true;
         return;
       }
@@ -113,7 +118,6 @@ void TxnIterator::SkipInvisibleTree() {
 
 void TxnIterator::SeekTreeForward(std::string_view from, bool inclusive) {
   direction_ = Direction::kForward;
-  ahead_limit_ = 8;
   cursor_->Seek(from);
   if (!inclusive && cursor_->Valid() && cursor_->key() == from) cursor_->Next();
   SkipInvisibleTree();
@@ -126,67 +130,12 @@ void TxnIterator::SeekTreeBackward(std::string_view from, bool inclusive) {
   SkipInvisibleTree();
 }
 
-bool TxnIterator::CollectAhead(void* self, std::string_view key, std::string_view raw) {
-  auto* it = static_cast<TxnIterator*>(self);
-  if (it->options_.upper_bound.has_value() && key >= *it->options_.upper_bound) return false;
-  if (it->ahead_end_ == it->ahead_.size()) it->ahead_.emplace_back();
-  RawEntry& entry = it->ahead_[it->ahead_end_++];
-  std::string& bytes = it->ahead_bytes_;
-  entry.key_offset = static_cast<uint32_t>(bytes.size());
-  entry.key_size = static_cast<uint32_t>(key.size());
-  bytes.append(key);
-  entry.raw_offset = static_cast<uint32_t>(bytes.size());
-  entry.raw_size = static_cast<uint32_t>(raw.size());
-  bytes.append(raw);
-  return true;
-}
-
-bool TxnIterator::NextAhead() {
-  while (ahead_next_ < ahead_end_) {
-    const RawEntry& entry = ahead_[ahead_next_++];
-    const std::string_view key(ahead_bytes_.data() + entry.key_offset, entry.key_size);
-    const std::string_view raw(ahead_bytes_.data() + entry.raw_offset, entry.raw_size);
-    // The common case, the tree's entry is the version the snapshot sees:
-    // a view of the copy, not another copy.
-    Result<EntryView> decoded = DecodeEntry(raw, key);
-    if (decoded.ok() && !decoded->tombstone && decoded->ts <= snapshot_) {
-      tree_key_ = key;  // ahead_bytes_ is kept until the next read-ahead
-      tree_val_ = decoded->value;
-      tree_valid_ = true;
-      return true;
-    }
-    Result<bool> seen =
-        txn_->manager()->versions().Resolve(table_.id, key, raw, snapshot_, &tree_value_);
-    if (!seen.ok()) {
-      Stop(seen.status());
-      return true;
-    }
-    if (*seen) {
-      tree_key_ = key;
-      tree_val_ = tree_value_;
-      tree_valid_ = true;
-      return true;
-    }
-  }
-  return false;
-}
-
 void TxnIterator::StepTree() {
   if (direction_ == Direction::kForward) {
-    tree_valid_ = false;
-    while (!NextAhead()) {
-      DropAhead();
-      const size_t read = cursor_->NextInLeaf(ahead_limit_, &CollectAhead, this);
-      ahead_limit_ = std::min<size_t>(ahead_limit_ * 2, 64);
-      if (read == 0) {
-        cursor_->Next();  // the slow way: the leaf's end, a changed leaf, an overflow value
-        SkipInvisibleTree();
-        return;
-      }
-    }
-    return;
+    cursor_->Next();
+  } else {
+    cursor_->Prev();
   }
-  cursor_->Prev();
   SkipInvisibleTree();
 }
 
@@ -221,7 +170,7 @@ void TxnIterator::Resolve(std::string_view from, bool inclusive) {
     const bool own_first =
         own != nullptr && (!tree_valid_ || (forward ? own_key <= tree_key_ : own_key >= tree_key_));
     if (!own_first) {
-      key_ = tree_key_;
+      key_ = tree_key_;  // views into the cursor's copy (or tree_value_)
       value_ = tree_val_;
       from_tree_ = true;
       valid_ = true;
@@ -234,8 +183,10 @@ void TxnIterator::Resolve(std::string_view from, bool inclusive) {
       inclusive = false;
       continue;
     }
-    key_ = own_key;
-    // A copy: the transaction may overwrite its write while we rest here.
+    // Copies: the transaction may overwrite its write while we rest here
+    // (and its keys go when it ends).
+    own_key_.assign(own_key);
+    key_ = own_key_;
     own_value_ = own->value;
     value_ = own_value_;
     from_tree_ = false;
@@ -282,25 +233,36 @@ void TxnIterator::SeekToLast() {
   (void)Begin();
 }
 
+std::string_view TxnIterator::MoveFrom(Direction direction) {
+  // The moves below may take the cursor several leaves on (past entries the
+  // snapshot does not see), after which key_ would be gone; Resolve reads
+  // `from` only to merge own writes, and a change of direction re-seeks.
+  if (direction_ == direction && txn_->keys().empty()) return key_;
+  from_key_.assign(key_);
+  return from_key_;
+}
+
 void TxnIterator::Next() {
   if (!valid_ || !Begin()) return;
+  const std::string_view from = MoveFrom(Direction::kForward);
   if (direction_ == Direction::kBackward) {
-    SeekTreeForward(key_, false);
+    SeekTreeForward(from, false);
   } else if (from_tree_) {
     StepTree();
   }
-  Resolve(key_, false);
+  Resolve(from, false);
   (void)Begin();
 }
 
 void TxnIterator::Prev() {
   if (!valid_ || !Begin()) return;
+  const std::string_view from = MoveFrom(Direction::kBackward);
   if (direction_ == Direction::kForward) {
-    SeekTreeBackward(key_, false);
+    SeekTreeBackward(from, false);
   } else if (from_tree_) {
     StepTree();
   }
-  Resolve(key_, false);
+  Resolve(from, false);
   (void)Begin();
 }
 

@@ -78,10 +78,20 @@ class Transaction;
 // with the transaction's own writes as they are at each move, within the
 // bounds of its IteratorOptions.
 //
-// key() and value() are valid until the next move or the iterator's
-// destruction. An iterator must be destroyed before its transaction. Once
-// the transaction has committed or rolled back, moves leave the iterator
-// not Valid with status Aborted.
+// key() and value() are views, not copies: into the iterator's copy of the
+// B-tree leaf it is on (a leaf is copied once, when a scan reaches it; a
+// seek copies only the entry it lands on), or, for an older version kept
+// for the snapshot or the transaction's own write, into the iterator's copy
+// of that value. They stay valid until the next move (Seek*, Next, Prev) or
+// the iterator's destruction, whichever comes first, and never change
+// while valid: a writer changing the key meanwhile (another transaction, or
+// this one) does not touch them. REQUIRES: Valid() when calling them. Copy
+// what must outlive the next move. A view may be passed to the next move
+// itself (it->Seek(it->key()) is fine).
+//
+// An iterator must be destroyed before its transaction. Once the
+// transaction has committed or rolled back, moves leave the iterator not
+// Valid with status Aborted.
 class Iterator {
  public:
   ~Iterator();
@@ -153,8 +163,12 @@ class Transaction {
   TransactionState state() const;
   bool read_only() const;
 
-  // Copies the value of `key` in `table` into *value. NotFound if the key
-  // has no value in what this transaction sees (or there is no such table).
+  // Copies the value of `key` in `table` into *value, once: straight from
+  // the page (or from the older version the snapshot sees) into the
+  // string, reusing its capacity, so a caller that passes the same string
+  // to every Get allocates only when a value outgrows it. NotFound if the
+  // key has no value in what this transaction sees (or there is no such
+  // table); *value is then empty or unchanged.
   // Never waits for a row lock; waits for the table only behind DDL (a
   // DropTable that holds or waits for it).
   Status Get(std::string_view table, std::string_view key, std::string* value);
@@ -349,8 +363,9 @@ class Database {
   // Reads the newest committed value of `key`, as a read-committed
   // transaction of that one read would, without making one (LevelDB's
   // DB::Get): it sees every commit acknowledged before the call and holds
-  // no snapshot afterwards. NotFound when the key or the table is absent.
-  // Thread-safe.
+  // no snapshot afterwards. NotFound when the key or the table is absent
+  // (*value is then empty or unchanged). The value is copied once, as by
+  // Transaction::Get. Thread-safe.
   Status Get(std::string_view table, std::string_view key, std::string* value);
 
   // Runs fn in a new transaction and commits it. When fn or the commit

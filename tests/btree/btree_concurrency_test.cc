@@ -9,7 +9,8 @@
 //   - put and delete their own keys and shared keys,
 //   - get any key: their own must match the model, any other must hold a
 //     well-formed value (one MakeValue made for that key),
-//   - scan forward or backward from a random point: keys strictly ordered,
+//   - scan forward or backward from a random point, with a kLive or a
+//     kLeafCopy cursor (moving inside copies of leaves): keys strictly ordered,
 //     values well-formed, and exactly the worker's own keys of the model in
 //     the range covered (nobody else writes them, so a scan must see them
 //     all, and no other),
@@ -187,7 +188,9 @@ class Worker {
   }
 
   void Scan() {
-    auto cursor = tree_->NewCursor();
+    // Both kinds of cursor: a kLeafCopy one moves inside copies of leaves
+    // that other workers change meanwhile, and must keep the same promises.
+    auto cursor = tree_->NewCursor(Uniform(2) == 0 ? CursorMode::kLive : CursorMode::kLeafCopy);
     const bool forward = Uniform(2) == 0;
     const std::string start = StressKey(Uniform(kKeyRange), owner_);
     if (forward) {

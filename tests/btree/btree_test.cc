@@ -10,6 +10,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -345,6 +347,112 @@ TEST_F(CursorTest, CursorKeptWhileTheSameThreadWrites) {
   cursor->Prev();
   ASSERT_TRUE(cursor->Valid());
   EXPECT_EQ(cursor->key(), NumberKey(1998));
+  ExpectStoreChecks();
+}
+
+// CursorMode::kLeafCopy: the same answers as a kLive cursor over a tree
+// that does not change, overflow values included, both ways and mixed.
+TEST_F(CursorTest, LeafCopyCursorScansLikeALiveOne) {
+  for (int i = 5; i < kKeys; i += 97) {  // long values between short ones
+    ASSERT_TRUE(tree_->Put(NumberKey(2 * i), MakeValue(NumberKey(2 * i), 1, 20000)).ok());
+  }
+  auto live = tree_->NewCursor();
+  auto copy = tree_->NewCursor(CursorMode::kLeafCopy);
+  std::vector<std::pair<std::string, std::string>> expected;
+  for (live->SeekToFirst(); live->Valid(); live->Next()) {
+    expected.emplace_back(live->key(), live->value());
+  }
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kKeys));
+  size_t i = 0;
+  for (copy->SeekToFirst(); copy->Valid(); copy->Next(), ++i) {
+    ASSERT_LT(i, expected.size());
+    ASSERT_EQ(copy->key(), expected[i].first);
+    ASSERT_EQ(copy->value(), expected[i].second);
+  }
+  EXPECT_TRUE(copy->status().ok());
+  EXPECT_EQ(i, expected.size());
+  i = expected.size();
+  for (copy->SeekToLast(); copy->Valid(); copy->Prev()) {
+    ASSERT_GT(i, 0u);
+    --i;
+    ASSERT_EQ(copy->key(), expected[i].first);
+    ASSERT_EQ(copy->value(), expected[i].second);
+  }
+  EXPECT_TRUE(copy->status().ok());
+  EXPECT_EQ(i, 0u);
+  // Mixed moves from a seek: two forward, one back.
+  std::mt19937 random(3);
+  for (int round = 0; round < 50; ++round) {
+    size_t at = random() % expected.size();
+    copy->Seek(expected[at].first);
+    for (int step = 0; step < 300 && copy->Valid(); ++step) {
+      ASSERT_EQ(copy->key(), expected[at].first);
+      ASSERT_EQ(copy->value(), expected[at].second);
+      if (step % 3 == 2) {
+        if (at == 0) break;
+        copy->Prev();
+        --at;
+      } else {
+        copy->Next();
+        ++at;
+      }
+    }
+    ASSERT_TRUE(copy->status().ok());
+  }
+}
+
+// A kLeafCopy cursor kept while the same thread changes the tree: moves
+// inside a copy show the leaf as copied, but keys come in strictly
+// increasing order (decreasing backward), every key present for the whole
+// scan is seen, and only keys that were present at some point are.
+TEST_F(CursorTest, LeafCopyCursorKeepsItsPromisesWhileTheTreeChanges) {
+  std::set<std::string> ever, always;
+  for (int i = 0; i < kKeys; ++i) ever.insert(NumberKey(2 * i));
+  always = ever;
+  auto cursor = tree_->NewCursor(CursorMode::kLeafCopy);
+  std::mt19937 random(5);
+  for (const bool forward : {true, false}) {
+    std::vector<std::string> seen;
+    if (forward) {
+      cursor->SeekToFirst();
+    } else {
+      cursor->SeekToLast();
+    }
+    for (int step = 0; cursor->Valid(); ++step) {
+      seen.emplace_back(cursor->key());
+      if (step % 40 == 0) {
+        // Empty a run of keys (whole leaves go), and insert new ones.
+        const int from = static_cast<int>(random() % (2 * kKeys));
+        for (int k = from; k < from + 400; ++k) {
+          const std::string key = NumberKey(k);
+          if (k % 2 == 0) {
+            if (tree_->Delete(key).ok()) always.erase(key);
+          } else if (random() % 4 == 0) {
+            ASSERT_TRUE(tree_->Put(key, "new").ok());
+            ever.insert(key);
+          }
+        }
+      }
+      if (forward) {
+        cursor->Next();
+      } else {
+        cursor->Prev();
+      }
+    }
+    ASSERT_TRUE(cursor->status().ok()) << cursor->status().ToString();
+    for (size_t i = 1; i < seen.size(); ++i) {
+      ASSERT_TRUE(forward ? seen[i - 1] < seen[i] : seen[i - 1] > seen[i]) << i;
+    }
+    const std::set<std::string> seen_set(seen.begin(), seen.end());
+    for (const std::string& key : always) EXPECT_TRUE(seen_set.count(key)) << key;
+    for (const std::string& key : seen) EXPECT_TRUE(ever.count(key)) << key;
+    // The next pass starts from what is in the tree now.
+    std::set<std::string> now;
+    auto live = tree_->NewCursor();
+    for (live->SeekToFirst(); live->Valid(); live->Next()) now.emplace(live->key());
+    always = now;
+    ever = now;
+  }
   ExpectStoreChecks();
 }
 
