@@ -25,6 +25,7 @@
 #include "btree/btree_internal.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
+#include "btree/read_ahead.h"
 
 namespace mvdb {
 
@@ -107,6 +108,7 @@ class TreeCursor final : public BTreeCursor {
   PageId leaf_ = kInvalidPageId;
   uint16_t slot_ = 0;
   uint64_t epoch_ = 0;
+  btree::ReadAhead read_ahead_;  // read_ahead.h
 };
 
 Status TreeCursor::Load(const ReadPageGuard& leaf, uint16_t i) {
@@ -148,6 +150,8 @@ Status TreeCursor::SettleForward(ReadPageGuard leaf, uint16_t i, std::string_vie
     if (next == leaf.id() || next == tree_->root) {
       return tree_->Corrupt(leaf.id(), "next link loops back");
     }
+    read_ahead_.OnForwardLeaf(tree_, leaf.id(), node.size() > 0 ? node.key(node.size() - 1) : floor,
+                              next);
     MVDB_ASSIGN_OR_RETURN(ReadPageGuard right, tree_->pool->FetchRead(next));
     MVDB_RETURN_IF_ERROR(tree_->ExpectNode(right.data(), next, /*leaf=*/true));
     leaf = std::move(right);  // latched the right one before releasing this one
@@ -230,6 +234,7 @@ Status TreeCursor::Step(bool forward) {
   if (forward) {
     return SeekFrom(key_, /*after=*/true);
   }
+  read_ahead_.OnBackwardLeaf(tree_, leaf_, key_);
   return SeekBefore(key_, /*unbounded=*/false);
 }
 

@@ -115,6 +115,9 @@ struct BufferPoolOptions {
   PageValidator validator = nullptr;
   // The checkpoint epoch the pool starts in (CowPageStore::write_epoch()).
   uint64_t epoch = 0;
+  // StartLoads keeps at most this many pages waiting for the loader thread
+  // (0: a sixteenth of capacity_pages, at least 1).
+  size_t loader_queue_pages = 0;
 };
 
 struct BufferPoolStats {
@@ -128,6 +131,10 @@ struct BufferPoolStats {
   size_t dirty_pages = 0;
   // Owed pages a writer had to write back before changing them.
   uint64_t owed_writes_before_modify = 0;
+  // StartLoads: pages it was asked for, and of those the ones it read (the
+  // rest were cached already, dropped, or failed to load).
+  uint64_t read_ahead_requested = 0;
+  uint64_t read_ahead_loaded = 0;
 };
 
 class BufferPool {
@@ -161,6 +168,18 @@ class BufferPool {
   // Reads the pages not cached yet in one batch, so later fetches hit.
   // Best effort: stops early when frames run out. Errors as FetchRead.
   Status Prefetch(std::span<const PageId> ids);
+  // Read-ahead: starts loading the pages of `ids` that are not cached, as
+  // one batch on the pool's loader thread, and returns without waiting. A
+  // fetch of such a page meanwhile waits for its load, as it waits for
+  // another thread's (invariant 2 of the essay). Only a hint: pages are
+  // dropped when more than loader_queue_pages are waiting or frames run
+  // out; a page that fails to load (I/O error, Corruption) is not cached
+  // and nothing is reported, so the fetch that needs it reads it again and
+  // reports the error itself. Ids of pages freed or reused meanwhile are
+  // harmless: they load what the store holds for them, as a fetch would.
+  void StartLoads(std::span<const PageId> ids);
+  // Whether page `id` is cached now (it may be evicted the next moment).
+  bool IsCached(PageId id);
   // Drops page `id` from the cache without writing it (it was freed).
   // REQUIRES: no guard on `id` is alive.
   void Discard(PageId id);
