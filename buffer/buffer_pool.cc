@@ -381,7 +381,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
   impl->epoch.store(options.epoch, std::memory_order_relaxed);
   impl->loader_queue_limit = options.loader_queue_pages != 0
                                  ? options.loader_queue_pages
-                                 : std::max<size_t>(1, options.capacity_pages / 16);
+                                 : std::max<size_t>(1, options.capacity_pages / 4);
 
   impl->frame_memory = AllocateAligned(impl->capacity * kPageSize);
   impl->writeback_area = AllocateAligned(impl->writeback_batch * kPageSize);

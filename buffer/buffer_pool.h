@@ -116,7 +116,7 @@ struct BufferPoolOptions {
   // The checkpoint epoch the pool starts in (CowPageStore::write_epoch()).
   uint64_t epoch = 0;
   // StartLoads keeps at most this many pages waiting for the loader thread
-  // (0: a sixteenth of capacity_pages, at least 1).
+  // (0: a quarter of capacity_pages, as many as one batch may load).
   size_t loader_queue_pages = 0;
 };
 
@@ -178,6 +178,9 @@ class BufferPool {
   // reports the error itself. Ids of pages freed or reused meanwhile are
   // harmless: they load what the store holds for them, as a fetch would.
   void StartLoads(std::span<const PageId> ids);
+  // Returns once every page StartLoads queued before the call has been
+  // loaded, found cached, dropped or failed: for tests and for shutdown.
+  void WaitForStartedLoads();
   // Whether page `id` is cached now (it may be evicted the next moment).
   bool IsCached(PageId id);
   // Drops page `id` from the cache without writing it (it was freed).

@@ -125,10 +125,12 @@ struct BufferPool::Impl {
 
   // Read-ahead (read_ahead_loader.cc): StartLoads queues ids, the loader
   // thread (started by the first StartLoads) loads them in batches.
-  std::mutex loader_mu;  // guards the four below
-  std::condition_variable loader_cv;
+  std::mutex loader_mu;                    // guards the five below
+  std::condition_variable loader_cv;       // work queued, or stop
+  std::condition_variable loader_idle_cv;  // the loader finished a batch
   std::vector<PageId> loader_queue;
   bool loader_stop = false;
+  bool loader_busy = false;  // a batch is being loaded
   std::thread loader;
   size_t loader_queue_limit = 1;
   std::atomic<uint64_t> read_ahead_requested{0};

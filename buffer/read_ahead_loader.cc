@@ -88,11 +88,17 @@ void BufferPool::Impl::LoaderLoop() {
       if (loader_stop) return;
       batch.clear();
       batch.swap(loader_queue);
+      loader_busy = true;
     }
     size_t loaded = 0;
     // Errors stay with the pages (see above); a fetch reports them.
     (void)LoadMissing(batch, std::max<size_t>(1, capacity / 4), &loaded);
     read_ahead_loaded.fetch_add(loaded, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(loader_mu);
+      loader_busy = false;
+    }
+    loader_idle_cv.notify_all();
   }
 }
 
@@ -102,6 +108,7 @@ void BufferPool::Impl::StopLoader() {
     loader_stop = true;
   }
   loader_cv.notify_all();
+  loader_idle_cv.notify_all();
   if (loader.joinable()) loader.join();
 }
 
@@ -128,6 +135,14 @@ void BufferPool::StartLoads(std::span<const PageId> ids) {
     }
   }
   if (queued) impl->loader_cv.notify_one();
+}
+
+void BufferPool::WaitForStartedLoads() {
+  Impl* impl = impl_.get();
+  std::unique_lock lock(impl->loader_mu);
+  impl->loader_idle_cv.wait(lock, [impl] {
+    return impl->loader_stop || (impl->loader_queue.empty() && !impl->loader_busy);
+  });
 }
 
 bool BufferPool::IsCached(PageId id) {
