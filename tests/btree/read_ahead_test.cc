@@ -131,6 +131,7 @@ TEST_F(ReadAheadTest, ForwardAndBackwardScansOverASmallPoolSeeEveryEntryInOrder)
   const BufferPoolStats forward = store_->pool()->stats();
   EXPECT_GT(forward.read_ahead_loaded, 0u) << "the scan should have read ahead";
 
+  cursor.reset();    // a cursor must not outlive its tree
   Open(kSmallPool);  // cold again
   auto back = tree_->NewCursor();
   expected = kKeys;
