@@ -45,6 +45,7 @@
 #include "btree/btree_internal.h"
 #include "btree/node.h"
 #include "btree/overflow.h"
+#include "btree/read_ahead.h"
 
 namespace mvdb {
 
@@ -169,6 +170,7 @@ class TreeCursor final : public BTreeCursor {
   PageId leaf_ = kInvalidPageId;
   uint16_t slot_ = 0;
   uint64_t epoch_ = 0;
+  btree::ReadAhead read_ahead_;  // read_ahead.h
 };
 
 Status TreeCursor::Load(const ReadPageGuard& leaf, uint16_t i, bool copy_leaf) {
@@ -222,6 +224,8 @@ Status TreeCursor::SettleForward(ReadPageGuard leaf, uint16_t i, std::string_vie
     if (next == leaf.id() || next == tree_->root) {
       return tree_->Corrupt(leaf.id(), "next link loops back");
     }
+    read_ahead_.OnForwardLeaf(tree_, leaf.id(), node.size() > 0 ? node.key(node.size() - 1) : floor,
+                              next);
     MVDB_ASSIGN_OR_RETURN(ReadPageGuard right, tree_->pool->FetchRead(next));
     MVDB_RETURN_IF_ERROR(tree_->ExpectNode(right.data(), next, /*leaf=*/true));
     leaf = std::move(right);  // latched the right one before releasing this one
@@ -304,6 +308,7 @@ Status TreeCursor::Step(bool forward) {
   if (forward) {
     return SeekFrom(key_view_, /*after=*/true, /*copy_leaf=*/false);
   }
+  read_ahead_.OnBackwardLeaf(tree_, leaf_, key_view_);
   return SeekBefore(std::string(key_view_), /*unbounded=*/false, /*copy_leaf=*/false);
 }
 
@@ -338,6 +343,7 @@ Status TreeCursor::StepCopying(bool forward) {
   const ConstNode node = CopiedNode();
   if (forward ? slot_ + 1 >= node.size() : slot_ == 0) {
     if (forward) return NextLeaf();
+    read_ahead_.OnBackwardLeaf(tree_, leaf_, key_view_);
     return SeekBefore(std::string(key_view_), /*unbounded=*/false, /*copy_leaf=*/true);
   }
   const uint16_t i = forward ? slot_ + 1 : slot_ - 1;
@@ -364,8 +370,9 @@ Status TreeCursor::NextLeaf() {
   // exceed, kept apart.
   key_.assign(key_view_);
   key_view_ = key_;
-  // The cursor is about to leave leaf leaf_ for its right sibling `next`
-  // (a scan that reads ahead would ask for the leaves after it here).
+  // The cursor is about to leave leaf leaf_ for its right sibling `next`:
+  // past the pool, the next leaves are asked for here (read_ahead.h).
+  read_ahead_.OnForwardLeaf(tree_, leaf_, key_, next);
   {
     // `next` was read from the copy: it is the sibling while no page has
     // left the tree since the copy (the epoch), and stays one while latched.

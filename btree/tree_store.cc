@@ -72,6 +72,9 @@ Result<std::unique_ptr<TreeStore>> TreeStore::Open(FileSystem* fs, const std::st
   OpenOptions file_options;
   file_options.direct_io = options.direct_io;
   file_options.read_only = options.read_only;
+  // Pool misses copy from the page cache without a system call (io/file.h:
+  // OpenOptions::map_reads; bench/README.md "Misses" says why).
+  file_options.map_reads = true;
   MVDB_ASSIGN_OR_RETURN(store->file_, fs->Open(path, file_options));
   MVDB_ASSIGN_OR_RETURN(store->page_store_, CowPageStore::Open(store->file_.get()));
   BufferPoolOptions pool_options;

@@ -406,6 +406,9 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
       std::min({options.writeback_batch, kMaxWritebackBatch, options.capacity_pages / 4});
   impl->validator = options.validator;
   impl->epoch.store(options.epoch, std::memory_order_relaxed);
+  impl->loader_queue_limit = options.loader_queue_pages != 0
+                                 ? options.loader_queue_pages
+                                 : std::max<size_t>(1, options.capacity_pages / 4);
 
   impl->frame_memory = AllocateAligned(impl->capacity * kPageSize);
   impl->writeback_area = AllocateAligned(impl->writeback_batch * kPageSize);
@@ -434,7 +437,7 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
 BufferPool::BufferPool(PageStore* store, std::unique_ptr<Impl> impl)
     : store_(store), impl_(std::move(impl)) {}
 
-BufferPool::~BufferPool() = default;
+BufferPool::~BufferPool() { impl_->StopLoader(); }
 
 size_t BufferPool::capacity() const { return impl_->capacity; }
 
@@ -538,44 +541,9 @@ Result<WritePageGuard> BufferPool::NewPage(PageId id, PageType type) {
 }
 
 Status BufferPool::Prefetch(std::span<const PageId> ids) {
-  Impl* impl = impl_.get();
   // Leave most frames to other threads: a prefetch is only a hint.
-  const size_t limit = std::min(ids.size(), std::max<size_t>(1, impl->capacity / 4));
-  std::vector<Frame*> loading;
-  std::vector<PageRead> reads;
-  loading.reserve(limit);
-  reads.reserve(limit);
-  Status first_error;
-  for (PageId id : ids) {
-    if (loading.size() >= limit) break;
-    if (id == kInvalidPageId) continue;
-    {
-      Shard& shard = impl->ShardFor(id);
-      std::shared_lock lock(shard.mu);
-      if (shard.table.Find(id) != nullptr) continue;
-    }
-    auto frame_or = impl->AcquireFrame();
-    if (!frame_or.ok()) {
-      if (!frame_or.status().IsBusy()) first_error = frame_or.status();
-      break;
-    }
-    Frame* frame = *frame_or;
-    if (!impl->Publish(id, &frame)) {
-      impl->Unpin(frame);  // cached meanwhile
-      continue;
-    }
-    loading.push_back(frame);
-    reads.push_back(PageRead{id, frame->bytes(), Status::OK()});
-  }
-  if (!reads.empty()) (void)impl->ReadIntoFrames(reads);  // per-page results below
-  for (size_t i = 0; i < loading.size(); ++i) {
-    Frame* frame = loading[i];
-    impl->FinishLoad(frame, reads[i].id, std::move(reads[i].result));
-    if (!frame->load_status.ok() && first_error.ok()) first_error = frame->load_status;
-    frame->latch.unlock();
-    impl->Unpin(frame);
-  }
-  return first_error;
+  size_t loaded = 0;
+  return impl_->LoadMissing(ids, std::max<size_t>(1, impl_->capacity / 4), &loaded);
 }
 
 void BufferPool::Discard(PageId id) {
@@ -615,6 +583,8 @@ BufferPoolStats BufferPool::stats() const {
   for (const auto& counter : impl->optimistic_hits) {
     stats.hits += counter.n.load(std::memory_order_relaxed);
   }
+  stats.read_ahead_requested = impl->read_ahead_requested.load(std::memory_order_relaxed);
+  stats.read_ahead_loaded = impl->read_ahead_loaded.load(std::memory_order_relaxed);
   for (size_t i = 0; i < impl->capacity; ++i) {
     const Frame& frame = impl->frames[i];
     stats.hits += frame.hits.load(std::memory_order_relaxed);

@@ -148,6 +148,9 @@ struct BufferPoolOptions {
   PageValidator validator = nullptr;
   // The checkpoint epoch the pool starts in (CowPageStore::write_epoch()).
   uint64_t epoch = 0;
+  // StartLoads keeps at most this many pages waiting for the loader thread
+  // (0: a quarter of capacity_pages, as many as one batch may load).
+  size_t loader_queue_pages = 0;
 };
 
 struct BufferPoolStats {
@@ -161,6 +164,10 @@ struct BufferPoolStats {
   size_t dirty_pages = 0;
   // Owed pages a writer had to write back before changing them.
   uint64_t owed_writes_before_modify = 0;
+  // StartLoads: pages it was asked for, and of those the ones it read (the
+  // rest were cached already, dropped, or failed to load).
+  uint64_t read_ahead_requested = 0;
+  uint64_t read_ahead_loaded = 0;
 };
 
 class BufferPool {
@@ -204,6 +211,21 @@ class BufferPool {
   // operation rather than per page, to keep the hit path free of shared
   // counters).
   void CountOptimisticHits(uint64_t pages);
+  // Read-ahead: starts loading the pages of `ids` that are not cached, as
+  // one batch on the pool's loader thread, and returns without waiting. A
+  // fetch of such a page meanwhile waits for its load, as it waits for
+  // another thread's (invariant 2 of the essay). Only a hint: pages are
+  // dropped when more than loader_queue_pages are waiting or frames run
+  // out; a page that fails to load (I/O error, Corruption) is not cached
+  // and nothing is reported, so the fetch that needs it reads it again and
+  // reports the error itself. Ids of pages freed or reused meanwhile are
+  // harmless: they load what the store holds for them, as a fetch would.
+  void StartLoads(std::span<const PageId> ids);
+  // Returns once every page StartLoads queued before the call has been
+  // loaded, found cached, dropped or failed: for tests and for shutdown.
+  void WaitForStartedLoads();
+  // Whether page `id` is cached now (it may be evicted the next moment).
+  bool IsCached(PageId id);
   // Drops page `id` from the cache without writing it (it was freed).
   // REQUIRES: no guard on `id` is alive.
   void Discard(PageId id);

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -147,6 +148,19 @@ struct BufferPool::Impl {
   std::atomic<uint64_t> checksum_failures{0};
   std::atomic<uint64_t> owed_writes{0};
 
+  // Read-ahead (read_ahead_loader.cc): StartLoads queues ids, the loader
+  // thread (started by the first StartLoads) loads them in batches.
+  std::mutex loader_mu;                    // guards the five below
+  std::condition_variable loader_cv;       // work queued, or stop
+  std::condition_variable loader_idle_cv;  // the loader finished a batch
+  std::vector<PageId> loader_queue;
+  bool loader_stop = false;
+  bool loader_busy = false;  // a batch is being loaded
+  std::thread loader;
+  size_t loader_queue_limit = 1;
+  std::atomic<uint64_t> read_ahead_requested{0};
+  std::atomic<uint64_t> read_ahead_loaded{0};
+
   Shard& ShardFor(PageId id) {
     // Fibonacci hashing spreads sequential ids (a scan) over all shards.
     return shards[(id * 0x9E3779B97F4A7C15ull) >> 58];
@@ -185,6 +199,12 @@ struct BufferPool::Impl {
   bool Publish(PageId id, Frame** frame);
   void FinishLoad(Frame* frame, PageId id, Status result);
   Result<Frame*> PinAndLatch(PageId id, LatchMode mode);
+  // Reads the pages of `ids` not cached, at most `limit`, as one batch
+  // (Prefetch and the loader thread). Returns the first error and, in
+  // *loaded, how many pages it read.
+  Status LoadMissing(std::span<const PageId> ids, size_t limit, size_t* loaded);
+  void LoaderLoop();
+  void StopLoader();
 };
 
 static_assert(kShardCount == 64, "ShardFor keeps the top 6 bits of the hash");

@@ -347,6 +347,98 @@ uint64_t CowPageStore::PlaceLocked(PageId id, uint64_t epoch) {
 
 // ---- reads and writes ----
 
+// Pages whose slots follow each other in the file are read as one request
+// of up to kMaxMergedPages into a scratch buffer and copied to their
+// frames: read-ahead asks for the next leaves, and leaves written in key
+// order sit in consecutive slots. With direct I/O that turns a window of
+// 8 KiB reads into a few large ones: the development VM's virtual disk
+// gave 31k reads/s of 8 KiB at queue depth 64 (254 MB/s) and 1 GB/s in
+// reads of 128 KiB (bench/README.md, "Read-ahead"). A merged read that fails is
+// retried page by page, so each page still gets its own result (an error
+// names the page's own offset).
+void CowPageStore::ReadMerged(std::span<IoRequest> requests) {
+  constexpr size_t kMaxMergedPages = 32;
+  if (requests.size() == 1) {
+    (void)file_->SubmitBatch(requests);  // its result says it all
+    return;
+  }
+  std::vector<size_t> order(requests.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return requests[a].offset < requests[b].offset; });
+  struct Run {
+    size_t begin;  // into order
+    size_t end;
+    size_t scratch_page;  // first page of its scratch space (runs of 2 or more)
+  };
+  std::vector<Run> runs;
+  size_t scratch_pages = 0;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const bool extends = !runs.empty() && runs.back().end - runs.back().begin < kMaxMergedPages &&
+                         requests[order[k]].offset == requests[order[k - 1]].offset + kPageSize;
+    if (extends) {
+      ++runs.back().end;
+    } else {
+      runs.push_back(Run{k, k + 1, 0});
+    }
+  }
+  for (Run& run : runs) {
+    if (run.end - run.begin > 1) {
+      run.scratch_page = scratch_pages;
+      scratch_pages += run.end - run.begin;
+    }
+  }
+  if (scratch_pages == 0) {
+    (void)file_->SubmitBatch(requests);  // per-request results
+    return;
+  }
+  AlignedBuffer scratch = AllocatePages(scratch_pages);
+  if (!scratch) {
+    (void)file_->SubmitBatch(requests);
+    return;
+  }
+  std::vector<IoRequest> merged(runs.size());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    const size_t count = run.end - run.begin;
+    IoRequest& io = merged[r];
+    io.op = IoRequest::Op::kRead;
+    io.offset = requests[order[run.begin]].offset;
+    io.data = count == 1 ? requests[order[run.begin]].data
+                         : std::span<std::byte>(scratch.get() + run.scratch_page * kPageSize,
+                                                count * kPageSize);
+  }
+  (void)file_->SubmitBatch(merged);  // per-request results
+  std::vector<IoRequest> retry;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run& run = runs[r];
+    const size_t count = run.end - run.begin;
+    if (count == 1) {
+      requests[order[run.begin]].result = std::move(merged[r].result);
+      continue;
+    }
+    for (size_t k = run.begin; k < run.end; ++k) {
+      IoRequest& request = requests[order[k]];
+      if (merged[r].result.ok()) {
+        std::memcpy(request.data.data(), merged[r].data.data() + (k - run.begin) * kPageSize,
+                    kPageSize);
+        request.result = Status::OK();
+      } else {
+        retry.push_back(request);
+      }
+    }
+  }
+  if (retry.empty()) return;
+  (void)file_->SubmitBatch(retry);
+  for (const IoRequest& done : retry) {
+    for (IoRequest& request : requests) {
+      if (request.offset == done.offset && request.data.data() == done.data.data()) {
+        request.result = done.result;
+      }
+    }
+  }
+}
+
 Status CowPageStore::ReadPages(std::span<PageRead> pages) {
   std::vector<IoRequest> requests;
   std::vector<size_t> request_page;
@@ -377,7 +469,7 @@ Status CowPageStore::ReadPages(std::span<PageRead> pages) {
     requests.push_back(request);
     request_page.push_back(i);
   }
-  if (!requests.empty()) (void)file_->SubmitBatch(requests);  // per-request results below
+  if (!requests.empty()) ReadMerged(requests);
   for (size_t r = 0; r < requests.size(); ++r) {
     PageRead& page = pages[request_page[r]];
     page.result = requests[r].result.ok()

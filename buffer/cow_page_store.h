@@ -130,6 +130,9 @@ class CowPageStore final : public PageStore {
   Status failure() const;
 
  private:
+  // Runs the reads, merging those of consecutive slots (cow_page_store.cc).
+  void ReadMerged(std::span<IoRequest> requests);
+
   struct MapEntry {
     uint64_t slot = checkpoint::kUnmapped;
     uint64_t epoch = 0;  // the epoch whose checkpoint the slot belongs to

@@ -81,6 +81,16 @@ struct OpenOptions {
   bool create = false;     // create the file if it does not exist
   bool read_only = false;  // open for reading only
   bool direct_io = false;  // O_DIRECT; buffers and offsets must then be 4096-aligned
+  // Serve reads from a read-only shared mapping of the file (no system call
+  // once the kernel has mapped the page), falling back to pread/io_uring
+  // for bytes beyond the end the file had when it was last mapped, or when
+  // mmap fails. Ignored with direct_io (the point of which is to bypass the
+  // page cache the mapping reads). For a file that other processes never
+  // shrink: a mapped read of a page the device cannot deliver (a media
+  // error) or that a truncation removed raises SIGBUS instead of returning
+  // an IOError, as it does for LMDB. The data file of a TreeStore opts in;
+  // logs, which are truncated, do not.
+  bool map_reads = false;
 };
 
 struct FileSystemStats {

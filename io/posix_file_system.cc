@@ -20,6 +20,7 @@ class PosixFile final : public FdFile {
   using FdFile::FdFile;
 
   Status ReadAt(uint64_t offset, std::span<std::byte> buf) override {
+    if (MappedRead(offset, buf)) return Status::OK();
     MVDB_RETURN_IF_ERROR(io_internal::PreadFully(fd(), path(), offset, buf));
     stats()->AddRead(buf.size());
     return Status::OK();
@@ -27,6 +28,7 @@ class PosixFile final : public FdFile {
 
   Status WriteAt(uint64_t offset, std::span<const std::byte> data) override {
     MVDB_RETURN_IF_ERROR(io_internal::PwriteFully(fd(), path(), offset, data));
+    NoteWritten(offset, data.size());
     stats()->AddWrite(data.size());
     return Status::OK();
   }
@@ -54,8 +56,7 @@ class PosixFileSystem final : public io_internal::PosixFileSystemBase {
   std::string_view name() const override { return "posix"; }
 
   Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& options) override {
-    MVDB_ASSIGN_OR_RETURN(UniqueFd fd, io_internal::OpenFd(path, options));
-    return std::unique_ptr<File>(std::make_unique<PosixFile>(path, std::move(fd), counters()));
+    return io_internal::OpenFdFile<PosixFile>(path, options, counters());
   }
 };
 

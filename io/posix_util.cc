@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,6 +199,72 @@ Status FdatasyncFd(int fd, const std::string& path) {
   return Status::OK();
 }
 
+bool FdFile::MappedRead(uint64_t offset, std::span<std::byte> buf) {
+  if (read_map_ == nullptr || !read_map_->Read(offset, buf)) return false;
+  stats_->AddRead(buf.size());
+  return true;
+}
+
+ReadMap::~ReadMap() {
+  for (const auto& mapping : mappings_) {
+    ::munmap(const_cast<std::byte*>(mapping->base), mapping->length);
+  }
+}
+
+bool ReadMap::Read(uint64_t offset, std::span<std::byte> buf) {
+  const uint64_t end = offset + buf.size();
+  if (end < offset) return false;
+  const Mapping* mapping = current_.load(std::memory_order_acquire);
+  if (mapping == nullptr || end > valid_end_.load(std::memory_order_acquire) ||
+      end > mapping->length) {
+    if (!Cover(end)) return false;
+    mapping = current_.load(std::memory_order_acquire);
+  }
+  std::memcpy(buf.data(), mapping->base + offset, buf.size());
+  return true;
+}
+
+void ReadMap::NoteSize(uint64_t end) {
+  uint64_t known = valid_end_.load(std::memory_order_relaxed);
+  while (known < end && !valid_end_.compare_exchange_weak(known, end, std::memory_order_acq_rel)) {
+  }
+}
+
+void ReadMap::Shrink(uint64_t size) {
+  std::lock_guard lock(mu_);
+  if (valid_end_.load(std::memory_order_relaxed) > size) {
+    valid_end_.store(size, std::memory_order_release);
+  }
+}
+
+bool ReadMap::Cover(uint64_t end) {
+  std::lock_guard lock(mu_);
+  if (failed_) return false;
+  if (end > valid_end_.load(std::memory_order_acquire)) {
+    struct stat st {};
+    if (::fstat(fd_, &st) < 0) return false;
+    NoteSize(static_cast<uint64_t>(st.st_size));
+    if (end > valid_end_.load(std::memory_order_acquire)) return false;
+  }
+  const Mapping* mapping = current_.load(std::memory_order_acquire);
+  if (mapping != nullptr && end <= mapping->length) return true;
+  constexpr uint64_t kMinMapping = uint64_t{64} << 20;
+  constexpr uint64_t kGranule = uint64_t{2} << 20;
+  uint64_t length = std::max(kMinMapping, 2 * valid_end_.load(std::memory_order_acquire));
+  length = (length + kGranule - 1) / kGranule * kGranule;
+  void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
+  if (base == MAP_FAILED) {
+    failed_ = true;
+    return false;
+  }
+  auto fresh = std::make_unique<Mapping>();
+  fresh->base = static_cast<const std::byte*>(base);
+  fresh->length = length;
+  current_.store(fresh.get(), std::memory_order_release);
+  mappings_.push_back(std::move(fresh));
+  return true;
+}
+
 Result<uint64_t> FdFile::Size() {
   struct stat st {};
   if (::fstat(fd(), &st) < 0) return Status::FromErrno("fstat " + path(), errno);
@@ -209,6 +276,7 @@ Status FdFile::Truncate(uint64_t size) {
     return Status::InvalidArgument("truncate " + path() + ": size " + std::to_string(size) +
                                    " is too large");
   }
+  if (read_map_ != nullptr) read_map_->Shrink(size);
   int rc;
   do {
     rc = ::ftruncate(fd(), static_cast<off_t>(size));

@@ -354,6 +354,7 @@ class UringFile final : public FdFile {
       : FdFile(std::move(path), std::move(fd), stats), rings_(rings) {}
 
   Status ReadAt(uint64_t offset, std::span<std::byte> buf) override {
+    if (MappedRead(offset, buf)) return Status::OK();
     UringOp op = MakeOp(UringOp::Kind::kRead, offset, buf.data(), buf.size());
     return RunAndCount(std::span(&op, 1));
   }
@@ -366,21 +367,49 @@ class UringFile final : public FdFile {
   // ring (SubmitBatch).
   Status WriteAt(uint64_t offset, std::span<const std::byte> data) override {
     MVDB_RETURN_IF_ERROR(io_internal::PwriteFully(fd(), path(), offset, data));
+    NoteWritten(offset, data.size());
     stats()->AddWrite(data.size());
     return Status::OK();
   }
 
+  // Reads the mapping covers (OpenOptions::map_reads) are copied from it;
+  // of the rest, a lone read is a plain pread, for the reason WriteAt gives
+  // (a buffered read the page cache holds costs a system call either way,
+  // and the ring adds its lock, its bookkeeping and, on a cache miss of the
+  // page cache, a hand-off to an io-wq worker); two or more requests go
+  // through the ring as one batch.
   Status SubmitBatch(std::span<IoRequest> requests) override {
     stats()->AddBatch();
     std::vector<UringOp> ops;
+    std::vector<size_t> op_request;  // index into `requests` of each op
     ops.reserve(requests.size());
-    for (const IoRequest& r : requests) {
+    op_request.reserve(requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
+      IoRequest& r = requests[i];
+      if (r.op == IoRequest::Op::kRead && MappedRead(r.offset, r.data)) {
+        r.result = Status::OK();
+        continue;
+      }
       auto kind = r.op == IoRequest::Op::kRead ? UringOp::Kind::kRead : UringOp::Kind::kWrite;
       ops.push_back(MakeOp(kind, r.offset, r.data.data(), r.data.size()));
+      op_request.push_back(i);
     }
-    Status first = RunAndCount(ops);
-    for (size_t i = 0; i < requests.size(); ++i) requests[i].result = std::move(ops[i].result);
-    return first;
+    if (ops.size() == 1 && ops[0].kind == UringOp::Kind::kRead) {
+      IoRequest& r = requests[op_request[0]];
+      r.result = io_internal::PreadFully(fd(), path(), r.offset, r.data);
+      if (r.result.ok()) stats()->AddRead(r.data.size());
+    } else if (!ops.empty()) {
+      (void)RunAndCount(ops);  // per-request results below
+      for (size_t j = 0; j < ops.size(); ++j) {
+        IoRequest& r = requests[op_request[j]];
+        r.result = std::move(ops[j].result);
+        if (r.result.ok() && r.op == IoRequest::Op::kWrite) NoteWritten(r.offset, r.data.size());
+      }
+    }
+    for (const IoRequest& r : requests) {
+      if (!r.result.ok()) return r.result;
+    }
+    return Status::OK();
   }
 
   Status Sync() override {
@@ -422,9 +451,7 @@ class UringFileSystem final : public io_internal::PosixFileSystemBase {
   std::string_view name() const override { return "io_uring"; }
 
   Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& options) override {
-    MVDB_ASSIGN_OR_RETURN(UniqueFd fd, io_internal::OpenFd(path, options));
-    return std::unique_ptr<File>(
-        std::make_unique<UringFile>(path, std::move(fd), counters(), rings_.get()));
+    return io_internal::OpenFdFile<UringFile>(path, options, counters(), rings_.get());
   }
 
  private:

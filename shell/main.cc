@@ -53,7 +53,7 @@ struct CommandLine {
   std::string file;     // -f
   std::string isolation = "read committed";
   std::string sync = "full";
-  size_t cache_mb = 64;
+  size_t cache_mb = Options{}.cache_mb;  // include/mvdb/options.h says why
   bool csv = false;
   bool bail = false;
   bool quiet = false;

@@ -44,6 +44,31 @@ TEST(Crc32cTest, HardwareMatchesPortable) {
   }
 }
 
+// The hardware path runs three interleaved chains over blocks of 3 x 1024
+// and 3 x 128 bytes and combines them: every length and offset around
+// those block edges must give the portable result, also continuing a CRC.
+TEST(Crc32cTest, InterleavedHardwareMatchesPortableAtEveryBlockEdge) {
+  std::mt19937 rng(7);
+  std::vector<std::byte> data(3 * 3 * 1024 + 64);
+  for (auto& b : data) b = std::byte(rng());
+  std::vector<size_t> lengths;
+  for (size_t edge : {3 * 128, 2 * 3 * 128, 3 * 1024, 3 * 1024 + 3 * 128, 2 * 3 * 1024, 8188, 8192,
+                      3 * 3 * 1024}) {
+    for (size_t len = edge - 9; len <= edge + 9; ++len) lengths.push_back(len);
+  }
+  for (size_t len : lengths) {
+    for (size_t offset : {0, 1, 3, 8, 13}) {
+      if (offset + len > data.size()) continue;
+      const std::span<const std::byte> piece(data.data() + offset, len);
+      const uint32_t expected = crc32c::ExtendPortable(0, piece);
+      ASSERT_EQ(crc32c::Value(piece), expected) << "len " << len << " offset " << offset;
+      // Continued after a prefix of 5 bytes: the chains start mid-stream.
+      ASSERT_EQ(crc32c::Extend(crc32c::Value(piece.first(5)), piece.subspan(5)), expected)
+          << "len " << len << " offset " << offset;
+    }
+  }
+}
+
 TEST(Crc32cTest, DetectsSingleBitFlips) {
   std::vector<std::byte> page(8192, std::byte{0x5a});
   uint32_t base = crc32c::Value(page);

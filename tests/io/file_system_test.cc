@@ -155,6 +155,68 @@ TEST_P(FileSystemTest, BatchOfTwoHundredMixedRequests) {
   EXPECT_EQ(testing_io::ReadAll(*file), model);
 }
 
+// OpenOptions::map_reads: reads copy from a mapping of the file, yet see
+// every write (through this handle or another), the file growing past the
+// first mapping, and end of file exactly as the system-call path does,
+// also after a truncation.
+TEST_P(FileSystemTest, MappedReadsSeeWritesGrowthAndTheEndOfTheFile) {
+  auto file = OpenFile("mapped", {.create = true, .map_reads = true});
+  ASSERT_NE(file, nullptr);
+  const std::vector<std::byte> first = Pattern(3 * 8192, 1);
+  ASSERT_TRUE(file->WriteAt(0, first).ok());
+  std::vector<std::byte> buf(8192);
+  ASSERT_TRUE(file->ReadAt(8192, buf).ok());
+  EXPECT_EQ(buf, std::vector<std::byte>(first.begin() + 8192, first.begin() + 2 * 8192));
+  // An overwrite is visible to the next mapped read.
+  ASSERT_TRUE(file->WriteAt(8192, Pattern(8192, 2)).ok());
+  ASSERT_TRUE(file->ReadAt(8192, buf).ok());
+  EXPECT_EQ(buf, Pattern(8192, 2));
+
+  // Growth past the first mapping (64 MiB), written in a batch.
+  const uint64_t far = uint64_t{100} << 20;
+  std::vector<std::byte> far_data = Pattern(8192, 3);
+  std::vector<IoRequest> writes(1);
+  writes[0].op = IoRequest::Op::kWrite;
+  writes[0].offset = far;
+  writes[0].data = far_data;
+  ASSERT_TRUE(file->SubmitBatch(writes).ok());
+  ASSERT_TRUE(file->ReadAt(far, buf).ok());
+  EXPECT_EQ(buf, Pattern(8192, 3));
+
+  // Another handle extends the file: this one learns the size on demand.
+  {
+    auto other = OpenFile("mapped", {});
+    ASSERT_NE(other, nullptr);
+    ASSERT_TRUE(other->WriteAt(far + 8192, Pattern(8192, 4)).ok());
+  }
+  ASSERT_TRUE(file->ReadAt(far + 8192, buf).ok());
+  EXPECT_EQ(buf, Pattern(8192, 4));
+
+  // In a batch of mapped reads only the one past the end fails.
+  std::vector<std::byte> a(8192), b(8192), c(8192);
+  std::vector<IoRequest> reads(3);
+  reads[0].offset = 0;
+  reads[0].data = a;
+  reads[1].offset = far;
+  reads[1].data = b;
+  reads[2].offset = far + 3 * 8192;
+  reads[2].data = c;
+  EXPECT_TRUE(file->SubmitBatch(reads).IsCorruption());
+  EXPECT_TRUE(reads[0].result.ok()) << reads[0].result.ToString();
+  EXPECT_TRUE(reads[1].result.ok()) << reads[1].result.ToString();
+  EXPECT_TRUE(reads[2].result.IsCorruption()) << reads[2].result.ToString();
+  EXPECT_EQ(a, std::vector<std::byte>(first.begin(), first.begin() + 8192));
+  EXPECT_EQ(b, Pattern(8192, 3));
+
+  // After a truncation the removed bytes are past the end again: a
+  // Corruption, as without the mapping, never a fault.
+  ASSERT_TRUE(file->Truncate(8192).ok());
+  Status past = file->ReadAt(8192, buf);
+  EXPECT_TRUE(past.IsCorruption()) << past.ToString();
+  EXPECT_NE(std::string(past.message()).find("got 0"), std::string::npos) << past.ToString();
+  ASSERT_TRUE(file->ReadAt(0, buf).ok());
+}
+
 TEST_P(FileSystemTest, ReadPastEndOfFileIsCorruption) {
   auto file = OpenFile("short");
   ASSERT_NE(file, nullptr);

@@ -1,0 +1,154 @@
+// Batched loads for the buffer pool: Prefetch (the caller waits) and
+// StartLoads (read-ahead: the pool's loader thread does the work).
+//
+// A load here is the miss path of a fetch, done for several pages at once:
+// take a frame (AcquireFrame), latch it exclusively and publish it
+// (Publish, invariant 2 of buffer_pool.cc), then read every published page
+// with one PageStore::ReadPages, which the io_uring backend submits as one
+// batch, and finish each (FinishLoad: validator, or unpublish on failure,
+// invariant 3). Until its load is over, a page is in the table latched
+// exclusively, so a fetch that wants it pins the frame and waits on the
+// latch exactly as for another thread's miss: read-ahead adds no state a
+// fetch must know about.
+//
+// Why a thread. A latch (std::shared_mutex) must be released by the
+// thread that took it, so the thread that publishes a page must be the one
+// that finishes its load. Letting the scan itself submit and come back for
+// the completions would leave frames latched by a thread that may be
+// blocked elsewhere, or make every fetch able to reap other pages'
+// completions. One loader per pool keeps the protocol as it was: it takes
+// only try-locks on other frames (through eviction, invariant 7), holds no
+// latch while it waits for work, and so cannot join a deadlock. Its queue
+// is bounded (loader_queue_pages); what does not fit is dropped, since a
+// hint must never hold a scan up.
+//
+// Errors. Read-ahead reports nothing: a page that fails (an I/O error, a
+// checksum, the validator) leaves the table as any failed load does, so
+// the fetch that needs it reads it again and returns the Corruption (with
+// the file and page) itself; a page that loads is exactly what a fetch
+// would have loaded. Ids of pages freed or reused since the caller read
+// them load what the store holds for them now, which a fetch would see
+// too; Discard handles a page being loaded like any pinned page (zombie).
+#include <system_error>
+
+#include "buffer/buffer_pool_impl.h"
+
+namespace mvdb {
+
+Status BufferPool::Impl::LoadMissing(std::span<const PageId> ids, size_t limit, size_t* loaded) {
+  *loaded = 0;
+  limit = std::min(ids.size(), limit);
+  std::vector<Frame*> loading;
+  std::vector<PageRead> reads;
+  loading.reserve(limit);
+  reads.reserve(limit);
+  Status first_error;
+  for (PageId id : ids) {
+    if (loading.size() >= limit) break;
+    if (id == kInvalidPageId) continue;
+    {
+      Shard& shard = ShardFor(id);
+      std::shared_lock lock(shard.mu);
+      if (shard.table.Find(id) != nullptr) continue;
+    }
+    auto frame_or = AcquireFrame();
+    if (!frame_or.ok()) {
+      if (!frame_or.status().IsBusy()) first_error = frame_or.status();
+      break;
+    }
+    Frame* frame = *frame_or;
+    if (!Publish(id, &frame)) {
+      Unpin(frame);  // cached meanwhile
+      continue;
+    }
+    loading.push_back(frame);
+    reads.push_back(PageRead{id, frame->bytes(), Status::OK()});
+  }
+  if (!reads.empty()) (void)ReadIntoFrames(reads);  // per-page results below
+  for (size_t i = 0; i < loading.size(); ++i) {
+    Frame* frame = loading[i];
+    FinishLoad(frame, reads[i].id, std::move(reads[i].result));
+    if (frame->load_status.ok()) {
+      ++*loaded;
+    } else if (first_error.ok()) {
+      first_error = frame->load_status;
+    }
+    frame->latch.unlock();
+    Unpin(frame);
+  }
+  return first_error;
+}
+
+void BufferPool::Impl::LoaderLoop() {
+  std::vector<PageId> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(loader_mu);
+      loader_cv.wait(lock, [this] { return loader_stop || !loader_queue.empty(); });
+      if (loader_stop) return;
+      batch.clear();
+      batch.swap(loader_queue);
+      loader_busy = true;
+    }
+    size_t loaded = 0;
+    // Errors stay with the pages (see above); a fetch reports them.
+    (void)LoadMissing(batch, std::max<size_t>(1, capacity / 4), &loaded);
+    read_ahead_loaded.fetch_add(loaded, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(loader_mu);
+      loader_busy = false;
+    }
+    loader_idle_cv.notify_all();
+  }
+}
+
+void BufferPool::Impl::StopLoader() {
+  {
+    std::lock_guard lock(loader_mu);
+    loader_stop = true;
+  }
+  loader_cv.notify_all();
+  loader_idle_cv.notify_all();
+  if (loader.joinable()) loader.join();
+}
+
+void BufferPool::StartLoads(std::span<const PageId> ids) {
+  Impl* impl = impl_.get();
+  impl->read_ahead_requested.fetch_add(ids.size(), std::memory_order_relaxed);
+  bool queued = false;
+  {
+    std::lock_guard lock(impl->loader_mu);
+    if (impl->loader_stop) return;
+    for (PageId id : ids) {
+      if (impl->loader_queue.size() >= impl->loader_queue_limit) break;
+      if (id == kInvalidPageId) continue;
+      impl->loader_queue.push_back(id);
+      queued = true;
+    }
+    if (queued && !impl->loader.joinable()) {
+      try {
+        impl->loader = std::thread([impl] { impl->LoaderLoop(); });
+      } catch (const std::system_error&) {
+        impl->loader_queue.clear();  // no thread: the hint is dropped
+        return;
+      }
+    }
+  }
+  if (queued) impl->loader_cv.notify_one();
+}
+
+void BufferPool::WaitForStartedLoads() {
+  Impl* impl = impl_.get();
+  std::unique_lock lock(impl->loader_mu);
+  impl->loader_idle_cv.wait(lock, [impl] {
+    return impl->loader_stop || (impl->loader_queue.empty() && !impl->loader_busy);
+  });
+}
+
+bool BufferPool::IsCached(PageId id) {
+  Shard& shard = impl_->ShardFor(id);
+  std::shared_lock lock(shard.mu);
+  return shard.table.Find(id) != nullptr;
+}
+
+}  // namespace mvdb
