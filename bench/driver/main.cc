@@ -296,6 +296,7 @@ struct Report {
   uint64_t live_keys = 0;
   double raw_fsync_per_sec = 0;
   bool cold = false;  // run in a new process on the reopened database
+  double open_s = 0;  // a cold run: the time its process took to open the engine (untimed)
 };
 
 std::string IsolationName(Isolation isolation) {
@@ -368,6 +369,8 @@ void Emit(const Report& r, Output& output) {
   field("sync", r.sync ? "1" : "0");
   field("direct_io", line.direct_io != 0 ? "1" : "0");
   field("mode", Quote(r.cold ? "cold" : "warm"));
+  field("pid", u(static_cast<uint64_t>(::getpid())));  // a cold run's own process
+  field("open_s", Number(r.open_s, 4));
   field("duration_s", Number(res.wall_s, 3));
   field("ops", u(res.ops));
   field("ops_per_sec", Number(ops_per_sec, 1));
@@ -435,13 +438,10 @@ Result<uint64_t> ReadLiveKeys(const std::string& path) {
   return live_keys;
 }
 
-// This program's own executable, for the processes of cold runs.
-Result<std::string> SelfPath() {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return Status::IOError("cannot read /proc/self/exe: " + ec.message());
-  return self.string();
-}
+// This program's own executable, for the processes of cold runs: the
+// kernel's link to the file this process runs, which still works if a
+// rebuild has replaced build/bin/mvdb-bench meanwhile.
+constexpr const char* kSelf = "/proc/self/exe";
 
 // A number for a command line, exact enough to give back the same double.
 std::string Arg(double x) {
@@ -450,10 +450,10 @@ std::string Arg(double x) {
   return text;
 }
 
-// Runs `argv` (argv[0] the program) and waits for it; its stdout and
-// stderr are ours. Returns its exit status, or an error if it could not
-// run or was killed.
-Result<int> RunProcess(const std::vector<std::string>& argv) {
+// Runs `program` with `argv` and waits for it; its stdout and stderr are
+// ours. Returns its exit status, or an error if it could not run or was
+// killed.
+Result<int> RunProcess(const char* program, const std::vector<std::string>& argv) {
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
@@ -461,8 +461,8 @@ Result<int> RunProcess(const std::vector<std::string>& argv) {
   std::fflush(stdout);
   std::fflush(stderr);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
-  if (rc != 0) return Status::FromErrno("posix_spawn " + argv[0], rc);
+  const int rc = ::posix_spawn(&pid, program, nullptr, nullptr, args.data(), environ);
+  if (rc != 0) return Status::FromErrno(std::string("posix_spawn ") + program, rc);
   int wstatus = 0;
   while (::waitpid(pid, &wstatus, 0) < 0) {
     if (errno != EINTR) return Status::FromErrno("waitpid", errno);
@@ -511,11 +511,18 @@ class EngineSession {
       data_.RestoreInserts(live_keys);
       loaded_ = true;
     } else if (line_.use_existing_db != 0) {
+      std::error_code ec;
+      if (!fs::is_directory(dir_, ec) || fs::is_empty(dir_, ec)) {
+        return Status::InvalidArgument("--use-existing-db 1: " + dir_ +
+                                       " holds no database (run once without it)");
+      }
       loaded_ = true;  // --num keys, as a run of this program left them
     } else {
       MVDB_RETURN_IF_ERROR(EmptyDirectory(dir_));
     }
+    const auto open_start = std::chrono::steady_clock::now();
     MVDB_RETURN_IF_ERROR(Open(line_.sync != 0));
+    open_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
     has_transactions_ = engine_->has_transactions();
     bool warned_no_transactions = false;
     for (size_t w = 0; w < plan_.workloads.size(); ++w) {
@@ -619,8 +626,7 @@ class EngineSession {
     const std::string state = root_ + "/" + name_ + ".cold-run-state";
     MVDB_RETURN_IF_ERROR(WriteLiveKeys(state, data_.live_keys()));
     ReadEveryFile(dir_);
-    MVDB_ASSIGN_OR_RETURN(std::string self, SelfPath());
-    std::vector<std::string> argv = {self};
+    std::vector<std::string> argv = {"mvdb-bench"};
     auto flag = [&argv](const char* name, std::string value) {
       argv.emplace_back(name);
       argv.push_back(std::move(value));
@@ -644,7 +650,7 @@ class EngineSession {
     flag("--mode", "cold");
     flag("--cold-run-state", state);
     if (!line_.json.empty()) flag("--json", line_.json);
-    MVDB_ASSIGN_OR_RETURN(const int exit_code, RunProcess(argv));
+    MVDB_ASSIGN_OR_RETURN(const int exit_code, RunProcess(kSelf, argv));
     if (exit_code != 0) {
       return Status::IOError("its process (a cold run) exited with status " +
                              std::to_string(exit_code));
@@ -693,6 +699,7 @@ class EngineSession {
     report.sync = sync;
     report.raw_fsync_per_sec = raw_fsync;
     report.cold = role_ == Role::kColdRun;
+    report.open_s = report.cold ? open_s_ : 0;
     MVDB_ASSIGN_OR_RETURN(report.result, RunWorkload(*engine_, data_, spec));
     report.db_bytes = AllocatedBytes(dir_);
     report.live_keys = data_.live_keys();
@@ -711,6 +718,7 @@ class EngineSession {
   Role role_ = Role::kWarm;
   std::unique_ptr<EngineAdapter> engine_;
   bool has_transactions_ = false;
+  double open_s_ = 0;  // the first Open's wall time
   bool sync_ = false;
   bool loaded_ = false;
   std::string current_ = "open";
