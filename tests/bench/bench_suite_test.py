@@ -16,6 +16,7 @@ usage: bench_suite_test.py path/to/build   (the folder holding bin/mvdb-bench)
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -71,9 +72,10 @@ def main():
         fail("the small-cache cold runs: %r" % [(r["engine"], r["workload"], r["cache_mb"])
                                                 for r in small])
 
-    for heading in ("## In cache", "## 8x cache", "## Cold runs", "## Cold, in cache",
-                    "## Cold, 2 MiB cache", "## Issue 12's targets"):
-        if heading not in markdown:
+    # --quick's "8x" is 6x: a cache of at least 1 MiB for 5.5 MiB of data.
+    for heading in ("## In cache", r"## \dx cache", "## Cold runs", "## Cold, in cache",
+                    r"## Cold, 2 MiB cache", "## Issue 12's targets"):
+        if not re.search("^" + heading + r"\b", markdown, re.M):
             fail("benchmarks.md has no %r" % heading)
     section = markdown.split("## Issue 12's targets", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and
