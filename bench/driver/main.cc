@@ -622,6 +622,9 @@ class EngineSession {
       MVDB_RETURN_IF_ERROR(LoadDataSet(*engine_, data_, spec.threads, line_.seed));
       loaded_ = true;
     }
+    // The database at rest: an LSM's compactions of the load (or of what
+    // an earlier invocation left) done before the first run.
+    if (engine_ != nullptr) MVDB_RETURN_IF_ERROR(engine_->WaitForBackgroundWork());
     MVDB_RETURN_IF_ERROR(Close());
     const std::string state = root_ + "/" + name_ + ".cold-run-state";
     MVDB_RETURN_IF_ERROR(WriteLiveKeys(state, data_.live_keys()));
