@@ -126,7 +126,9 @@ bool NeedsCompaction(const std::string& stats) {
     double mib = 0;
     if (!(fields >> level >> files >> mib)) continue;  // a heading
     if (level == 0 && files >= 4) return true;
-    if (level >= 1 && level <= 5 && mib >= 10 * std::pow(10.0, level - 1)) return true;
+    // The size is printed rounded to whole MiB: a level just under its
+    // limit may show the limit itself, which LevelDB does not compact.
+    if (level >= 1 && level <= 5 && mib > 10 * std::pow(10.0, level - 1)) return true;
   }
   return false;
 }
@@ -164,7 +166,7 @@ class LevelAdapter final : public EngineAdapter {
   // 10^L MiB. Gives up after kSettleSeconds with Busy rather than hang.
   Status WaitForBackgroundWork() override {
     if (db_ == nullptr) return Status::InvalidArgument("leveldb: closed");
-    constexpr int kSettleSeconds = 600;
+    constexpr int kSettleSeconds = 120;
     for (int poll = 0; poll < kSettleSeconds * 10; ++poll) {
       std::string stats;
       if (!db_->GetProperty("leveldb.stats", &stats)) {

@@ -280,7 +280,7 @@ class RocksAdapter final : public EngineAdapter {
   // kSettleSeconds with Busy rather than hang a run.
   Status WaitForBackgroundWork() override {
     if (db_ == nullptr) return Status::InvalidArgument("rocksdb: closed");
-    constexpr int kSettleSeconds = 600;
+    constexpr int kSettleSeconds = 120;
     for (int poll = 0; poll < kSettleSeconds * 10; ++poll) {
       uint64_t busy = 0;
       for (const char* property :
