@@ -15,7 +15,10 @@ Every figure comes from the JSON: nothing here knows what an engine should
 score. Runs repeated (--repeat N) are reduced to the median of each field,
 so one disturbed repetition does not move the table. Results are grouped
 into data-set sizes by what the runs say about themselves (num, key and
-value size, cache, direct I/O), so the script needs no naming convention.
+value size, cache, direct I/O, and the regime: "mode" warm or cold, warm
+for lines written before mvdb-bench had cold runs), so the script needs no
+naming convention. The table of issue 12's targets (TARGETS) is read from
+the same groups: each target's figure, its peer's, the ratio, met or not.
 """
 
 import argparse
@@ -46,9 +49,29 @@ HEADLINE = [
     ("txn-transfer, 2 threads, snapshot, uniform", "txn-transfer", 2, "snapshot", "uniform"),
     ("syncwrite, 16 threads (durable commits/s)", "syncwrite", 16, "", ""),
 ]
+# Issue 12's targets, checked against every run's median: (regime, label,
+# workload, threads, peer, least ratio). The peer "best" is the best other
+# engine of the row; "mvdb@1" is mvdb's own figure on one thread (the
+# scaling target). Regimes: see target_size().
+TARGETS = [
+    ("in-cache", "readrandom, 1 thread", "readrandom", 1, "lmdb", 1.0),
+    ("in-cache", "readrandom, 2 threads", "readrandom", 2, "lmdb", 1.0),
+    ("in-cache", "readrandom, 2 threads over 1 thread", "readrandom", 2, "mvdb@1", 1.85),
+    ("in-cache", "readseq", "readseq", 1, "best", 1.0),
+    ("in-cache", "readwhilewriting", "readwhilewriting", 1, "lmdb", 1.0),
+    ("in-cache", "YCSB C", "ycsb-c", 1, "lmdb", 1.0),
+    ("in-cache", "YCSB E", "ycsb-e", 1, "lmdb", 1.0),
+    ("8x-direct", "readseq", "readseq", 1, "rocksdb", 1.0),
+    ("8x-direct", "readrandom", "readrandom", 1, "rocksdb", 1.0),
+    ("cold", "readrandom", "readrandom", 1, "wiredtiger", 1.0),
+    ("cold", "readrandom", "readrandom", 1, "lmdb", 0.8),
+    ("cold", "readseq", "readseq", 1, "wiredtiger", 1.0),
+    ("cold", "readseq", "readseq", 1, "lmdb", 0.8),
+    ("small-cache", "readrandom", "readrandom", 1, "leveldb", 1.0),
+]
 NUMERIC_FIELDS = ["ops", "ops_per_sec", "duration_s", "p50_us", "p95_us", "p99_us", "p999_us",
                   "max_us", "bytes_written", "user_bytes", "write_amp", "db_bytes", "space_amp",
-                  "aborts", "abort_rate", "raw_fsync_per_sec"]
+                  "aborts", "abort_rate", "raw_fsync_per_sec", "open_s"]
 # Files this script generates in docs/benchmarks/; stale ones are removed
 # so a size that is no longer measured leaves no old plot behind.
 GENERATED_PREFIXES = ("throughput-", "latency-", "amplification-", "syncwrite")
@@ -83,12 +106,13 @@ def load_runs(results_dir):
                     continue
                 run.setdefault("isolation", "")
                 run.setdefault("distribution", "")
+                run.setdefault("mode", "warm")
                 runs.append(run)
     return files, runs
 
 
 def failed_runs(failures):
-    """(engine, workload, num, cache_mb, direct_io) of each run failures.txt blames.
+    """(engine, workload, num, cache_mb, direct_io, mode) of each run failures.txt blames.
 
     mvdb-bench writes a run's JSON line before some of its checks (the
     transfer workload's money count), so a run that failed a check can have
@@ -107,16 +131,18 @@ def failed_runs(failures):
 
         def flag(name, default):
             found = re.search(r"--" + name + r" (\S+)", command)
-            return int(found.group(1)) if found else default
+            if not found:
+                return default
+            return int(found.group(1)) if isinstance(default, int) else found.group(1)
 
         blamed.add((match.group(1), match.group(2), flag("num", 1000000), flag("cache-mb", 64),
-                    flag("direct-io", 0)))
+                    flag("direct-io", 0), flag("mode", "warm")))
     return blamed
 
 
 def drop_failed(runs, blamed):
     kept = [r for r in runs if (r["engine"], r["workload"], r["num"], r["cache_mb"],
-                                int(r.get("direct_io", 0))) not in blamed]
+                                int(r.get("direct_io", 0)), r["mode"]) not in blamed]
     return kept, len(runs) - len(kept)
 
 
@@ -128,29 +154,41 @@ def read_optional(path):
 
 
 class Size:
-    """One data-set size: the runs that share num, record size, cache and direct I/O."""
+    """One data-set size and regime: the runs that share num, record size, cache, direct I/O
+    and mode (warm: every run in one process; cold: each in a new process on the reopened
+    database)."""
 
-    def __init__(self, num, key_size, value_size, cache_mb, direct_io):
+    def __init__(self, num, key_size, value_size, cache_mb, direct_io, mode="warm"):
         self.num, self.key_size, self.value_size = num, key_size, value_size
-        self.cache_mb, self.direct_io = cache_mb, direct_io
+        self.cache_mb, self.direct_io, self.mode = cache_mb, direct_io, mode
+        self.cold = mode == "cold"
         self.data_bytes = num * (key_size + value_size)
         cache_bytes = cache_mb * 1024 * 1024
         self.ratio = self.data_bytes / cache_bytes if cache_bytes else math.inf
         if self.ratio <= 1:
             self.label, self.slug = "in cache", "in-cache"
+        elif self.cold:
+            self.label = f"{cache_mb} MiB cache (data {self.ratio:.1f}x)"
+            self.slug = f"{cache_mb}mb-cache"
         else:
             times = round(self.ratio)
             self.label, self.slug = f"{times}x cache", f"{times}x-cache"
+        if self.cold:
+            self.label, self.slug = "cold, " + self.label, "cold-" + self.slug
         self.runs = {}  # (engine, workload, threads, isolation, distribution) -> median run
 
     def sort_key(self):
-        return (self.ratio, self.num, self.cache_mb, self.direct_io)
+        return (self.cold, self.ratio, self.num, self.cache_mb, self.direct_io)
 
     def describe(self):
-        return (f"{self.num:,} keys of {self.key_size}+{self.value_size} bytes "
+        text = (f"{self.num:,} keys of {self.key_size}+{self.value_size} bytes "
                 f"({self.data_bytes / 2**20:.0f} MiB of user data), cache {self.cache_mb} MiB "
                 f"(data / cache = {self.ratio:.2f}), "
                 f"direct I/O {'on' if self.direct_io else 'off'}")
+        if self.cold:
+            text += (", cold: each run in a new process on the reopened database (an empty "
+                     "engine cache, the OS page cache warm)")
+        return text
 
     def get(self, engine, workload, threads, isolation="", distribution=""):
         return self.runs.get((engine, workload, threads, isolation, distribution))
@@ -174,7 +212,7 @@ def group_by_size(runs):
     groups = {}
     for run in runs:
         size_id = (run["num"], run["key_size"], run["value_size"], run["cache_mb"],
-                   int(run.get("direct_io", 0)))
+                   int(run.get("direct_io", 0)), run["mode"])
         groups.setdefault(size_id, []).append(run)
     sizes = []
     for size_id, members in groups.items():
@@ -300,6 +338,16 @@ def throughput_table(size):
     return md_table(["workload"] + engines + ["mvdb / best peer"], rows)
 
 
+def open_table(size):
+    """A cold group: how long each engine took to open the database in the run's process."""
+    engines = size.engines()
+    rows = []
+    for label, w, t, i, d in throughput_rows(size):
+        cells = [(lambda r: r and r.get("open_s"))(size.get(e, w, t, i, d)) for e in engines]
+        rows.append([label] + ["–" if c is None else f"{c * 1000:.0f} ms" for c in cells])
+    return md_table(["workload"] + engines, rows)
+
+
 def latency_table(size):
     rows = []
     for label, w, t, i, d in throughput_rows(size):
@@ -384,7 +432,7 @@ def syncwrite_table(size):
 
 
 def headline(sizes):
-    size = next((s for s in sizes if s.ratio <= 1), None)
+    size = next((s for s in sizes if s.ratio <= 1 and not s.cold), None)
     if size is None:
         return "_No in-cache runs in these results, so no headline table._\n"
     rows = []
@@ -415,6 +463,71 @@ def losses(sizes):
             if ratio is not None and ratio < 1:
                 lines.append(f"- {size.label}: {label}: {fmt_ratio(ratio)} of {who}")
     return "\n".join(lines) if lines else "- (none: mvdb leads or ties every measured row)"
+
+
+def target_size(sizes, regime):
+    """The group a target regime is measured in, or None when these results lack it.
+
+    in-cache: warm, data within the cache, no direct I/O; 8x-direct: warm, direct I/O,
+    the data set closest to eight times the cache; cold: cold, data within the cache;
+    small-cache: data larger than the cache without direct I/O (issue 12: 64 MiB with
+    1M keys), the cold one when there are both."""
+    def pick(candidates, key):
+        return min(candidates, key=key) if candidates else None
+
+    if regime == "in-cache":
+        return pick([s for s in sizes if not s.cold and not s.direct_io and s.ratio <= 1],
+                    lambda s: (-s.cache_mb, s.num))
+    if regime == "8x-direct":
+        return pick([s for s in sizes if not s.cold and s.direct_io and s.ratio > 1],
+                    lambda s: abs(s.ratio - 8))
+    if regime == "cold":
+        return pick([s for s in sizes if s.cold and not s.direct_io and s.ratio <= 1],
+                    lambda s: (-s.cache_mb, s.num))
+    if regime == "small-cache":
+        return pick([s for s in sizes if not s.direct_io and s.ratio > 1],
+                    lambda s: (not s.cold, s.cache_mb))
+    raise ValueError(regime)
+
+
+def targets_table(sizes):
+    """Issue 12's targets: each one's figures from these results, the ratio, met or not."""
+    rows = []
+    met = measured = 0
+    for regime, label, w, t, peer, least in TARGETS:
+        size = target_size(sizes, regime)
+        where = size.label if size else {"in-cache": "in cache", "8x-direct": "8x cache",
+                                         "cold": "cold, in cache",
+                                         "small-cache": "small cache"}[regime]
+        if regime == "8x-direct":
+            where += ", direct I/O"
+        mine = size and size.get("mvdb", w, t)
+        if peer == "mvdb@1":
+            other, who = size and size.get("mvdb", w, 1), "mvdb, 1 thread"
+        elif peer == "best" and size:
+            values = [(lambda r: r and r["ops_per_sec"])(size.get(e, w, t)) for e in
+                      size.engines()]
+            _, who = mvdb_vs_best_peer(values, size.engines())
+            other = who and size.get(who, w, t)
+            who = f"best peer ({who})" if who else "best peer"
+        else:
+            other, who = size and size.get(peer, w, t), peer
+        goal = f"≥ {least:.2f}× {who}".replace(".00×", ".0×")
+        if not mine or not other or not other["ops_per_sec"]:
+            rows.append([f"{where}: {label}", goal, fmt_rate(mine and mine["ops_per_sec"]),
+                         fmt_rate(other and other["ops_per_sec"]), "–", "not measured"])
+            continue
+        ratio = mine["ops_per_sec"] / other["ops_per_sec"]
+        measured += 1
+        met += ratio >= least
+        rows.append([f"{where}: {label}", goal, fmt_rate(mine["ops_per_sec"]),
+                     fmt_rate(other["ops_per_sec"]), fmt_ratio(ratio),
+                     "met" if ratio >= least else "**not met**"])
+    summary = (f"{met} of {len(TARGETS)} targets met"
+               + (f" ({len(TARGETS) - measured} not measured in these results)"
+                  if measured < len(TARGETS) else "") + ".")
+    return (md_table(["target", "needs", "mvdb", "peer", "ratio", "verdict"], rows,
+                     ["---", "---", "--:", "--:", "--:", "---"]) + "\n\n" + summary + "\n")
 
 
 # ---------------------------------------------------------------- plots
@@ -671,6 +784,12 @@ def write_markdown(path, results_dir, sizes, files, machine, commands, failures,
                "peer\" divides mvdb's figure by the best other engine's.\n")
     out.append("## Headline\n")
     out.append(headline_md)
+    out.append("## Issue 12's targets\n")
+    out.append("Reads at in-memory speed (issue 12), each target checked against the medians "
+               "below: mvdb's figure, the peer's in the same run, their ratio. Not measured "
+               "here: `btree_bench`'s in-cache lookup (≤ 0.9 µs on an idle core), a "
+               "micro-benchmark of its own (bench/README.md).\n")
+    out.append(targets_table(sizes))
     out.append("## Machine\n")
     out.append(machine_section(machine, sizes))
     out.append("## Versions and settings\n")
@@ -679,7 +798,18 @@ def write_markdown(path, results_dir, sizes, files, machine, commands, failures,
     out.append(versions_section(sizes) + "\n")
     out.append("## Sizes\n")
     out.append("\n".join(f"- **{s.label}**: {s.describe()}" for s in sizes) + "\n")
+    cold_said = False
     for size in sizes:
+        if size.cold and not cold_said:
+            cold_said = True
+            out.append("## Cold runs\n")
+            out.append("What a service sees after a restart: each workload runs in a new "
+                       "`mvdb-bench` process (`--mode cold`) that opens the database another "
+                       "process loaded and closed, so the engine's own cache starts empty while "
+                       "the OS page cache holds every file of the database (the driver reads "
+                       "them all before each run). The sections above are warm: every run in the "
+                       "process that loaded the data, after the runs before it. What reopening "
+                       "means for each engine is in bench/README.md.\n")
         out.append(f"## {size.label[0].upper() + size.label[1:]}\n")
         out.append(f"{size.describe()}.\n")
         out.append("### Throughput (operations/s)\n")
@@ -690,21 +820,26 @@ def write_markdown(path, results_dir, sizes, files, machine, commands, failures,
         if plots.get(("throughput", size.slug)):
             out.append(f"![Throughput, {size.label}]"
                        f"(benchmarks/{plots[('throughput', size.slug)]})\n")
+        if size.cold:
+            out.append("Opening the database, in the run's own process before its clock starts "
+                       "(not in the figures above):\n")
+            out.append(open_table(size) + "\n")
         out.append("### Latency\n")
         out.append("Percentiles of every operation's latency (a log-linear histogram, "
                    "≤ 1.6% relative error).\n")
         out.append(latency_table(size) + "\n")
         if plots.get(("latency", size.slug)):
             out.append(f"![Latency, {size.label}](benchmarks/{plots[('latency', size.slug)]})\n")
-        out.append("### Amplification\n")
-        out.append("Write amplification: bytes the process sent to the device (`write_bytes` of "
-                   "/proc/self/io, after a syncfs) per byte of keys and values written. Space "
-                   "amplification: bytes allocated on disk after the run per byte of live keys "
-                   "and values.\n")
-        out.append(amplification_table(size) + "\n")
-        if plots.get(("amplification", size.slug)):
-            out.append(f"![Amplification, {size.label}]"
-                       f"(benchmarks/{plots[('amplification', size.slug)]})\n")
+        if any(k[1] in AMP_WORKLOADS for k in size.runs):
+            out.append("### Amplification\n")
+            out.append("Write amplification: bytes the process sent to the device (`write_bytes` "
+                       "of /proc/self/io, after a syncfs) per byte of keys and values written. "
+                       "Space amplification: bytes allocated on disk after the run per byte of "
+                       "live keys and values.\n")
+            out.append(amplification_table(size) + "\n")
+            if plots.get(("amplification", size.slug)):
+                out.append(f"![Amplification, {size.label}]"
+                           f"(benchmarks/{plots[('amplification', size.slug)]})\n")
         table = transfer_table(size)
         if table:
             out.append("### Two-account transfers (commits/s, abort rate = aborts / commits)\n")

@@ -7,7 +7,7 @@
 //   ours: W@T1:T2... in --workload (that workload on its own thread counts),
 //         [--isolation read-committed|snapshot|both] [--distribution uniform|zipfian|both]
 //         [--direct-io 0|1] [--seed N] [--reads N] [--fill-duration S] [--list]
-//         [--calibrate]
+//         [--calibrate] [--mode warm|cold] [--use-existing-db 0|1]
 //
 // This file parses the command line and runs, engine by engine, every
 // (workload, threads[, isolation, distribution]) asked for, in order, on
@@ -17,11 +17,25 @@
 // and one JSON object per run. The workloads and their timing are
 // workloads.cc.
 //
+// Two regimes (--mode, the JSON's "mode"):
+//  - warm (the default): every run in this process, on the database the
+//    previous run left open, its cache as warm as the runs before made it.
+//  - cold: what a service sees after a restart. This process loads the data
+//    set (or finds it, --use-existing-db), closes the engine, reads every
+//    file of its directory once (so the OS page cache holds all of it, for
+//    every engine alike), and then runs each (workload, threads, ...) in a
+//    new mvdb-bench process of its own (posix_spawn of /proc/self/exe with
+//    the hidden --cold-run-state FILE), which opens the database — an empty
+//    engine cache — runs that one workload, writes its lines and closes it.
+//    FILE carries the keys YCSB D/E inserted from one process to the next.
+//
 // Exit status: 0 when every run succeeded; 1 when an engine failed (its
 // remaining runs are skipped, the other engines still run); 2 for a usage
 // error (unknown engine or workload, bad sizes).
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -34,6 +48,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -72,6 +87,11 @@ struct CommandLine {
   std::optional<uint64_t> reads;
   bool list = false;
   bool calibrate = false;
+  std::string mode = "warm";
+  int use_existing_db = 0;
+  // Set only in the process a cold run spawns: the file holding the
+  // database's live key count, read at the start and written at the end.
+  std::string cold_run_state;
 };
 
 // syncwrite's duration when --duration is 0: durable commits are slow
@@ -275,6 +295,8 @@ struct Report {
   uint64_t db_bytes = 0;
   uint64_t live_keys = 0;
   double raw_fsync_per_sec = 0;
+  bool cold = false;  // run in a new process on the reopened database
+  double open_s = 0;  // a cold run: the time its process took to open the engine (untimed)
 };
 
 std::string IsolationName(Isolation isolation) {
@@ -311,6 +333,7 @@ void Emit(const Report& r, Output& output) {
     name += std::string("/") + (r.spec.isolation == Isolation::kReadCommitted ? "rc" : "si") + "/" +
             (r.spec.distribution == Distribution::kUniform ? "unif" : "zipf");
   }
+  if (r.cold) name += " (cold)";
   char human[512];
   int n = std::snprintf(human, sizeof(human),
                         "%-22s %-11s %3d thr %11.0f ops/s  p50 %.1f us  p95 %.1f us  p99 %.1f us  "
@@ -345,6 +368,9 @@ void Emit(const Report& r, Output& output) {
   field("cache_mb", u(line.cache_mb));
   field("sync", r.sync ? "1" : "0");
   field("direct_io", line.direct_io != 0 ? "1" : "0");
+  field("mode", Quote(r.cold ? "cold" : "warm"));
+  field("pid", u(static_cast<uint64_t>(::getpid())));  // a cold run's own process
+  field("open_s", Number(r.open_s, 4));
   field("duration_s", Number(res.wall_s, 3));
   field("ops", u(res.ops));
   field("ops_per_sec", Number(ops_per_sec, 1));
@@ -379,31 +405,132 @@ struct Plan {
   uint64_t reads = 0;
 };
 
+// Reads every regular file under `dir` once, so that the OS page cache
+// holds the whole database before a cold run, whatever the load or the
+// engine's close left there (a cold run measures an empty engine cache, not
+// the disk). Failures are ignored: this only warms a cache.
+void ReadEveryFile(const std::string& dir) {
+  std::vector<char> buffer(size_t{1} << 20);
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    while (::read(fd, buffer.data(), buffer.size()) > 0) {
+    }
+    ::close(fd);
+  }
+}
+
+// The live key count a cold run's process hands to the next.
+Status WriteLiveKeys(const std::string& path, uint64_t live_keys) {
+  std::ofstream out(path, std::ios::trunc);
+  out << live_keys << '\n';
+  out.close();
+  if (!out) return Status::IOError("cannot write " + path);
+  return Status::OK();
+}
+
+Result<uint64_t> ReadLiveKeys(const std::string& path) {
+  std::ifstream in(path);
+  uint64_t live_keys = 0;
+  if (!(in >> live_keys)) return Status::IOError("cannot read a key count from " + path);
+  return live_keys;
+}
+
+// This program's own executable, for the processes of cold runs: the
+// kernel's link to the file this process runs, which still works if a
+// rebuild has replaced build/bin/mvdb-bench meanwhile.
+constexpr const char* kSelf = "/proc/self/exe";
+
+// A number for a command line, exact enough to give back the same double.
+std::string Arg(double x) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.17g", x);
+  return text;
+}
+
+// Runs `program` with `argv` and waits for it; its stdout and stderr are
+// ours. Returns its exit status, or an error if it could not run or was
+// killed.
+Result<int> RunProcess(const char* program, const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, program, nullptr, nullptr, args.data(), environ);
+  if (rc != 0) return Status::FromErrno(std::string("posix_spawn ") + program, rc);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0) {
+    if (errno != EINTR) return Status::FromErrno("waitpid", errno);
+  }
+  if (WIFSIGNALED(wstatus)) {
+    return Status::IOError("the cold run's process was killed by signal " +
+                           std::to_string(WTERMSIG(wstatus)));
+  }
+  return WEXITSTATUS(wstatus);
+}
+
+// What a session is in the two regimes (the file's header).
+enum class Role : uint8_t {
+  kWarm,      // every run here
+  kColdLoad,  // loads here, spawns a process per run
+  kColdRun,   // the spawned process: one run on the database it finds
+};
+
 // One engine's session: opens and reopens it in its directory, and runs
-// the plan's workloads in order on it.
+// the plan's workloads in order on it (warm), or in a process each (cold).
 class EngineSession {
  public:
-  EngineSession(std::string name, std::string dir, const CommandLine& line, const Plan& plan,
+  EngineSession(std::string name, std::string root, const CommandLine& line, const Plan& plan,
                 std::optional<double>* raw_fsync, Output* output)
       : name_(std::move(name)),
-        dir_(std::move(dir)),
+        root_(std::move(root)),
+        dir_(root_ + "/" + name_),
         line_(line),
         plan_(plan),
         raw_fsync_(raw_fsync),
         output_(output),
-        data_(line.num, line.key_size, line.value_size, line.seed) {}
+        data_(line.num, line.key_size, line.value_size, line.seed) {
+    if (!line.cold_run_state.empty()) {
+      role_ = Role::kColdRun;
+    } else if (line.mode == "cold") {
+      role_ = Role::kColdLoad;
+    }
+  }
 
   // Runs every run of the plan; the first failure ends the session.
   Status RunAll() {
-    MVDB_RETURN_IF_ERROR(EmptyDirectory(dir_));
+    if (role_ == Role::kColdRun) {
+      // The database is the one the loading process (and the runs before)
+      // left; so are the keys YCSB D/E inserted.
+      MVDB_ASSIGN_OR_RETURN(const uint64_t live_keys, ReadLiveKeys(line_.cold_run_state));
+      data_.RestoreInserts(live_keys);
+      loaded_ = true;
+    } else if (line_.use_existing_db != 0) {
+      std::error_code ec;
+      if (!fs::is_directory(dir_, ec) || fs::is_empty(dir_, ec)) {
+        return Status::InvalidArgument("--use-existing-db 1: " + dir_ +
+                                       " holds no database (run once without it)");
+      }
+      loaded_ = true;  // --num keys, as a run of this program left them
+    } else {
+      MVDB_RETURN_IF_ERROR(EmptyDirectory(dir_));
+    }
+    const auto open_start = std::chrono::steady_clock::now();
     MVDB_RETURN_IF_ERROR(Open(line_.sync != 0));
+    open_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
+    has_transactions_ = engine_->has_transactions();
     bool warned_no_transactions = false;
     for (size_t w = 0; w < plan_.workloads.size(); ++w) {
       const Workload workload = plan_.workloads[w];
       const std::vector<int>& thread_counts =
           plan_.workload_threads[w].empty() ? plan_.threads : plan_.workload_threads[w];
       current_ = std::string(WorkloadName(workload));
-      if (workload == Workload::kTxnTransfer && !engine_->has_transactions()) {
+      if (workload == Workload::kTxnTransfer && !has_transactions_) {
         if (!warned_no_transactions) {
           std::cerr << "mvdb-bench: " << name_
                     << " has no multi-key transactions: txn-transfer skipped\n";
@@ -437,7 +564,11 @@ class EngineSession {
       }
     }
     current_ = "close";
-    return Close();
+    MVDB_RETURN_IF_ERROR(Close());
+    if (role_ == Role::kColdRun) {
+      return WriteLiveKeys(line_.cold_run_state, data_.live_keys());
+    }
+    return Status::OK();
   }
 
   const std::string& current() const { return current_; }
@@ -463,7 +594,7 @@ class EngineSession {
                                                             : plan_.workload_threads[w].size();
       inserting_runs += Inserts(plan_.workloads[w]) ? runs : 0;
     }
-    config.num_keys = line_.num + inserting_runs * plan_.reads;
+    config.num_keys = std::max(line_.num + inserting_runs * plan_.reads, data_.live_keys());
     config.key_size = line_.key_size;
     config.value_size = line_.value_size;
     MVDB_ASSIGN_OR_RETURN(engine_, OpenEngine(name_, config));
@@ -479,6 +610,73 @@ class EngineSession {
   }
 
   Status RunOne(const RunSpec& spec) {
+    return role_ == Role::kColdLoad ? SpawnColdRun(spec) : RunHere(spec);
+  }
+
+  // A cold run: the data set loaded here (untimed) if no run has made it
+  // yet, the engine closed, the OS page cache warmed, then the run in a
+  // process of its own.
+  Status SpawnColdRun(const RunSpec& spec) {
+    if (!StartsEmpty(spec.workload) && !loaded_) {
+      if (engine_ == nullptr) MVDB_RETURN_IF_ERROR(Open(line_.sync != 0));
+      MVDB_RETURN_IF_ERROR(LoadDataSet(*engine_, data_, spec.threads, line_.seed));
+      loaded_ = true;
+    }
+    // The database at rest: an LSM's compactions of the load (or of what
+    // an earlier invocation left) done before the first run.
+    // If that does not come (the engine's limit), the runs go on, and say so.
+    if (engine_ != nullptr) {
+      const Status settled = engine_->WaitForBackgroundWork();
+      if (!settled.ok()) {
+        std::cerr << "mvdb-bench: " << name_ << ": " << settled.ToString()
+                  << "; the cold runs start anyway\n";
+      }
+    }
+    MVDB_RETURN_IF_ERROR(Close());
+    const std::string state = root_ + "/" + name_ + ".cold-run-state";
+    MVDB_RETURN_IF_ERROR(WriteLiveKeys(state, data_.live_keys()));
+    ReadEveryFile(dir_);
+    std::vector<std::string> argv = {"mvdb-bench"};
+    auto flag = [&argv](const char* name, std::string value) {
+      argv.emplace_back(name);
+      argv.push_back(std::move(value));
+    };
+    flag("--engine", name_);
+    flag("--workload",
+         std::string(WorkloadName(spec.workload)) + "@" + std::to_string(spec.threads));
+    flag("--num", std::to_string(line_.num));
+    flag("--key-size", std::to_string(line_.key_size));
+    flag("--value-size", std::to_string(line_.value_size));
+    flag("--cache-mb", std::to_string(line_.cache_mb));
+    flag("--sync", std::to_string(line_.sync));
+    flag("--direct-io", std::to_string(line_.direct_io));
+    flag("--duration", Arg(line_.duration_s));
+    flag("--fill-duration", Arg(line_.fill_duration_s));
+    flag("--seed", std::to_string(line_.seed));
+    flag("--reads", std::to_string(spec.reads));
+    flag("--isolation", IsolationName(spec.isolation));
+    flag("--distribution", DistributionName(spec.distribution));
+    flag("--db", root_);
+    flag("--mode", "cold");
+    flag("--cold-run-state", state);
+    if (!line_.json.empty()) flag("--json", line_.json);
+    MVDB_ASSIGN_OR_RETURN(const int exit_code, RunProcess(kSelf, argv));
+    if (exit_code != 0) {
+      return Status::IOError("its process (a cold run) exited with status " +
+                             std::to_string(exit_code));
+    }
+    MVDB_ASSIGN_OR_RETURN(const uint64_t live_keys, ReadLiveKeys(state));
+    data_.RestoreInserts(live_keys);
+    std::error_code ignored;
+    fs::remove(state, ignored);
+    if (StartsEmpty(spec.workload)) {
+      loaded_ = true;  // by the run itself
+      data_.ResetInserts();
+    }
+    return Status::OK();
+  }
+
+  Status RunHere(const RunSpec& spec) {
     const bool sync = spec.workload == Workload::kSyncWrite || line_.sync != 0;
     if (StartsEmpty(spec.workload)) {
       MVDB_RETURN_IF_ERROR(Close());
@@ -510,6 +708,8 @@ class EngineSession {
     report.line = &line_;
     report.sync = sync;
     report.raw_fsync_per_sec = raw_fsync;
+    report.cold = role_ == Role::kColdRun;
+    report.open_s = report.cold ? open_s_ : 0;
     MVDB_ASSIGN_OR_RETURN(report.result, RunWorkload(*engine_, data_, spec));
     report.db_bytes = AllocatedBytes(dir_);
     report.live_keys = data_.live_keys();
@@ -518,13 +718,17 @@ class EngineSession {
   }
 
   std::string name_;
+  std::string root_;
   std::string dir_;
   const CommandLine& line_;
   const Plan& plan_;
   std::optional<double>* raw_fsync_;
   Output* output_;
   DataSet data_;
+  Role role_ = Role::kWarm;
   std::unique_ptr<EngineAdapter> engine_;
+  bool has_transactions_ = false;
+  double open_s_ = 0;  // the first Open's wall time
   bool sync_ = false;
   bool loaded_ = false;
   std::string current_ = "open";
@@ -595,6 +799,15 @@ Result<Plan> MakePlan(const CommandLine& line) {
     return Status::InvalidArgument("--num does not fit in --key-size decimal digits");
   }
   plan.reads = line.reads.value_or(line.num);
+  if (!line.cold_run_state.empty()) {
+    // What a cold run's process is given by the one that spawns it.
+    if (line.db.empty() || plan.engines.size() != 1 || plan.workloads.size() != 1 ||
+        plan.isolations.size() != 1 || plan.distributions.size() != 1 ||
+        (plan.workload_threads[0].empty() ? plan.threads : plan.workload_threads[0]).size() != 1) {
+      return Status::InvalidArgument(
+          "--cold-run-state is mvdb-bench's own: one engine, one run, --db; use --mode cold");
+    }
+  }
   return plan;
 }
 
@@ -628,7 +841,7 @@ int Run(const CommandLine& line) {
   std::optional<double> raw_fsync;  // measured once, before the first syncwrite
   int exit_code = 0;
   for (const std::string& engine : plan->engines) {
-    EngineSession session(engine, root->path() + "/" + engine, line, *plan, &raw_fsync, &*output);
+    EngineSession session(engine, root->path(), line, *plan, &raw_fsync, &*output);
     Status status = session.RunAll();
     if (!status.ok()) {
       std::cerr << "mvdb-bench: " << engine << " " << session.current() << ": " << status.ToString()
@@ -680,6 +893,20 @@ int Main(int argc, char** argv) {
   app.add_option("--reads", line.reads,
                  "operations of the read, YCSB and transfer workloads "
                  "(default: --num)");
+  app.add_option("--mode", line.mode,
+                 "warm: every run in this process, one after the other on the open database; "
+                 "cold: each run in a new process on the reopened database (empty engine "
+                 "cache, the OS page cache warm)")
+      ->check(CLI::IsMember({"warm", "cold"}))
+      ->capture_default_str();
+  app.add_option("--use-existing-db", line.use_existing_db,
+                 "1: the engine's directory under --db already holds the --num keys (left by "
+                 "an earlier run with the same --num, --key-size, --value-size); do not empty "
+                 "and load it")
+      ->check(CLI::IsMember({0, 1}))
+      ->capture_default_str();
+  // The process a cold run spawns: not for people (no group: not in --help).
+  app.add_option("--cold-run-state", line.cold_run_state)->group("");
   app.add_flag("--list", line.list, "print the engines and workloads, exit");
   app.add_flag("--calibrate", line.calibrate,
                "print the cost of timing one operation (clock + histogram), exit");

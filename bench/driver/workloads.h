@@ -16,6 +16,7 @@
 // main.cc opens and reopens the engines, prints and writes the JSON.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -98,6 +99,11 @@ class DataSet {
   uint64_t ClaimInsert() { return next_insert_.fetch_add(1, std::memory_order_acq_rel); }
   // After a fill: num keys, none inserted.
   void ResetInserts() { next_insert_.store(num_, std::memory_order_release); }
+  // A cold run's process: `live_keys` (at least num) are in the database,
+  // as the process before it left them.
+  void RestoreInserts(uint64_t live_keys) {
+    next_insert_.store(std::max(live_keys, num_), std::memory_order_release);
+  }
 
   // The zipfian over num ranks, built on first use (zeta(num) takes a
   // while for large num). REQUIRES: not called concurrently with itself.

@@ -13,6 +13,14 @@ nothing); then that bench/report.py makes the report and its plots from
 those lines. Then the usage errors: an unknown engine or workload exits 2
 naming the valid ones.
 
+Then the cold mode (--mode cold) on mvdb and three peers: every run is a
+process of its own (its own pid, none the loader's), every line says
+"mode": "cold", readseq after YCSB D counts the keys D inserted in another
+process, and a second invocation with --use-existing-db 1 and a smaller
+cache reads the same data set without loading it (one that finds no
+database fails, saying so); report.py shows the cold groups and fills the
+cold rows of issue 12's targets from them.
+
 usage: bench_smoke_test.py path/to/mvdb-bench
 """
 import json
@@ -58,6 +66,98 @@ def check_report(jsonl, docs):
     if len(plots) < 4 or any(os.path.getsize(os.path.join(docs, "benchmarks", p)) < 1000
                              for p in plots):
         fail("report.py drew %r" % plots)
+
+
+def read_runs(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+COLD_ENGINES = ["mvdb", "leveldb", "lmdb", "wiredtiger"]
+COLD_WORKLOADS = ["readrandom", "readseq", "ycsb-d", "readseq"]
+
+
+def check_cold(bench):
+    """--mode cold: a process per run, the mode in every line, the data set carried over."""
+    with tempfile.TemporaryDirectory(prefix="mvdb-bench-cold-", dir="/var/tmp") as tmp:
+        db = os.path.join(tmp, "db")
+        out = os.path.join(tmp, "cold.jsonl")
+        # 20,000 keys: 2.2 MiB of data, twice the 1 MiB cache of the second invocation.
+        common = ["--engine", ",".join(COLD_ENGINES), "--num", "20000", "--reads", "5000",
+                  "--duration", "2", "--db", db, "--json", out, "--mode", "cold"]
+        run = subprocess.run([bench, "--workload", ",".join(COLD_WORKLOADS)] + common,
+                             capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            fail("--mode cold: exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
+        first = read_runs(out)
+        # The same data sets, found again, with a cache smaller than the data.
+        run = subprocess.run([bench, "--workload", "readrandom", "--cache-mb", "1",
+                              "--use-existing-db", "1"] + common,
+                             capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            fail("--use-existing-db 1: exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
+        runs = read_runs(out)
+        second = runs[len(first):]
+        # No database there: the run says so instead of reading an empty one.
+        empty = subprocess.run([bench, "--engine", "mvdb", "--workload", "readrandom", "--num",
+                                "3000", "--db", os.path.join(tmp, "none"), "--mode", "cold",
+                                "--use-existing-db", "1"],
+                               capture_output=True, text=True, timeout=120)
+        if empty.returncode != 1 or "holds no database" not in empty.stderr:
+            fail("--use-existing-db 1 without a data set: exit %d, stderr %r" %
+                 (empty.returncode, empty.stderr))
+        report_docs = os.path.join(tmp, "docs")
+        markdown = run_report(tmp, report_docs)
+
+    expected = [(e, w) for e in COLD_ENGINES for w in COLD_WORKLOADS]
+    got = [(r["engine"], r["workload"]) for r in first]
+    if got != expected:
+        fail("--mode cold ran %r, not %r" % (got, expected))
+    if [(r["engine"], r["workload"]) for r in second] != [(e, "readrandom") for e in COLD_ENGINES]:
+        fail("--use-existing-db 1 ran %r" % [(r["engine"], r["workload"]) for r in second])
+    pids = [r.get("pid") for r in runs]
+    if any(r.get("mode") != "cold" for r in runs):
+        fail("--mode cold wrote lines of mode %r" % sorted({str(r.get("mode")) for r in runs}))
+    if len(set(pids)) != len(runs) or os.getpid() in pids:
+        fail("cold runs share processes: pids %r" % pids)
+    for r in first:
+        if r["cache_mb"] != 64 or r["ops_per_sec"] <= 0:
+            fail("cold %s %s: cache %r, %r ops/s" % (r["engine"], r["workload"], r["cache_mb"],
+                                                     r["ops_per_sec"]))
+    for r in second:
+        if r["cache_mb"] != 1 or r["ops"] <= 0:
+            fail("cold small cache %s: cache %r, %r reads" % (r["engine"], r["cache_mb"], r["ops"]))
+    # readseq after YCSB D ran in a process of its own and found D's inserts.
+    for e in COLD_ENGINES:
+        d = next(r for r in first if r["engine"] == e and r["workload"] == "ycsb-d")
+        scans = [r for r in first if r["engine"] == e and r["workload"] == "readseq"]
+        inserted = scans[1]["ops"] - scans[0]["ops"]
+        if scans[0]["ops"] != 20000 or inserted <= 0 or inserted > d["ops"]:
+            fail("%s: readseq saw %d then %d keys around ycsb-d" % (e, scans[0]["ops"],
+                                                                  scans[1]["ops"]))
+    for needle in ("## Cold runs", "## Cold, in cache", "## Cold, 1 MiB cache (data 2.2x)",
+                   "| cold, in cache: readrandom | ≥ 1.0× wiredtiger |",
+                   "| cold, in cache: readrandom | ≥ 0.80× lmdb |",
+                   "| cold, in cache: readseq | ≥ 1.0× wiredtiger |",
+                   "| cold, in cache: readseq | ≥ 0.80× lmdb |",
+                   "| cold, 1 MiB cache (data 2.2x): readrandom | ≥ 1.0× leveldb |"):
+        if needle not in markdown:
+            fail("report.py wrote no %r into benchmarks.md" % needle)
+    cold_targets = [line for line in markdown.splitlines() if line.startswith("| cold,")]
+    if len(cold_targets) != 5 or not all(line.endswith(("| met |", "| **not met** |"))
+                                         for line in cold_targets):
+        fail("the cold targets are not all measured:\n" + "\n".join(cold_targets))
+
+
+def run_report(results, docs):
+    report = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench",
+                          "report.py")
+    run = subprocess.run([sys.executable, report, results, "--docs", docs, "--no-plots"],
+                         capture_output=True, text=True, timeout=300)
+    if run.returncode != 0:
+        fail("report.py exit %d\n%s" % (run.returncode, run.stderr[-3000:]))
+    with open(os.path.join(docs, "benchmarks.md")) as f:
+        return f.read()
 
 
 def main():
@@ -108,6 +208,10 @@ def main():
             seen.add((r["engine"], r["workload"], "", "", r["threads"]))
         if r["workload"] == "syncwrite" and not r["raw_fsync_per_sec"] > 0:
             fail("%s: no raw fsync rate" % name)
+        if r.get("mode") != "warm":
+            fail("%s: mode %r, not warm" % (name, r.get("mode")))
+    if len({r.get("pid") for r in runs}) != 1:
+        fail("warm runs in several processes: %r" % sorted({r.get("pid") for r in runs}))
 
     for engine in engines:
         for workload in workloads:
@@ -128,7 +232,9 @@ def main():
         bad = subprocess.run([bench] + args, capture_output=True, text=True)
         if bad.returncode != 2 or needle not in bad.stderr:
             fail("%r: exit %d, stderr %r" % (args, bad.returncode, bad.stderr))
-    print("ok: %d runs of %d engines x %d workloads" % (len(runs), len(engines), len(workloads)))
+    check_cold(bench)
+    print("ok: %d runs of %d engines x %d workloads, and the cold mode" %
+          (len(runs), len(engines), len(workloads)))
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@
 // is written to the kernel before it returns (fsync'ed when config.sync). The write buffer stays at
 // its default of 4 MiB, outside the cache budget. LevelDB has no direct I/O, so the OS page cache
 // still helps it when the data outgrows the cache.
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -109,6 +113,26 @@ class LevelWorker final : public Worker {
   leveldb::WriteOptions write_options_;
 };
 
+// Whether a level of "leveldb.stats" (rows "level files size-MB ...")
+// scores 1 or more, as VersionSet::Finalize computes it (kL0_CompactionTrigger
+// 4 files; MaxBytesForLevel 10 MiB at level 1, ten times more per level).
+bool NeedsCompaction(const std::string& stats) {
+  std::istringstream in(stats);
+  std::string row;
+  while (std::getline(in, row)) {
+    std::istringstream fields(row);
+    int level = 0;
+    int files = 0;
+    double mib = 0;
+    if (!(fields >> level >> files >> mib)) continue;  // a heading
+    if (level == 0 && files >= 4) return true;
+    // The size is printed rounded to whole MiB: a level just under its
+    // limit may show the limit itself, which LevelDB does not compact.
+    if (level >= 1 && level <= 5 && mib > 10 * std::pow(10.0, level - 1)) return true;
+  }
+  return false;
+}
+
 class LevelAdapter final : public EngineAdapter {
  public:
   LevelAdapter(const EngineConfig& config, leveldb::DB* db, std::unique_ptr<leveldb::Cache> cache,
@@ -133,6 +157,26 @@ class LevelAdapter final : public EngineAdapter {
   Result<std::unique_ptr<Worker>> NewWorker() override {
     if (db_ == nullptr) return Status::InvalidArgument("leveldb: closed");
     return std::unique_ptr<Worker>(std::make_unique<LevelWorker>(db_, config_.sync));
+  }
+
+  // LevelDB says nothing of its pending compactions; this reads the files
+  // and sizes of each level from "leveldb.stats" every 100 ms and returns
+  // once no level would be compacted as VersionSet::Finalize scores them:
+  // level 0 under its trigger of 4 files, level L (1 to 5) under
+  // 10^L MiB. Gives up after kSettleSeconds with Busy rather than hang.
+  Status WaitForBackgroundWork() override {
+    if (db_ == nullptr) return Status::InvalidArgument("leveldb: closed");
+    constexpr int kSettleSeconds = 120;
+    for (int poll = 0; poll < kSettleSeconds * 10; ++poll) {
+      std::string stats;
+      if (!db_->GetProperty("leveldb.stats", &stats)) {
+        return Status::IOError("leveldb: no leveldb.stats");
+      }
+      if (!NeedsCompaction(stats)) return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Status::Busy("leveldb: compactions still due after " + std::to_string(kSettleSeconds) +
+                        " s");
   }
 
   // LevelDB has no Close that reports errors; deleting the DB waits for

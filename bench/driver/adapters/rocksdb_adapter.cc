@@ -12,10 +12,12 @@
 // reads a block of every overlapping level-0 file). Memtables (64 MiB by
 // default) sit outside the cache budget, as LevelDB's and mvdb's write
 // buffers do.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -271,6 +273,30 @@ class RocksAdapter final : public EngineAdapter {
     if (txn_db_)
       return std::unique_ptr<Worker>(std::make_unique<RocksTxnWorker>(txn_db_, config_.sync));
     return std::unique_ptr<Worker>(std::make_unique<RocksWorker>(db_, config_.sync));
+  }
+
+  // Polls RocksDB's own counters every 100 ms until no flush or compaction
+  // is running or pending (7.8 has no WaitForCompact); gives up after
+  // kSettleSeconds with Busy rather than hang a run.
+  Status WaitForBackgroundWork() override {
+    if (db_ == nullptr) return Status::InvalidArgument("rocksdb: closed");
+    constexpr int kSettleSeconds = 120;
+    for (int poll = 0; poll < kSettleSeconds * 10; ++poll) {
+      uint64_t busy = 0;
+      for (const char* property :
+           {"rocksdb.mem-table-flush-pending", "rocksdb.compaction-pending",
+            "rocksdb.num-running-flushes", "rocksdb.num-running-compactions"}) {
+        uint64_t value = 0;
+        if (!db_->GetIntProperty(property, &value)) {
+          return Status::IOError(std::string("rocksdb: no property ") + property);
+        }
+        busy += value;
+      }
+      if (busy == 0) return Status::OK();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Status::Busy("rocksdb: compactions still running after " +
+                        std::to_string(kSettleSeconds) + " s");
   }
 
   Status Close() override {
