@@ -612,7 +612,7 @@ bool SqlShell::MetaWal() {
 }
 
 bool SqlShell::MetaCheckpoint() {
-  const Status s = db_->database()->Checkpoint();
+  const Status s = db_->database()->Flush();
   if (!s.ok()) return MetaError("\\checkpoint: " + s.ToString());
   if (!options_.output.quiet) out_ << "CHECKPOINT\n";
   return true;
