@@ -178,8 +178,13 @@ Status Database::Impl::Close() {
     std::lock_guard live(live_mu);
     if (closed) return ClosedError(dir);
     if (!open.empty()) {
+      // Counted from the tables, not the transactions' own sets, which
+      // their threads may be changing (db.h, Threading).
       size_t iterators = 0;
-      for (const Transaction::Impl* txn : open) iterators += txn->iterators.size();
+      {
+        std::shared_lock catalog(catalog_mu);
+        for (const auto& [name, table] : tables) iterators += table->iterators.load();
+      }
       return Status::Busy("database " + dir + " has " + std::to_string(open.size()) +
                           " open transaction(s) and " + std::to_string(iterators) +
                           " open iterator(s): commit or roll them back, then close");

@@ -38,10 +38,11 @@ struct Database::Impl final : Catalog {
   InternalOptions internal;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<TxnManager> txns;
-  // Set by Close (under live_mu). Close and the destructor must not race
-  // with other calls (db.h), so the other calls read it without the mutex;
-  // Begin, which registers under live_mu, reads it there.
-  bool closed = false;
+  // Set by Close under live_mu. Begin reads it there (so no transaction
+  // registers after Close decided); Run checks it first, so it may race
+  // with Close (db.h, Threading); the other calls must not, and read it as
+  // a plain flag.
+  std::atomic<bool> closed{false};
 
   // Liveness, so that misuse is a Status (db.h, "Lifetimes"): every
   // Transaction whose transaction has not ended (active or failed) is in

@@ -55,8 +55,11 @@
 //
 // Threading. A Database may be used from any number of threads at once.
 // A Transaction, and its iterators, belong to one thread at a time. Close
-// and ~Database must not run while another thread is inside a call of the
-// database, of one of its transactions or of one of their iterators.
+// may run while other threads use transactions, iterators, Begin and Run
+// (it then answers Busy, or they answer that the database is closed), but
+// not while another thread is inside another call of the Database itself;
+// ~Database must not run while any other thread uses the database, its
+// transactions or their iterators.
 //
 // Lifetimes and misuse. Misuse answers a Status; it is never undefined
 // behaviour. The objects may be destroyed in any order:
