@@ -222,7 +222,7 @@ class Fixture {
         return Status::OK();
       }));
     }
-    return db_->Checkpoint();
+    return db_->Flush();
   }
 
   std::string dir_;

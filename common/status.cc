@@ -1,5 +1,7 @@
 #include "mvdb/status.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace mvdb {
@@ -58,6 +60,12 @@ Status Status::WithContext(std::string_view prefix) const {
   msg += ": ";
   msg += message_;
   return Status(code_, msg);
+}
+
+void AbortOnErrorValue(const Status& status) {
+  std::fprintf(stderr, "mvdb: value() of a Result holding %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
 }
 
 }  // namespace mvdb

@@ -70,10 +70,17 @@ void Database::Impl::AddTable(const std::string& name, BTree* tree) {
 Database::Database() : impl_(std::make_unique<Impl>()) {}
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& dir, const Options& options) {
+  return DatabaseInternal::Open(dir, options, InternalOptions{});
+}
+
+Result<std::unique_ptr<Database>> DatabaseInternal::Open(const std::string& dir,
+                                                         const Options& options,
+                                                         const InternalOptions& internal) {
   std::unique_ptr<Database> db(new Database());
-  Impl& impl = *db->impl_;
+  Database::Impl& impl = *db->impl_;
   impl.dir = dir;
   impl.options = options;
+  impl.internal = internal;
   const Status opened = impl.Open();
   if (!opened.ok()) {
     impl.closed = true;  // nothing for the destructor to close
@@ -94,7 +101,7 @@ Status Database::Impl::Open() {
   engine_options.checkpoint_interval = options.checkpoint_interval;
   engine_options.wal_segment_bytes = options.wal_segment_bytes;
   engine_options.direct_io = options.direct_io;
-  engine_options.fs = options.file_system;
+  engine_options.fs = internal.file_system;
   engine_options.replay_apply = &TxnManager::ApplyReplayed;
   MVDB_ASSIGN_OR_RETURN(engine, Engine::Open(dir, engine_options));
   MVDB_ASSIGN_OR_RETURN(const std::vector<std::string> names, engine->ListTrees());
@@ -113,14 +120,30 @@ Status Database::Impl::Open() {
     MVDB_ASSIGN_OR_RETURN(BTree * tree, engine->OpenTree(name));
     AddTable(name, tree);
   }
-  txns = std::make_unique<TxnManager>(engine.get(), options, this);
+  txns = std::make_unique<TxnManager>(engine.get(), options, this,
+                                      internal.unsafe_skip_write_conflict_check);
   return Status::OK();
 }
 
 Database::~Database() {
   if (impl_ == nullptr || impl_->closed) return;
-  const Status status = Close();
+  impl_->EndAll();  // Close would be Busy while a transaction is open
+  const Status status = impl_->Close();
   if (!status.ok()) Log(LogLevel::kError, "closing " + impl_->dir + ": " + status.ToString());
+}
+
+void Database::Impl::EndAll() {
+  std::lock_guard live(live_mu);
+  for (Transaction::Impl* txn : open) {
+    const Status why = Status::Aborted("database " + dir + " was destroyed with transaction " +
+                                       std::to_string(txn->id) + " open: it was rolled back");
+    txn->EndIterators(why);
+    txn->txn.reset();  // rolls back
+    txn->final_state = TransactionState::kRolledBack;
+    txn->ended = why;
+    txn->db = nullptr;
+  }
+  open.clear();
 }
 
 void Database::Impl::GcLoop() {
@@ -148,19 +171,38 @@ void Database::Impl::StopGc() {
   if (gc_thread.joinable()) gc_thread.join();
 }
 
-Status Database::Close() {
-  Impl& impl = *impl_;
-  if (impl.closed) return ClosedError(impl.dir);
-  impl.StopGc();
-  impl.closed = true;
-  impl.txns.reset();
-  const Status closed = impl.engine->Close();
-  impl.tables.clear();
-  impl.tables_by_id.clear();
-  return closed;
+Status Database::Close() { return impl_->Close(); }
+
+Status Database::Impl::Close() {
+  {
+    std::lock_guard live(live_mu);
+    if (closed) return ClosedError(dir);
+    if (!open.empty()) {
+      // Counted from the tables, not the transactions' own sets, which
+      // their threads may be changing (db.h, Threading).
+      size_t iterators = 0;
+      {
+        std::shared_lock catalog(catalog_mu);
+        for (const auto& [name, table] : tables) iterators += table->iterators.load();
+      }
+      return Status::Busy("database " + dir + " has " + std::to_string(open.size()) +
+                          " open transaction(s) and " + std::to_string(iterators) +
+                          " open iterator(s): commit or roll them back, then close");
+    }
+    closed = true;  // Begin answers a closed transaction from now on
+  }
+  StopGc();
+  txns.reset();
+  const Status status = engine->Close();
+  tables.clear();
+  tables_by_id.clear();
+  return status;
 }
 
-Status Database::health() const { return impl_->engine->health(); }
+Status Database::health() const {
+  if (impl_->closed) return ClosedError(impl_->dir);
+  return impl_->engine->health();
+}
 
 // ---- tables ----
 
@@ -222,10 +264,21 @@ Result<std::vector<std::string>> Database::ListTables() {
 // ---- transactions ----
 
 std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) {
-  auto impl = std::make_unique<Transaction::Impl>();
-  impl->db = impl_.get();
-  impl->txn = impl_->txns->Begin(options);
-  return std::unique_ptr<Transaction>(new Transaction(std::move(impl)));
+  auto txn = std::make_unique<Transaction::Impl>();
+  txn->isolation = options.isolation.value_or(impl_->options.default_isolation);
+  txn->read_only = options.read_only;
+  std::lock_guard live(impl_->live_mu);
+  if (impl_->closed) {
+    // Born ended: every call answers that the database is closed.
+    txn->ended = ClosedError(impl_->dir);
+  } else {
+    txn->db = impl_.get();
+    txn->txn = impl_->txns->Begin(options);
+    txn->id = txn->txn->id();
+    txn->isolation = txn->txn->isolation();
+    impl_->open.insert(txn.get());
+  }
+  return std::unique_ptr<Transaction>(new Transaction(std::move(txn)));
 }
 
 Status Database::Get(std::string_view table, std::string_view key, std::string* value) {
@@ -240,6 +293,7 @@ Status Database::Get(std::string_view table, std::string_view key, std::string* 
 }
 
 Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options) {
+  if (impl_->closed) return ClosedError(impl_->dir);
   thread_local std::minstd_rand random(std::random_device{}());
   Status last;
   for (int attempt = 0; attempt < std::max(1, options.max_attempts); ++attempt) {
@@ -265,7 +319,7 @@ Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOpt
 
 // ---- maintenance ----
 
-Status Database::Checkpoint() {
+Status Database::Flush() {
   if (impl_->closed) return ClosedError(impl_->dir);
   return impl_->engine->Checkpoint();
 }

@@ -12,7 +12,9 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "db/internal_options.h"
 #include "engine/engine.h"
 #include "mvdb/db.h"
 #include "txn/transaction.h"
@@ -33,9 +35,25 @@ struct Table {
 struct Database::Impl final : Catalog {
   std::string dir;
   Options options;
+  InternalOptions internal;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<TxnManager> txns;
-  bool closed = false;
+  // Set by Close under live_mu. Begin reads it there (so no transaction
+  // registers after Close decided); Run checks it first, so it may race
+  // with Close (db.h, Threading); the other calls must not, and read it as
+  // a plain flag.
+  std::atomic<bool> closed{false};
+
+  // Liveness, so that misuse is a Status (db.h, "Lifetimes"): every
+  // Transaction whose transaction has not ended (active or failed) is in
+  // `open` from Begin to its Commit, Rollback or destruction; its open
+  // iterators are in its own set. Close refuses with Busy while `open` is
+  // not empty; the destructor ends each one (EndAll), detaching it from
+  // this Impl so that its later calls answer Aborted instead of reaching
+  // freed memory. A transaction that has ended holds no Txn and no
+  // iterator state, so it may outlive the database.
+  std::mutex live_mu;
+  std::unordered_set<Transaction::Impl*> open;  // guarded by live_mu
 
   // The catalog. A transaction's operation on a table first takes the
   // table's lock (txn/lock_manager.h, by name, held to the transaction's
@@ -85,18 +103,50 @@ struct Database::Impl final : Catalog {
   void AddTable(const std::string& name, BTree* tree);
   void GcLoop();
   void StopGc();
+  // Rolls back every open transaction and ends its iterators (the
+  // destructor's work when Close would be Busy): their later calls answer
+  // Aborted, naming the database.
+  void EndAll();
+  // Database::Close's work; Busy while a transaction is open.
+  Status Close();
 };
 
 struct Transaction::Impl {
+  // Null once detached: the transaction was begun on a closed database or
+  // rolled back by the database's destruction (`ended` then says which).
   Database::Impl* db = nullptr;
+  // Null once the transaction has ended (committed or rolled back): its
+  // iterators are ended with it and the Txn goes, so nothing of it depends
+  // on the database any more. What the accessors answer then is kept here.
   std::unique_ptr<Txn> txn;
+  uint64_t id = 0;
+  IsolationLevel isolation = IsolationLevel::kSnapshot;
+  bool read_only = false;
+  TransactionState final_state = TransactionState::kRolledBack;
+  Status ended;  // what a call answers once txn is null
+  // Its iterators still holding a TxnIterator (Iterator::Impl::owner is
+  // this): ended when the transaction ends. One thread at a time uses a
+  // transaction and its iterators (db.h), so no mutex.
+  std::unordered_set<Iterator::Impl*> iterators;
+
+  // After txn's Commit or Rollback (or a failure that ended it): ends the
+  // iterators, keeps the final state, frees the Txn and leaves `open`.
+  void AfterEnd();
+  // Ends every iterator with `why` (their TxnIterators go while the Txn
+  // still exists: their destructors release snapshots through it).
+  void EndIterators(const Status& why);
 };
 
 struct Iterator::Impl {
   Database::Impl* db = nullptr;
-  Table* table = nullptr;  // null when the table did not exist
+  Transaction::Impl* owner = nullptr;  // null once ended (or never opened)
+  Table* table = nullptr;              // null when it == null
   std::unique_ptr<TxnIterator> it;
-  Status missing;  // the status of an iterator over a missing table
+  Status missing;  // status() while it is null: a missing table, or why it ended
+
+  // Drops the iterator state (while its Txn exists) and answers `why`
+  // from now on.
+  void End(const Status& why);
 };
 
 }  // namespace mvdb

@@ -484,20 +484,6 @@ Status Engine::Get(std::string_view tree, std::string_view key, std::string* val
   return btree->Get(key, value);
 }
 
-Status Engine::Scan(
-    std::string_view tree, std::string_view from,
-    const std::function<bool(std::string_view key, std::string_view value)>& visit) {
-  Impl& impl = *impl_;
-  if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");
-  std::shared_lock trees(impl.trees_mu);
-  MVDB_ASSIGN_OR_RETURN(BTree * btree, impl.store->OpenTree(tree));
-  const std::unique_ptr<BTreeCursor> cursor = btree->NewCursor();
-  for (cursor->Seek(from); cursor->Valid(); cursor->Next()) {
-    if (!visit(cursor->key(), cursor->value())) break;
-  }
-  return cursor->status();
-}
-
 Result<StoreCheckReport> Engine::CheckTrees() {
   Impl& impl = *impl_;
   if (impl.closed) return Status::InvalidArgument("database " + impl.dir + " is closed");

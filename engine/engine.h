@@ -7,7 +7,7 @@
 //   DBDIR/data.mvdb   B+trees in copy-on-write checkpoints (buffer/cow_page_store.h)
 //   DBDIR/wal/        log segments (wal/log_format.md)
 //
-// Commit path (the transaction manager will commit through the same one):
+// Commit path (the transaction manager's commits take it too: txn/):
 // a WriteBatch is encoded as one log record; under the checkpoint gate held
 // shared, the record is appended to the WAL and applied to the trees; then
 // the commit waits for the durability it asked for. Recovery opens the
@@ -15,10 +15,12 @@
 // state after a crash is exactly the acknowledged batches (plus possibly
 // ones whose acknowledgement was in flight), never part of a batch.
 //
-// Visibility (until transactions exist): a Get sees a batch as soon as it
-// is applied, which is before it is durable. A reader may therefore see a
+// Visibility at this layer: a Get sees a batch as soon as it is applied,
+// which is before it is durable, so a reader of the engine alone may see a
 // batch that a crash then loses (only one whose Write has not returned OK
-// yet). Issue 4 replaces this with visibility after durability via MVCC.
+// yet). Transactions do not read this way: the layers above (mvcc/, txn/)
+// make a commit visible only once it is durable, through the versions'
+// timestamps.
 //
 // Threading: every method may be called concurrently from many threads,
 // except Close (and the destructor), which must not race with other calls.
@@ -168,14 +170,6 @@ class Engine {
   // Reads the latest applied value. NotFound if absent.
   Status Get(std::string_view tree, std::string_view key, std::string* value);
 
-  // Calls visit(key, value) for every key >= `from` of `tree` in key order
-  // until visit returns false or the tree ends; key and value live until
-  // visit returns. NotFound if there is no such tree. Writes during the scan
-  // follow BTreeCursor's rules (no key twice or out of order). The tree is
-  // held against DropTree meanwhile, so visit must not call this Engine.
-  Status Scan(std::string_view tree, std::string_view from,
-              const std::function<bool(std::string_view key, std::string_view value)>& visit);
-
   // Takes a checkpoint now and removes log segments it made unnecessary.
   Status Checkpoint();
   // Stops the background thread, takes a final checkpoint (unless the
@@ -204,7 +198,6 @@ class Engine {
  private:
   Engine();
   struct Impl;
-  friend struct EngineAccess;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,8 +1,8 @@
-// The isolation spec runner behind `mvdb isolation` (../shared/CONTRACT.md,
-// section 5): parses spec files in the format of
-// ../shared/tools/pg-isolation, runs every permutation against a fresh
-// database with each session on its own thread, and prints the transcript
-// exactly as pg-isolation prints it against PostgreSQL.
+// The isolation spec runner behind `mvdb isolation` (docs/isolation.md):
+// parses spec files in the format of pg-isolation (the reference runner
+// against PostgreSQL), runs every permutation against a fresh database with
+// each session on its own thread, and prints the transcript exactly as
+// pg-isolation prints it against PostgreSQL.
 //
 // pg-isolation is the reference: its parser, its statement splitter, the
 // order in which it reports completions and the way psycopg2 turns values

@@ -1,4 +1,4 @@
-// mvdb: the SQL shell and tools (../shared/CONTRACT.md, section 2).
+// mvdb: the SQL shell and tools (docs/cli.md).
 //
 //   mvdb [OPTIONS] [DBDIR]            shell on DBDIR (created if missing)
 //   mvdb [OPTIONS] -c "SQL" DBDIR     run SQL, print results, exit
@@ -196,7 +196,7 @@ CLI::Validator IsolationValidator() {
 int Main(int argc, char** argv) {
   CLI::App app{
       "mvdb: an SQL shell on the mvdb transactional storage engine (PostgreSQL's SQL\n"
-      "subset and behaviour, ../shared/CONTRACT.md). Without -c or -f, standard input is\n"
+      "subset and behaviour, docs/ in its source). Without -c or -f, standard input is\n"
       "read: at a terminal with line editing, history (~/.mvdb_history, or $MVDB_HISTORY)\n"
       "and prompts; otherwise as a script, without banner or prompt, printing and flushing\n"
       "each statement's result. Statements end with ';'; meta-commands start with a\n"
@@ -264,7 +264,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> spec_paths;
   CLI::App* isolation = app.add_subcommand(
       "isolation",
-      "run isolation spec files (the format of ../shared/tools/pg-isolation) on a fresh "
+      "run isolation spec files (PostgreSQL isolationtester's format, docs/isolation.md) on a "
+      "fresh "
       "temporary database, each session on its own thread, and print the transcript as "
       "pg-isolation prints it against PostgreSQL; exit status 1 if a spec cannot be read, "
       "parsed or run");

@@ -64,8 +64,8 @@ Inspection
   \checkpoint            take a checkpoint now
   \gc                    run the version collector now
 
-SQL statements end with ';' and may span lines. See ../shared/CONTRACT.md
-section 3 for the SQL that mvdb speaks.
+SQL statements end with ';' and may span lines. docs/sql.md in mvdb's
+source describes the SQL that mvdb speaks.
 )HELP";
 
 // Splits a meta-command's arguments at blanks; 'single quotes' keep blanks,
@@ -612,7 +612,7 @@ bool SqlShell::MetaWal() {
 }
 
 bool SqlShell::MetaCheckpoint() {
-  const Status s = db_->database()->Checkpoint();
+  const Status s = db_->database()->Flush();
   if (!s.ok()) return MetaError("\\checkpoint: " + s.ToString());
   if (!options_.output.quiet) out_ << "CHECKPOINT\n";
   return true;

@@ -1,6 +1,6 @@
 // How the SQL shell prints results: psql's aligned tables (and its expanded
 // \x form), RFC 4180 CSV for --csv, and values as PostgreSQL 15 prints them
-// (../shared/CONTRACT.md, section 4). Scripts outside the code compare this
+// (docs/output.md). Scripts outside the code compare this
 // output byte for byte, so the layout follows psql's print.c, not taste.
 //
 // Threading: the functions are pure functions of their arguments; call them

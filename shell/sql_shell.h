@@ -1,5 +1,5 @@
-// The SQL shell behind `mvdb [DBDIR]`, `-c` and `-f` (../shared/CONTRACT.md
-// sections 2 and 4): reads statements ended by ';' and backslash
+// The SQL shell behind `mvdb [DBDIR]`, `-c` and `-f` (docs/cli.md and
+// docs/output.md): reads statements ended by ';' and backslash
 // meta-commands, runs each in the current session, prints results as psql
 // does.
 //

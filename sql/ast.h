@@ -1,5 +1,5 @@
 // The syntax tree the parser (sql/parser.h) builds: one Statement per SQL
-// statement of the subset in ../shared/CONTRACT.md, section 3.
+// statement of the subset in docs/sql.md.
 //
 // The tree is what was written, resolved only as far as the grammar can:
 // names are folded (unquoted identifiers to lower case), types mapped to
@@ -160,7 +160,7 @@ struct Insert {
 
 struct SelectItem {
   ExprPtr expr;  // null for *
-  // The result column's name (CONTRACT.md section 3, as PostgreSQL names
+  // The result column's name (docs/sql.md, as PostgreSQL names
   // them): the alias; else the column's name, the aggregate's function name,
   // "bool" for TRUE/FALSE; else "?column?". Empty for *.
   std::string output_name;

@@ -76,10 +76,11 @@ class Executor {
   // statement's own transaction (not a block's: DDL is refused inside
   // one): it holds the table lock the statement takes (executor.cc) and
   // shows the statement's lock waits; the caller commits it if it is still
-  // active afterwards, which releases the lock.
+  // active afterwards, which releases the lock. REQUIRES: IsDdl(statement).
   SqlResult<StatementResult> ExecuteDdl(const Statement& statement, Transaction& ddl);
   // INSERT, SELECT, UPDATE, DELETE, EXPLAIN in `txn`, which first locks the
   // statement's table (TableLockMode) and only then reads its schema.
+  // REQUIRES: one of those five statements.
   SqlResult<StatementResult> ExecuteDml(const Statement& statement, Transaction& txn);
 
   // The planner (exposed for EXPLAIN and tests).

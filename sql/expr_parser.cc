@@ -1,5 +1,5 @@
 // The expression half of the parser (parser_internal.h): precedence
-// climbing over the operators of CONTRACT.md section 3, aggregates, number
+// climbing over the operators of docs/sql.md, aggregates, number
 // literals, and ExprToString, which prints a tree so that it parses back to
 // the same tree. parser.cc has the statements and the essay on errors and
 // depth.

@@ -1,5 +1,5 @@
 // The SQL lexer: text to tokens, PostgreSQL's lexical rules for the subset
-// mvdb speaks (../shared/CONTRACT.md, section 3).
+// mvdb speaks (docs/sql.md).
 //
 // - Unquoted identifiers and keywords: letters, digits, '_' and '$' (not
 //   first), bytes >= 0x80 (so UTF-8 names pass through); folded to lower

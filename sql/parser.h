@@ -1,5 +1,5 @@
 // The SQL parser: text to Statements (sql/ast.h) for the subset of
-// ../shared/CONTRACT.md, section 3, in PostgreSQL's spelling.
+// docs/sql.md, in PostgreSQL's spelling.
 //
 // Operator precedence is PostgreSQL's, loosest first:
 //   OR < AND < NOT < IS < comparisons (= <> != < <= > >=)

@@ -256,12 +256,8 @@ Outcome Session::Impl::Execute(const Statement& statement) {
       const Status status = txn->Commit();
       if (!status.ok()) result = StatusToSqlError(status);
     }
-    EndBlock();
-    if (!result.ok()) {
-      if (state == BlockState::kInBlock) return FailBlock(result.take_error());
-      return Fail(result.take_error());
-    }
-    if (state == BlockState::kInBlock) block_has_query = true;
+    EndBlock();  // outside a block (refused above), so nothing more to fail
+    if (!result.ok()) return Fail(result.take_error());
     return Ok(std::move(result.value().tag), std::move(result.value().rows));
   }
   return RunData(statement);

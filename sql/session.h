@@ -1,6 +1,6 @@
 // SqlDatabase and Session: SQL statements (sql/ast.h) run against a
 // Database (include/mvdb/db.h) with PostgreSQL's behaviour where the two
-// overlap (../shared/CONTRACT.md, sections 3 and 4). The plan this follows
+// overlap (docs/sql.md, docs/output.md). The plan this follows
 // is sql/README.md.
 //
 // A Session is one connection: it owns at most one open transaction, its
@@ -49,7 +49,7 @@ struct StatementResult {
 
 // A statement's failure, as PostgreSQL reports it.
 struct SqlError {
-  std::string sqlstate;  // "40001", "23505", ... (CONTRACT.md section 4)
+  std::string sqlstate;  // "40001", "23505", ... (docs/sql.md)
   std::string message;
 };
 

@@ -1,5 +1,5 @@
-// Value: one SQL value of the subset mvdb speaks (../shared/CONTRACT.md,
-// section 3): NULL, boolean, 64-bit integer, double precision float, text.
+// Value: one SQL value of the subset mvdb speaks (docs/sql.md):
+// NULL, boolean, 64-bit integer, double precision float, text.
 //
 // Integers are exact and overflow is an error (22003), floats follow IEEE
 // 754 with PostgreSQL's total order for sorting (NaN greater than every

@@ -122,10 +122,12 @@ size_t KeyBytes(size_t name_size, const std::optional<std::string>& base, bool w
 
 // ---- TxnManager ----
 
-TxnManager::TxnManager(Engine* engine, const Options& options, Catalog* catalog)
+TxnManager::TxnManager(Engine* engine, const Options& options, Catalog* catalog,
+                       bool skip_write_conflict_check)
     : engine_(engine),
       options_(options),
       max_transaction_bytes_(std::min(options.max_transaction_bytes, kMaxTransactionBytes)),
+      skip_write_conflict_check_(skip_write_conflict_check),
       catalog_(catalog),
       timeline_(engine->next_lsn()),
       versions_(&timeline_, engine->next_lsn()) {}
@@ -293,9 +295,9 @@ Status Txn::CheckActive() {
     case TransactionState::kActive:
       break;
     case TransactionState::kFailed:
-      return Status::Aborted(
-          "current transaction is aborted, commands ignored until end of transaction block (" +
-          failure_.ToString() + ")");
+      return Status::Aborted("transaction " + std::to_string(id_) +
+                             " failed earlier and can only be rolled back (" + failure_.ToString() +
+                             ")");
     default:
       return Status::InvalidArgument("transaction " + std::to_string(id_) + " has ended");
   }
@@ -403,8 +405,7 @@ Result<Txn::Key*> Txn::LockForWrite(const TableRef& table, std::string_view key,
     MVDB_ASSIGN_OR_RETURN(state.base, VersionStore::ReadEntry(table.tree, key));
     state.base_read = true;
   }
-  if (!snapshot_isolation || manager_->options().unsafe_skip_write_conflict_check ||
-      !state.base.has_value()) {
+  if (!snapshot_isolation || manager_->skip_write_conflict_check_ || !state.base.has_value()) {
     return &state;
   }
   MVDB_ASSIGN_OR_RETURN(const EntryView newest, DecodeEntry(*state.base, key));

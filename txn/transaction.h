@@ -189,8 +189,10 @@ class Catalog {
 
 class TxnManager {
  public:
-  // `catalog` must outlive the manager.
-  TxnManager(Engine* engine, const Options& options, Catalog* catalog);
+  // `catalog` must outlive the manager. `skip_write_conflict_check`:
+  // InternalOptions::unsafe_skip_write_conflict_check (db/internal_options.h).
+  TxnManager(Engine* engine, const Options& options, Catalog* catalog,
+             bool skip_write_conflict_check = false);
   ~TxnManager();
 
   std::unique_ptr<Txn> Begin(const TransactionOptions& options);
@@ -223,6 +225,7 @@ class TxnManager {
   Engine* engine_;
   const Options options_;
   const size_t max_transaction_bytes_;
+  const bool skip_write_conflict_check_;
   Catalog* const catalog_;
   Timeline timeline_;
   VersionStore versions_;

@@ -42,19 +42,41 @@
 // timeout bounds them (LockTimeout) and a cycle fails with Deadlock.
 //
 // Errors (mvdb/status.h). Conflict, Deadlock, LockTimeout and
-// SnapshotTooOld are retryable (Status::IsRetryable): they end the
-// transaction's usefulness — every later call but Rollback returns Aborted
-// and Commit rolls back — and running the whole transaction again may
-// succeed; Database::Run does so. NotFound from a read is an answer, not a
-// failure, and leaves the transaction usable, as does InvalidArgument. An
-// IOError from a commit means the database has failed (health() says so):
-// every later commit is refused until it is reopened, which recovers every
-// acknowledged commit. Corruption names a damaged page: the operations that
-// need it fail, the rest of the database goes on working, and `mvdb check`
+// SnapshotTooOld are retryable (Status::IsRetryable): they fail the
+// transaction (state kFailed) — every later call but Rollback returns
+// Aborted ("transaction N failed earlier and can only be rolled back
+// (<the cause>)") and Commit rolls back, returning the cause — and running
+// the whole transaction again may succeed; Database::Run does so. NotFound from a read is an
+// answer, not a failure, and leaves the transaction usable, as does InvalidArgument. An IOError
+// from a commit means the database has failed (health() says so): every later commit is refused
+// until it is reopened, which recovers every acknowledged commit. Corruption names a damaged page:
+// the operations that need it fail, the rest of the database goes on working, and `mvdb check`
 // reports the damage.
 //
 // Threading. A Database may be used from any number of threads at once.
-// A Transaction, and its iterators, belong to one thread at a time.
+// A Transaction, and its iterators, belong to one thread at a time. Close
+// may run while other threads use transactions, iterators, Begin and Run
+// (it then answers Busy, or they answer that the database is closed), but
+// not while another thread is inside another call of the Database itself;
+// ~Database must not run while any other thread uses the database, its
+// transactions or their iterators.
+//
+// Lifetimes and misuse. Misuse answers a Status; it is never undefined
+// behaviour. The objects may be destroyed in any order:
+//   - Close refuses with Busy, changing nothing, while a transaction is
+//     open (neither committed nor rolled back; its iterators with it).
+//     Once they have ended, Close may be called again. Every later call of
+//     the database answers InvalidArgument ("database DIR is closed"), and
+//     Begin then returns a transaction whose every call answers the same.
+//   - ~Database rolls back the transactions still open and ends their
+//     iterators; their later calls answer Aborted ("database DIR was
+//     destroyed with transaction N open: it was rolled back").
+//   - When a transaction commits, rolls back or is destroyed, its iterators
+//     end: not Valid, status Aborted, key() and value() empty. A
+//     transaction that has ended, and an iterator, may outlive everything
+//     else.
+//   - Result::value() on an error aborts the process with the status's
+//     message (status.h).
 #pragma once
 
 #include <chrono>
@@ -82,16 +104,17 @@ class Transaction;
 // B-tree leaf it is on (a leaf is copied once, when a scan reaches it; a
 // seek copies only the entry it lands on), or, for an older version kept
 // for the snapshot or the transaction's own write, into the iterator's copy
-// of that value. They stay valid until the next move (Seek*, Next, Prev) or
-// the iterator's destruction, whichever comes first, and never change
-// while valid: a writer changing the key meanwhile (another transaction, or
-// this one) does not touch them. REQUIRES: Valid() when calling them. Copy
-// what must outlive the next move. A view may be passed to the next move
-// itself (it->Seek(it->key()) is fine).
+// of that value. They stay valid until the next move (Seek*, Next, Prev),
+// the end of the transaction or the iterator's destruction, whichever comes
+// first, and never change while valid: a writer changing the key meanwhile
+// (another transaction, or this one) does not touch them. Copy what must
+// outlive the next move. A view may be passed to the next move itself
+// (it->Seek(it->key()) is fine).
 //
-// An iterator must be destroyed before its transaction. Once the
-// transaction has committed or rolled back, moves leave the iterator not
-// Valid with status Aborted.
+// When its transaction commits, rolls back or is destroyed (or the database
+// is destroyed), the iterator ends: not Valid, status Aborted, key() and
+// value() empty, moves do nothing. It may be destroyed at any time, before
+// or after them.
 class Iterator {
  public:
   ~Iterator();
@@ -106,9 +129,10 @@ class Iterator {
   void Seek(std::string_view target);
   // The last key <= target (within bounds).
   void SeekForPrev(std::string_view target);
-  // REQUIRES: Valid().
+  // Not Valid: nothing happens.
   void Next();
   void Prev();
+  // Not Valid: empty.
   std::string_view key() const;
   std::string_view value() const;
   // OK, or why the iterator stopped: IOError/Corruption reading a page,
@@ -150,14 +174,21 @@ enum class TableLockMode : uint8_t {
 };
 
 // A transaction. Made by Database::Begin; rolls back on destruction unless
-// it committed. REQUIRES: destroyed before its Database.
+// it committed. May outlive its Database (see Lifetimes at the top).
+//
+// Every call below answers, besides the errors it lists: InvalidArgument
+// ("transaction N has ended") once it has committed or rolled back;
+// Aborted once a retryable error failed it (Errors, at the top) or its
+// database was destroyed while it was open; InvalidArgument ("database DIR
+// is closed") if it was begun on a closed database.
 class Transaction {
  public:
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  // Unique within the process; larger for later Begins.
+  // Unique within the process; larger for later Begins. 0 for a
+  // transaction begun on a closed database.
   uint64_t id() const;
   IsolationLevel isolation() const;
   TransactionState state() const;
@@ -200,8 +231,10 @@ class Transaction {
   // not serialize access due to concurrent delete" when the row the
   // snapshot saw was deleted, "... concurrent update" otherwise, as
   // PostgreSQL says.)
-  // InvalidArgument for an empty or too long key or value, a read-only
-  // transaction, or a write that would take the transaction's writes past
+  // InvalidArgument for an empty or too long key (1 to 1,024 bytes), a
+  // value over 64 MiB (an empty value is a value, as in LevelDB and LMDB),
+  // a read-only transaction, or a write that would take the transaction's
+  // writes past
   // Options::max_transaction_bytes (also for Delete and GetForUpdate; the
   // transaction is left as it was), or NotFound for a table that does not
   // exist.
@@ -210,9 +243,10 @@ class Transaction {
   // errors.
   Status Delete(std::string_view table, std::string_view key);
 
-  // An iterator over `table` (see Iterator). NotFound-status iterator if the
-  // table does not exist (or, after a failed table lock wait, that error).
-  // REQUIRES: destroyed before this transaction.
+  // An iterator over `table` (see Iterator). Never null: an iterator that
+  // is not Valid with status NotFound if the table does not exist (after a
+  // failed table lock wait, that error; on a transaction that has ended,
+  // what its other calls answer).
   std::unique_ptr<Iterator> NewIterator(std::string_view table,
                                         const IteratorOptions& options = {});
 
@@ -334,8 +368,9 @@ class Database {
   // engine alone (the interim demo program), which hold no versions.
   static Result<std::unique_ptr<Database>> Open(const std::string& dir,
                                                 const Options& options = {});
-  // Close, dropping its error (call Close to see it).
-  // REQUIRES: every Transaction of this database has been destroyed.
+  // Rolls back the transactions still open (their later calls answer
+  // Aborted) and ends their iterators, then closes, dropping Close's error
+  // (call Close to see it). Its transactions and iterators may outlive it.
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -357,7 +392,11 @@ class Database {
   Status DropTable(std::string_view name);
   Result<std::vector<std::string>> ListTables();
 
-  // Starts a transaction. Never fails: a failed database fails its commits.
+  // Starts a transaction. Never returns null. On a closed database the
+  // transaction is born ended: every call on it answers InvalidArgument
+  // ("database DIR is closed"), its state() is kRolledBack and its id() 0.
+  // A failed database (health()) begins transactions as usual and fails
+  // their commits.
   std::unique_ptr<Transaction> Begin(const TransactionOptions& options = {});
 
   // Reads the newest committed value of `key`, as a read-committed
@@ -373,22 +412,33 @@ class Database {
   // runs fn again in a new transaction, at most options.max_attempts times
   // in all; returns the last error. fn returning a non-retryable error ends
   // it at once (rolled back). fn must be safe to run more than once.
+  // InvalidArgument after Close, without calling fn.
   Status Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options = {});
 
-  // Takes a checkpoint now (normally done in the background).
-  Status Checkpoint();
+  // Takes a checkpoint now (normally done in the background, see
+  // Options::checkpoint_wal_bytes): writes every page changed since the
+  // last one to the data file, syncs it and lets the log before it go, so
+  // that a reopen replays less. It also makes durable every commit that
+  // SyncMode kNormal or kOff acknowledged before the call. Not a copy of
+  // the database (RocksDB's Checkpoint is one; this is its Flush).
+  // InvalidArgument after Close; IOError if the database has failed.
+  Status Flush();
   // Runs the version collector now, to the current watermark.
   Status CollectGarbage();
   // Checks the trees' invariants and checksums (mvdb check, live).
   Status CheckIntegrity(std::string* report);
 
   // Stops the background threads, checkpoints and releases the lock.
-  // Returns the database's failure if it had one. REQUIRES: no Transaction
-  // alive. Later calls fail with InvalidArgument.
+  // Returns the database's failure if it had one. Busy, changing nothing,
+  // while a transaction is open (neither committed nor rolled back): end
+  // it and call Close again. Later calls of the database (a second Close
+  // included) fail with InvalidArgument ("database DIR is closed").
   Status Close();
-  // OK, or the sticky failure (IOError) that commits return.
+  // OK, or the sticky failure (IOError) that commits return;
+  // InvalidArgument after Close.
   Status health() const;
 
+  // After Close: all zero, and empty lists.
   DatabaseStats stats() const;
   std::vector<TransactionInfo> ListTransactions() const;
   std::vector<LockInfo> ListLocks() const;
@@ -402,6 +452,7 @@ class Database {
  private:
   friend class Transaction;
   friend class Iterator;
+  friend struct DatabaseInternal;  // opening with test hooks (db/internal_options.h)
   struct Impl;
   Database();
   std::unique_ptr<Impl> impl_;

@@ -12,9 +12,8 @@
 
 namespace mvdb {
 
-class FileSystem;
-
-// When a commit is acknowledged (CONTRACT.md's --sync full|normal|off).
+// When a commit is acknowledged (the mvdb program's --sync full|normal|off,
+// docs/cli.md).
 enum class SyncMode : uint8_t {
   kFull,    // on stable storage (group-committed fdatasync): survives power loss
   kNormal,  // handed to the kernel; fsync'ed in the background within sync_interval
@@ -113,15 +112,6 @@ struct Options {
   // For measuring with data larger than the cache; Open fails with an
   // IOError where the file system refuses O_DIRECT (tmpfs).
   bool direct_io = false;
-
-  // For mvdb's own tests: null uses the real file system (io_uring where the
-  // kernel allows). When set it must outlive the Database.
-  FileSystem* file_system = nullptr;
-
-  // Teaching and testing only: skips the first-updater-wins check, so
-  // snapshot isolation loses updates the way a careless engine would. The
-  // history checker's tests use it to show that they catch the anomaly.
-  bool unsafe_skip_write_conflict_check = false;
 };
 
 struct TransactionOptions {

@@ -14,9 +14,11 @@
 //   kConflict         a serialization failure (SQLSTATE 40001). Retryable.
 //   kDeadlock         chosen as a deadlock victim (40P01). Retryable.
 //   kLockTimeout      waited for a lock longer than allowed (55P03).
+//                     Retryable: the holder will have moved on.
 //   kSnapshotTooOld   the snapshot was reclaimed to bound memory. Retryable.
 //   kBusy             a resource is held by someone else (another process
-//                     holds the database, every buffer frame is pinned).
+//                     holds the database, every buffer frame is pinned, a
+//                     Close while transactions are open).
 //   kNotSupported     the operation is not available in this build or kernel.
 //   kAborted          the transaction can no longer do anything but roll back.
 //
@@ -104,8 +106,15 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+// Prints "mvdb: value() of a Result holding <status>" to standard error and
+// aborts: what Result's accessors do when there is no value.
+[[noreturn]] void AbortOnErrorValue(const Status& status);
+
 // Either a value or a non-OK Status. Constructing a Result from an OK Status
 // is a programming error and is turned into an InvalidArgument status.
+// Reaching for the value of a Result that holds an error (value(), *, ->)
+// is one too: it aborts the process, printing the status to standard
+// error, rather than hand out a value that is not there.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -117,17 +126,26 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  // REQUIRES: ok().
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T&& operator*() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  // REQUIRES: ok(); otherwise aborts with the status's message.
+  T& value() & { return *Checked(); }
+  const T& value() const& { return *Checked(); }
+  T&& value() && { return std::move(*Checked()); }
+  T& operator*() & { return *Checked(); }
+  const T& operator*() const& { return *Checked(); }
+  T&& operator*() && { return std::move(*Checked()); }
+  T* operator->() { return &*Checked(); }
+  const T* operator->() const { return &*Checked(); }
 
  private:
+  std::optional<T>& Checked() {
+    if (!value_.has_value()) AbortOnErrorValue(status_);
+    return value_;
+  }
+  const std::optional<T>& Checked() const {
+    if (!value_.has_value()) AbortOnErrorValue(status_);
+    return value_;
+  }
+
   std::optional<T> value_;
   Status status_;
 };

@@ -2,7 +2,7 @@
 """Adversarial attacks on the mvdb program, kept as a test (issue 11).
 
 Every case drives the real `mvdb` binary from outside, as a hostile user
-would (CONTRACT.md section 2: `mvdb [-c SQL] [-f FILE] [DBDIR]`,
+would (docs/cli.md: `mvdb [-c SQL] [-f FILE] [DBDIR]`,
 `mvdb check DBDIR`), and asserts what a user relies on:
 
   never a crash (exit by a signal) and never a hang (every run has a

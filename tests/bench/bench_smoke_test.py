@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mvdb-bench end to end, as bench/run-suite uses it (CONTRACT.md section 6).
+"""mvdb-bench end to end, as bench/run-suite uses it (docs/cli.md, docs/output.md).
 
 Runs every workload on every engine of this build on a small data set and
 checks what the suite and the report rely on: exit status 0, one JSON

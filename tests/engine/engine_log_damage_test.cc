@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "btree/btree.h"
 #include "common/logging.h"
 #include "engine/engine.h"
 #include "io/fault_injection_file_system.h"
@@ -152,14 +153,13 @@ class LogDamageTest : public ::testing::Test {
     auto engine = Engine::Open(dir(), Options(SyncMode::kFull));
     EXPECT_TRUE(engine.ok()) << engine.status().ToString();
     if (!engine.ok()) return -1;
+    auto tree = (*engine)->OpenTree("t");
+    EXPECT_TRUE(tree.ok()) << tree.status().ToString();
+    if (!tree.ok()) return -1;
     int rows = 0;
-    EXPECT_TRUE((*engine)
-                    ->Scan("t", "",
-                           [&](std::string_view, std::string_view) {
-                             ++rows;
-                             return true;
-                           })
-                    .ok());
+    const std::unique_ptr<BTreeCursor> cursor = (*tree)->NewCursor();
+    for (cursor->SeekToFirst(); cursor->Valid(); cursor->Next()) ++rows;
+    EXPECT_TRUE(cursor->status().ok()) << cursor->status().ToString();
     return rows;
   }
 

@@ -2,7 +2,7 @@
 """Signals against the mvdb program (issue 11, item 10).
 
 Signals. Without DBDIR the shell runs on a temporary database, which must not
-outlive it (CONTRACT.md section 2), whatever ends it:
+outlive it (docs/cli.md), whatever ends it:
 - SIGTERM, SIGHUP and SIGINT while a script waits for more input end mvdb by
   that signal (the exit status says so, as before) and remove the temporary
   database;

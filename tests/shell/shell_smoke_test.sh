@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The mvdb SQL shell end to end, as scripts use it (../shared/CONTRACT.md
-# sections 2 and 4): a scripted session on standard input with its exact
+# The mvdb SQL shell end to end, as scripts use it (docs/cli.md and
+# docs/output.md): a scripted session on standard input with its exact
 # output (no banner, no prompt, psql's tables and tags, errors on stderr),
 # two sessions where one waits for the other's row lock, --csv, -q, --bail's
 # exit status, -c and -f, data kept across a reopen, `mvdb check` (also of

@@ -2,7 +2,7 @@
 // temporary database, through sql::SqlDatabase and Session, and each
 // statement's outcome is compared with the one the file expects. The
 // expectations were checked against PostgreSQL 15 where the two overlap, so
-// a difference is a departure from ../shared/CONTRACT.md sections 3 and 4.
+// a difference is a departure from docs/sql.md and docs/output.md.
 //
 // File format (sqllogictest-like, simpler). A file is a list of records
 // separated by blank lines; a line starting with '#' outside a record's

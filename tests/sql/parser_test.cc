@@ -1,5 +1,5 @@
 // Tests of the SQL lexer and parser (sql/lexer.h, sql/parser.h): every
-// statement form of CONTRACT.md section 3, operator precedence, names and
+// statement form of docs/sql.md, operator precedence, names and
 // quoting, comments, scripts, errors with their SQLSTATE and place, the
 // shell's statement splitter, and every step of the Hermitage specs.
 #include <gtest/gtest.h>
@@ -604,7 +604,7 @@ TEST(SplitStatementTest, SplitsARandomScriptLikeTheParser) {
 // --- The Hermitage specs ----------------------------------------------------
 
 // Every { ... } block of a spec (setup, teardown and step), as
-// ../shared/tools/pg-isolation reads them.
+// pg-isolation (docs/isolation.md) reads them.
 std::vector<std::string> SpecBlocks(const std::string& text) {
   std::string without_comments;
   std::istringstream lines(text);

@@ -5,7 +5,8 @@
 // of read-modify-write transactions, run once each (aborts stay in the
 // history), must show none of the anomalies their isolation level forbids;
 // a snapshot isolation whose first-updater-wins check is switched off
-// (Options::unsafe_skip_write_conflict_check) must show lost updates.
+// (InternalOptions::unsafe_skip_write_conflict_check, db/internal_options.h) must show lost
+// updates.
 //
 // MVDB_SEED sets the seed; MVDB_HISTORY_TXNS the transactions per worker
 // thread (default 750, four threads: 3,000 in all).
@@ -25,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/internal_options.h"
 #include "mvdb/db.h"
 #include "mvdb/options.h"
 #include "mvdb/status.h"
@@ -305,8 +307,9 @@ class HistoryDbTest : public ::testing::Test {
     // A hang would be a bug (deadlocks are detected at once); a timeout
     // turns it into aborts the checker still judges.
     options.lock_timeout = std::chrono::seconds(10);
-    options.unsafe_skip_write_conflict_check = unsafe_skip_write_conflict_check;
-    auto opened = Database::Open(dir_.path(), options);
+    InternalOptions internal;
+    internal.unsafe_skip_write_conflict_check = unsafe_skip_write_conflict_check;
+    auto opened = DatabaseInternal::Open(dir_.path(), options, internal);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     db_ = std::move(opened).value();
     ASSERT_TRUE(db_->CreateTable(kTable).ok());

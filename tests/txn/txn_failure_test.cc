@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "db/internal_options.h"
 #include "io/fault_injection_file_system.h"
 #include "io/file.h"
 #include "mvdb/db.h"
@@ -84,11 +85,18 @@ std::string Value(size_t n, uint64_t tag) {
   return out;
 }
 
-Options OptionsOn(FileSystem* fs) {
+Options SmallOptions() {
   Options options;
-  options.file_system = fs;
   options.cache_mb = 4;
   return options;
+}
+
+// Database::Open through the file system `fs` (db/internal_options.h).
+Result<std::unique_ptr<Database>> OpenOn(const std::string& dir, FileSystem* fs,
+                                         const Options& options) {
+  InternalOptions internal;
+  internal.file_system = fs;
+  return DatabaseInternal::Open(dir, options, internal);
 }
 
 // Runs `writes` in one transaction and commits it; the first failure.
@@ -120,7 +128,7 @@ State ReadState(Database* db) {
 }
 
 std::unique_ptr<Database> OpenOk(const std::string& dir, FileSystem* fs) {
-  auto db = Database::Open(dir, OptionsOn(fs));
+  auto db = OpenOn(dir, fs, SmallOptions());
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   return db.ok() ? std::move(*db) : nullptr;
 }
@@ -375,8 +383,8 @@ std::vector<Step> Workload() {
   return steps;
 }
 
-Options CrashOptions_(FileSystem* fs) {
-  Options options = OptionsOn(fs);
+Options CrashOptions_() {
+  Options options = SmallOptions();
   options.cache_mb = 1;                  // evictions during the workload
   options.wal_segment_bytes = 16 << 10;  // segment switches, removal after the checkpoint
   return options;
@@ -434,7 +442,7 @@ Outcome RunWorkload(const std::string& dir, FaultInjectionFileSystem* fault) {
   Outcome outcome;
   outcome.states.emplace_back();
   const uint64_t start = fault->write_count() + fault->sync_count();
-  auto db = Database::Open(dir, CrashOptions_(fault));
+  auto db = OpenOn(dir, fault, CrashOptions_());
   if (db.ok()) {
     for (const Step& step : Workload()) {
       State next = outcome.states.back();
@@ -451,7 +459,7 @@ Outcome RunWorkload(const std::string& dir, FaultInjectionFileSystem* fault) {
               RunTransaction(db->get(), step.writes, outcome.states[outcome.states.size() - 2]);
           break;
         case Step::kCheckpoint:
-          status = (*db)->Checkpoint();
+          status = (*db)->Flush();
           break;
       }
       if (!status.ok()) break;
@@ -484,7 +492,7 @@ void CrashEverywhere(bool tear) {
     fault.SetCrashAfter(k);
     const Outcome outcome = RunWorkload(dir.path(), &fault);
     ASSERT_TRUE(fault.DropUnsyncedData(CrashOptions{.tear_last_write = tear}).ok());
-    auto db = Database::Open(dir.path(), CrashOptions_(posix.get()));
+    auto db = OpenOn(dir.path(), posix.get(), CrashOptions_());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     const State recovered = ReadState(db->get());
     ASSERT_TRUE(outcome.Allows(recovered))
@@ -524,7 +532,7 @@ TEST_F(TxnFailureTest, SecondOpenInTheSameProcessIsBusyAndChangesNothing) {
   ASSERT_TRUE(CommitWrites(db.get(), {{kAccounts, "k", "v"}}, SyncMode::kFull).ok());
   const std::map<std::string, std::string> files = ReadFiles(dir_.path());
 
-  auto second = Database::Open(dir_.path(), OptionsOn(posix_.get()));
+  auto second = OpenOn(dir_.path(), posix_.get(), SmallOptions());
   ASSERT_FALSE(second.ok());
   ASSERT_TRUE(second.status().IsBusy()) << second.status().ToString();
   EXPECT_NE(second.status().message().find("process " + std::to_string(::getpid())),

@@ -217,7 +217,7 @@ TEST_F(TxnTest, DirectIoDataLargerThanTheCacheSurvivesReopen) {
     for (int i = batch; i < batch + 500; ++i) ASSERT_TRUE(txn->Put(kTable, key(i), value(i)).ok());
     ASSERT_TRUE(txn->Commit().ok());
   }
-  ASSERT_TRUE(db_->Checkpoint().ok());
+  ASSERT_TRUE(db_->Flush().ok());
   ASSERT_NO_FATAL_FAILURE(Reopen(options));
   auto txn = db_->Begin();
   for (int i = 0; i < kKeys; i += 7) ASSERT_EQ(Read(*txn, key(i)), value(i)) << i;
@@ -288,7 +288,7 @@ TEST_F(TxnTest, DescribeTableAndLogStatsReportTheTreeAndTheLog) {
   const DatabaseStats before = db_->stats();
   EXPECT_GE(before.wal_segments, 1u);
   EXPECT_GT(before.wal_next_lsn, 0u);
-  ASSERT_TRUE(db_->Checkpoint().ok());
+  ASSERT_TRUE(db_->Flush().ok());
   const DatabaseStats after = db_->stats();
   EXPECT_EQ(after.last_checkpoint_lsn, after.wal_next_lsn);
   EXPECT_GT(after.checkpoints, before.checkpoints);
