@@ -65,8 +65,10 @@
 #include <string_view>
 #include <vector>
 
+#include "mvdb/export.h"
 #include "mvdb/options.h"
 #include "mvdb/status.h"
+#include "mvdb/version.h"
 
 namespace mvdb {
 
@@ -82,7 +84,7 @@ class Transaction;
 // destruction. An iterator must be destroyed before its transaction. Once
 // the transaction has committed or rolled back, moves leave the iterator
 // not Valid with status Aborted.
-class Iterator {
+class MVDB_EXPORT Iterator {
  public:
   ~Iterator();
   Iterator(const Iterator&) = delete;
@@ -107,7 +109,7 @@ class Iterator {
 
  private:
   friend class Transaction;
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   explicit Iterator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -119,7 +121,7 @@ enum class TransactionState : uint8_t {
   kRolledBack,
 };
 
-const char* TransactionStateName(TransactionState state);
+MVDB_EXPORT const char* TransactionStateName(TransactionState state);
 
 // Table locks, PostgreSQL's modes of the same names (the ones mvdb uses).
 // A transaction locks a table at its first use of it and holds the lock to
@@ -141,7 +143,7 @@ enum class TableLockMode : uint8_t {
 
 // A transaction. Made by Database::Begin; rolls back on destruction unless
 // it committed. REQUIRES: destroyed before its Database.
-class Transaction {
+class MVDB_EXPORT Transaction {
  public:
   ~Transaction();
   Transaction(const Transaction&) = delete;
@@ -229,7 +231,7 @@ class Transaction {
  private:
   friend class Database;
   friend class Iterator;
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   explicit Transaction(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -309,7 +311,7 @@ struct VersionInfo {
   bool new_row = false;  // starts a row rather than continuing the version before it (see Rows)
 };
 
-class Database {
+class MVDB_EXPORT Database {
  public:
   // Opens the database in `dir` (creating it when options allow), taking
   // its lock first: Busy naming the holder's pid if another process (or
@@ -387,7 +389,7 @@ class Database {
  private:
   friend class Transaction;
   friend class Iterator;
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   Database();
   std::unique_ptr<Impl> impl_;
 };
