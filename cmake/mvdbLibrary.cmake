@@ -11,8 +11,8 @@
 #                name), as find_package(mvdb) defines them.
 #
 # Both are made from the layers' object files, compiled once (position-
-# independent, hidden by default; see the top-level CMakeLists.txt). The
-# layers stay separate static libraries for mvdb's own programs and tests.
+# independent, hidden by default; below). The layers stay separate static
+# libraries for mvdb's own programs and tests.
 # Why merged rather than installing every layer: one archive is what
 # `-lmvdb` and pkg-config expect, and the layers' names and boundaries stay
 # internal, free to change. Included by the top-level CMakeLists.txt after
@@ -23,8 +23,17 @@ include(GNUInstallDirs)
 # Bottom-up. A new layer of the engine is added here.
 set(mvdb_engine_layers
   mvdb_common mvdb_io mvdb_buffer mvdb_wal mvdb_btree mvdb_engine mvdb_mvcc mvdb_txn mvdb_db)
+# Their objects go into libmvdb.so too: position-independent, and hidden
+# unless a public header marks them MVDB_EXPORT (include/mvdb/export.h), so
+# that calls inside the library bind directly, as in a static build.
 set(mvdb_engine_objects "")
 foreach(layer IN LISTS mvdb_engine_layers)
+  set_target_properties(${layer} PROPERTIES
+    POSITION_INDEPENDENT_CODE ON
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  target_compile_options(${layer} PRIVATE
+    $<$<CXX_COMPILER_ID:GNU>:-fno-semantic-interposition>)
   list(APPEND mvdb_engine_objects $<TARGET_OBJECTS:${layer}>)
 endforeach()
 
