@@ -87,8 +87,10 @@
 #include <string_view>
 #include <vector>
 
+#include "mvdb/export.h"
 #include "mvdb/options.h"
 #include "mvdb/status.h"
+#include "mvdb/version.h"
 
 namespace mvdb {
 
@@ -115,7 +117,7 @@ class Transaction;
 // is destroyed), the iterator ends: not Valid, status Aborted, key() and
 // value() empty, moves do nothing. It may be destroyed at any time, before
 // or after them.
-class Iterator {
+class MVDB_EXPORT Iterator {
  public:
   ~Iterator();
   Iterator(const Iterator&) = delete;
@@ -141,7 +143,7 @@ class Iterator {
 
  private:
   friend class Transaction;
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   explicit Iterator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -153,7 +155,7 @@ enum class TransactionState : uint8_t {
   kRolledBack,
 };
 
-const char* TransactionStateName(TransactionState state);
+MVDB_EXPORT const char* TransactionStateName(TransactionState state);
 
 // Table locks, PostgreSQL's modes of the same names (the ones mvdb uses).
 // A transaction locks a table at its first use of it and holds the lock to
@@ -181,7 +183,7 @@ enum class TableLockMode : uint8_t {
 // Aborted once a retryable error failed it (Errors, at the top) or its
 // database was destroyed while it was open; InvalidArgument ("database DIR
 // is closed") if it was begun on a closed database.
-class Transaction {
+class MVDB_EXPORT Transaction {
  public:
   ~Transaction();
   Transaction(const Transaction&) = delete;
@@ -277,7 +279,7 @@ class Transaction {
  private:
   friend class Database;
   friend class Iterator;
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   explicit Transaction(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -357,7 +359,7 @@ struct VersionInfo {
   bool new_row = false;  // starts a row rather than continuing the version before it (see Rows)
 };
 
-class Database {
+class MVDB_EXPORT Database {
  public:
   // Opens the database in `dir` (creating it when options allow), taking
   // its lock first: Busy naming the holder's pid if another process (or
@@ -453,7 +455,7 @@ class Database {
   friend class Transaction;
   friend class Iterator;
   friend struct DatabaseInternal;  // opening with test hooks (db/internal_options.h)
-  struct Impl;
+  struct MVDB_HIDDEN Impl;
   Database();
   std::unique_ptr<Impl> impl_;
 };

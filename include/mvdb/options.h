@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "mvdb/export.h"
+
 namespace mvdb {
 
 // When a commit is acknowledged (the mvdb program's --sync full|normal|off,
@@ -34,7 +36,7 @@ enum class IsolationLevel : uint8_t {
 };
 
 // "read committed" or "snapshot".
-const char* IsolationLevelName(IsolationLevel level);
+MVDB_EXPORT const char* IsolationLevelName(IsolationLevel level);
 
 struct Options {
   // Open fails with NotFound when the directory does not exist and this is false.

@@ -32,6 +32,8 @@
 #include <string_view>
 #include <utility>
 
+#include "mvdb/export.h"
+
 namespace mvdb {
 
 enum class StatusCode : uint8_t {
@@ -50,9 +52,9 @@ enum class StatusCode : uint8_t {
 };
 
 // The name of a code as it appears in Status::ToString(), e.g. "Corruption".
-std::string_view StatusCodeName(StatusCode code);
+MVDB_EXPORT std::string_view StatusCodeName(StatusCode code);
 
-class [[nodiscard]] Status {
+class [[nodiscard]] MVDB_EXPORT Status {
  public:
   Status() = default;  // OK
 
