@@ -121,6 +121,15 @@ inline void CopyIn(std::byte* page, size_t offset, const void* src, size_t n) {
 
 // Stores the low n (1..8) bytes of `value`, little-endian, at page + offset.
 inline void StoreLE(std::byte* page, size_t offset, uint64_t value, size_t n) {
+  const size_t in_word = offset & (kWord - 1);
+  if (in_word + n <= kWord && WordAligned(page)) [[likely]] {
+    // One word: merge the field into it (most node fields).
+    std::byte* word = page + (offset - in_word);
+    const uint64_t mask = (n == kWord ? ~uint64_t{0} : ((uint64_t{1} << (8 * n)) - 1))
+                          << (8 * in_word);
+    StoreWord(word, (LoadWord(word) & ~mask) | ((value << (8 * in_word)) & mask));
+    return;
+  }
   CopyIn(page, offset, &value, n);
 }
 inline void Store8(std::byte* page, size_t offset, uint8_t v) { StoreLE(page, offset, v, 1); }
