@@ -134,7 +134,7 @@ Database::~Database() {
 
 void Database::Impl::EndAll() {
   std::lock_guard live(live_mu);
-  for (Transaction::Impl* txn : open) {
+  open.Drain([&](Transaction::Impl* txn) {
     const Status why = Status::Aborted("database " + dir + " was destroyed with transaction " +
                                        std::to_string(txn->id) + " open: it was rolled back");
     txn->EndIterators(why);
@@ -142,8 +142,7 @@ void Database::Impl::EndAll() {
     txn->final_state = TransactionState::kRolledBack;
     txn->ended = why;
     txn->db = nullptr;
-  }
-  open.clear();
+  });
 }
 
 void Database::Impl::GcLoop() {
@@ -185,7 +184,7 @@ Status Database::Impl::Close() {
         std::shared_lock catalog(catalog_mu);
         for (const auto& [name, table] : tables) iterators += table->iterators.load();
       }
-      return Status::Busy("database " + dir + " has " + std::to_string(open.size()) +
+      return Status::Busy("database " + dir + " has " + std::to_string(open.size) +
                           " open transaction(s) and " + std::to_string(iterators) +
                           " open iterator(s): commit or roll them back, then close");
     }
@@ -276,7 +275,7 @@ std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) 
     txn->txn = impl_->txns->Begin(options);
     txn->id = txn->txn->id();
     txn->isolation = txn->txn->isolation();
-    impl_->open.insert(txn.get());
+    impl_->open.Insert(txn.get());
   }
   return std::unique_ptr<Transaction>(new Transaction(std::move(txn)));
 }

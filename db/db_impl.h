@@ -12,7 +12,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "db/internal_options.h"
 #include "engine/engine.h"
@@ -23,6 +22,44 @@ namespace mvdb {
 
 // One table: its id (never reused in a process: versions and row locks
 // are named by it) and its tree.
+// An intrusive list of live objects (each has `live_prev`, `live_next` and
+// `live_linked`): registering a transaction or an iterator allocates
+// nothing, which keeps a short read cheap.
+template <class T>
+struct LiveList {
+  T* head = nullptr;
+  size_t size = 0;
+
+  void Insert(T* item) {
+    item->live_prev = nullptr;
+    item->live_next = head;
+    if (head != nullptr) head->live_prev = item;
+    head = item;
+    item->live_linked = true;
+    ++size;
+  }
+  // Does nothing for an item that is not in the list.
+  void Erase(T* item) {
+    if (!item->live_linked) return;
+    if (item->live_prev != nullptr) item->live_prev->live_next = item->live_next;
+    if (item->live_next != nullptr) item->live_next->live_prev = item->live_prev;
+    if (head == item) head = item->live_next;
+    item->live_prev = item->live_next = nullptr;
+    item->live_linked = false;
+    --size;
+  }
+  bool empty() const { return size == 0; }
+  // Unlinks every item, calling fn(item) on each first.
+  template <class Fn>
+  void Drain(Fn fn) {
+    while (head != nullptr) {
+      T* item = head;
+      fn(item);
+      Erase(item);
+    }
+  }
+};
+
 struct Table {
   TableId id = 0;
   std::string name;
@@ -53,7 +90,7 @@ struct Database::Impl final : Catalog {
   // freed memory. A transaction that has ended holds no Txn and no
   // iterator state, so it may outlive the database.
   std::mutex live_mu;
-  std::unordered_set<Transaction::Impl*> open;  // guarded by live_mu
+  LiveList<Transaction::Impl> open;  // guarded by live_mu
 
   // The catalog. A transaction's operation on a table first takes the
   // table's lock (txn/lock_manager.h, by name, held to the transaction's
@@ -123,11 +160,14 @@ struct Transaction::Impl {
   IsolationLevel isolation = IsolationLevel::kSnapshot;
   bool read_only = false;
   TransactionState final_state = TransactionState::kRolledBack;
-  Status ended;  // what a call answers once txn is null
+  Status ended;                            // what a call answers once txn is null
+  Transaction::Impl* live_prev = nullptr;  // Database::Impl::open
+  Transaction::Impl* live_next = nullptr;
+  bool live_linked = false;
   // Its iterators still holding a TxnIterator (Iterator::Impl::owner is
   // this): ended when the transaction ends. One thread at a time uses a
   // transaction and its iterators (db.h), so no mutex.
-  std::unordered_set<Iterator::Impl*> iterators;
+  LiveList<Iterator::Impl> iterators;
 
   // After txn's Commit or Rollback (or a failure that ended it): ends the
   // iterators, keeps the final state, frees the Txn and leaves `open`.
@@ -143,6 +183,9 @@ struct Iterator::Impl {
   Table* table = nullptr;              // null when it == null
   std::unique_ptr<TxnIterator> it;
   Status missing;  // status() while it is null: a missing table, or why it ended
+  Iterator::Impl* live_prev = nullptr;  // Transaction::Impl::iterators
+  Iterator::Impl* live_next = nullptr;
+  bool live_linked = false;
 
   // Drops the iterator state (while its Txn exists) and answers `why`
   // from now on.

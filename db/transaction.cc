@@ -26,11 +26,10 @@ Result<Table*> Database::Impl::LockAndFind(Txn* txn, std::string_view name, Tabl
 // ---- lifetimes (db_impl.h, Database::Impl::live_mu) ----
 
 void Transaction::Impl::EndIterators(const Status& why) {
-  for (Iterator::Impl* it : iterators) {
+  iterators.Drain([&](Iterator::Impl* it) {
     it->End(why);
     it->owner = nullptr;
-  }
-  iterators.clear();
+  });
 }
 
 void Transaction::Impl::AfterEnd() {
@@ -41,7 +40,7 @@ void Transaction::Impl::AfterEnd() {
   ended = Status::InvalidArgument("transaction " + std::to_string(id) + " has ended");
   txn.reset();
   std::lock_guard live(db->live_mu);
-  db->open.erase(this);
+  db->open.Erase(this);
 }
 
 void Iterator::Impl::End(const Status& why) {
@@ -59,7 +58,7 @@ Transaction::~Transaction() {
   impl_->EndIterators(Status::Aborted("the iterator's transaction was destroyed"));
   impl_->txn.reset();  // rolls back if still open; touches no table
   std::lock_guard live(impl_->db->live_mu);
-  impl_->db->open.erase(impl_.get());
+  impl_->db->open.Erase(impl_.get());
 }
 
 uint64_t Transaction::id() const { return impl_->id; }
@@ -159,7 +158,7 @@ std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
     t->iterators.fetch_add(1);
     impl->it = std::make_unique<TxnIterator>(impl_->txn.get(), t->ref(), options);
     impl->owner = impl_.get();
-    impl_->iterators.insert(impl.get());
+    impl_->iterators.Insert(impl.get());
   }
   return std::unique_ptr<Iterator>(new Iterator(std::move(impl)));
 }
@@ -169,7 +168,7 @@ std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
 Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Iterator::~Iterator() {
-  if (impl_->owner != nullptr) impl_->owner->iterators.erase(impl_.get());
+  if (impl_->owner != nullptr) impl_->owner->iterators.Erase(impl_.get());
   impl_->End(Status::OK());
 }
 

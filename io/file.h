@@ -85,11 +85,13 @@ struct OpenOptions {
   // once the kernel has mapped the page), falling back to pread/io_uring
   // for bytes beyond the end the file had when it was last mapped, or when
   // mmap fails. Ignored with direct_io (the point of which is to bypass the
-  // page cache the mapping reads). For a file that other processes never
-  // shrink: a mapped read of a page the device cannot deliver (a media
-  // error) or that a truncation removed raises SIGBUS instead of returning
-  // an IOError, as it does for LMDB. The data file of a TreeStore opts in;
-  // logs, which are truncated, do not.
+  // page cache the mapping reads). A mapped read of a page the device
+  // cannot deliver (a media error) or that another process's truncation
+  // removed raises SIGBUS; the copy runs under a guard whose handler
+  // (installed once per process, chaining to any handler installed before)
+  // turns that into the system-call path, which reports the error, so the
+  // caller sees an IOError or Corruption, never a crash. The data file of a
+  // TreeStore opts in; logs, which are truncated, do not.
   bool map_reads = false;
 };
 

@@ -7,6 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csetjmp>
+#include <csignal>
+#include <mutex>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -205,6 +209,65 @@ bool FdFile::MappedRead(uint64_t offset, std::span<std::byte> buf) {
   return true;
 }
 
+namespace {
+
+// A mapped read of a page the file no longer holds (another process
+// truncated it) or the device cannot deliver raises SIGBUS. The copy runs
+// under a guard: the handler jumps back to it, and the read takes the
+// system-call path, which reports what is wrong. A SIGBUS outside a guarded
+// copy goes to the handler that was there before (or kills, as it would
+// have without mvdb).
+thread_local sigjmp_buf* t_bus_guard = nullptr;
+struct sigaction g_previous_bus {};
+std::once_flag g_bus_handler_once;
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  if (t_bus_guard != nullptr) siglongjmp(*t_bus_guard, 1);
+  if ((g_previous_bus.sa_flags & SA_SIGINFO) != 0 && g_previous_bus.sa_sigaction != nullptr) {
+    g_previous_bus.sa_sigaction(sig, info, context);
+    return;
+  }
+  if ((g_previous_bus.sa_flags & SA_SIGINFO) == 0 && g_previous_bus.sa_handler != SIG_DFL &&
+      g_previous_bus.sa_handler != SIG_IGN) {
+    g_previous_bus.sa_handler(sig);
+    return;
+  }
+  // The default action: the faulting instruction runs again and kills.
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  ::sigaction(SIGBUS, &fallback, nullptr);
+}
+
+void InstallSigbusHandler() {
+  std::call_once(g_bus_handler_once, [] {
+    struct sigaction action {};
+    action.sa_sigaction = OnSigbus;
+    // SA_NODEFER: the jump out of the handler leaves SIGBUS unblocked
+    // (sigsetjmp below saves no mask, which keeps the guard cheap).
+    action.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGBUS, &action, &g_previous_bus);
+  });
+}
+
+// memcpy, but false instead of a fault when the source page is gone.
+bool GuardedCopy(std::byte* dst, const std::byte* src, size_t n) {
+  sigjmp_buf guard;
+  if (sigsetjmp(guard, 0) != 0) {
+    t_bus_guard = nullptr;
+    return false;
+  }
+  t_bus_guard = &guard;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::memcpy(dst, src, n);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t_bus_guard = nullptr;
+  return true;
+}
+
+}  // namespace
+
 ReadMap::~ReadMap() {
   for (const auto& mapping : mappings_) {
     ::munmap(const_cast<std::byte*>(mapping->base), mapping->length);
@@ -220,8 +283,7 @@ bool ReadMap::Read(uint64_t offset, std::span<std::byte> buf) {
     if (!Cover(end)) return false;
     mapping = current_.load(std::memory_order_acquire);
   }
-  std::memcpy(buf.data(), mapping->base + offset, buf.size());
-  return true;
+  return GuardedCopy(buf.data(), mapping->base + offset, buf.size());
 }
 
 void ReadMap::NoteSize(uint64_t end) {
@@ -252,6 +314,7 @@ bool ReadMap::Cover(uint64_t end) {
   constexpr uint64_t kGranule = uint64_t{2} << 20;
   uint64_t length = std::max(kMinMapping, 2 * valid_end_.load(std::memory_order_acquire));
   length = (length + kGranule - 1) / kGranule * kGranule;
+  InstallSigbusHandler();
   void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd_, 0);
   if (base == MAP_FAILED) {
     failed_ = true;

@@ -110,7 +110,7 @@ class [[nodiscard]] MVDB_EXPORT Status {
 
 // Prints "mvdb: value() of a Result holding <status>" to standard error and
 // aborts: what Result's accessors do when there is no value.
-[[noreturn]] void AbortOnErrorValue(const Status& status);
+[[noreturn]] MVDB_EXPORT void AbortOnErrorValue(const Status& status);
 
 // Either a value or a non-OK Status. Constructing a Result from an OK Status
 // is a programming error and is turned into an InvalidArgument status.

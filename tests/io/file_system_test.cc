@@ -217,6 +217,24 @@ TEST_P(FileSystemTest, MappedReadsSeeWritesGrowthAndTheEndOfTheFile) {
   ASSERT_TRUE(file->ReadAt(0, buf).ok());
 }
 
+// A truncation behind the handle's back (another process, say) leaves the
+// mapping longer than the file: the mapped copy faults (SIGBUS), and the
+// read reports the missing bytes as the system-call path does instead of
+// killing the process.
+TEST_P(FileSystemTest, MappedReadOfBytesTruncatedElsewhereIsAnErrorNotACrash) {
+  auto file = OpenFile("shrunk", {.create = true, .map_reads = true});
+  ASSERT_NE(file, nullptr);
+  ASSERT_TRUE(file->WriteAt(0, Pattern(4 * 8192, 5)).ok());
+  std::vector<std::byte> buf(8192);
+  ASSERT_TRUE(file->ReadAt(2 * 8192, buf).ok());  // mapped now
+  ASSERT_EQ(::truncate(dir_.File("shrunk").c_str(), 8192), 0);
+  Status gone = file->ReadAt(2 * 8192, buf);
+  EXPECT_TRUE(gone.IsCorruption() || gone.IsIOError()) << gone.ToString();
+  EXPECT_NE(std::string(gone.message()).find("got 0"), std::string::npos) << gone.ToString();
+  ASSERT_TRUE(file->ReadAt(0, buf).ok());
+  EXPECT_EQ(buf, Pattern(8192, 5));
+}
+
 TEST_P(FileSystemTest, ReadPastEndOfFileIsCorruption) {
   auto file = OpenFile("short");
   ASSERT_NE(file, nullptr);
