@@ -8,6 +8,9 @@
 #    _BENCH, _EXAMPLES off: no CLI11 or readline needed) in WORKDIR and
 #    installs only its `library` component into WORKDIR/prefix: headers,
 #    libmvdb.a, libmvdb.so, the CMake package, mvdb.pc, and no program.
+#    With RELEASE-BUILD (CI) the library-only build is only configured and
+#    the component comes from RELEASE-BUILD, which compiled the same
+#    library, so CI does not compile the engine twice.
 # 2. Checks the shared library: a SONAME, and every exported symbol a
 #    member of a name that include/mvdb/ declares MVDB_EXPORT (no pimpl
 #    Impl, nothing internal); prints the sizes and the count.
@@ -53,19 +56,31 @@ quiet() {
 # 1. The library alone, its component alone.
 prefix="$work/prefix"
 rm -rf "$prefix"
-mvdb_say "library-only build in ${work}/lib-build"
-quiet lib-configure cmake -S "$MVDB_ROOT" -B "$work/lib-build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_COMPILER="$cxx" -DMVDB_BUILD_SHELL=OFF -DMVDB_BUILD_TESTS=OFF \
-  -DMVDB_BUILD_BENCH=OFF -DMVDB_BUILD_EXAMPLES=OFF
-quiet lib-build ninja -C "$work/lib-build" -j "$MVDB_JOBS"
-quiet lib-install cmake --install "$work/lib-build" --prefix "$prefix" --component library
+lib_args=(-G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$cxx" -DMVDB_BUILD_SHELL=OFF
+  -DMVDB_BUILD_TESTS=OFF -DMVDB_BUILD_BENCH=OFF -DMVDB_BUILD_EXAMPLES=OFF)
+if [[ -n "$release" ]]; then
+  # The Release build compiled the same library (the engine layers carry the
+  # library's flags in every build): install its library component, and
+  # only configure a library-only build (CI would otherwise compile the
+  # engine a second time for the same objects).
+  mvdb_say "library component of ${release}; library-only configure in ${work}/lib-build"
+  quiet lib-configure cmake -S "$MVDB_ROOT" -B "$work/lib-build" "${lib_args[@]}"
+  quiet lib-install cmake --install "$release" --prefix "$prefix" --component library
+  cache="$release/CMakeCache.txt"
+else
+  mvdb_say "library-only build in ${work}/lib-build"
+  quiet lib-configure cmake -S "$MVDB_ROOT" -B "$work/lib-build" "${lib_args[@]}"
+  quiet lib-build ninja -C "$work/lib-build" -j "$MVDB_JOBS"
+  quiet lib-install cmake --install "$work/lib-build" --prefix "$prefix" --component library
+  cache="$work/lib-build/CMakeCache.txt"
+fi
 [[ ! -e "$prefix/bin" ]] || fail "the library component installed programs: $(ls "$prefix/bin")"
 libdir="$(dirname "$(find "$prefix" -name libmvdb.a)")"
 [[ -f "$libdir/libmvdb.a" && -f "$libdir/cmake/mvdb/mvdbConfig.cmake" &&
   -f "$libdir/pkgconfig/mvdb.pc" ]] || fail "libmvdb.a, the CMake package or mvdb.pc is missing"
 diff <(cd "$MVDB_ROOT/include/mvdb" && ls) <(cd "$prefix/include/mvdb" && ls) >/dev/null ||
   fail "the installed headers are not include/mvdb/'s"
-version="$(grep -m1 '^CMAKE_PROJECT_VERSION:' "$work/lib-build/CMakeCache.txt" | cut -d= -f2)"
+version="$(grep -m1 '^CMAKE_PROJECT_VERSION:' "$cache" | cut -d= -f2)"
 [[ -n "$version" ]] || fail "no project version in the build's cache"
 
 # 2. The shared library's interface.
