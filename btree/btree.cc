@@ -37,12 +37,12 @@
 //     the protocol cannot deadlock. Fresh pages (just allocated, reachable
 //     from nowhere yet) are outside the order: nobody else can wait on them.
 //
-//  4. Latched readers crab. A cursor reaches its first leaf through
-//     FindLeafShared (optimistic down to the leaf's parent, invariant 11;
-//     when that cannot finish, and for Get's latched path, it latches the
-//     root shared, then each child shared before releasing its parent);
-//     a leaf's right sibling is latched
-//     before the leaf is released. Prev across a leaf boundary never latches
+//  4. Latched readers crab. A cursor, and Get's latched path, reach a leaf
+//     through FindLeafShared: optimistic down to the leaf's parent
+//     (invariant 11); when that cannot finish, FindLeafSharedLatched
+//     latches the root shared, then each child shared before releasing
+//     its parent. A leaf's right sibling is latched before the leaf is
+//     released. Prev across a leaf boundary never latches
 //     right to left: it descends again from the root for the last key below
 //     the leaf's first key (cursor.cc). A cursor reading copies of leaves
 //     (CursorMode::kLeafCopy) holds no latch while it moves inside a copy

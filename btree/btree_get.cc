@@ -104,6 +104,7 @@ BTree::Impl::Attempt BTree::Impl::GetOptimistic(std::string_view key, std::span<
       return Attempt::kRestart;
     }
     pool->CountOptimisticHits(levels);
+    rest->clear();  // an earlier attempt may have copied a value into it
     *status = Status::NotFound("no such key");
     return Attempt::kDone;
   }
@@ -142,6 +143,10 @@ BTree::Impl::Attempt BTree::Impl::FindLeafSharedOptimistic(std::string_view key,
   // parent is unchanged after the leaf is latched, `child` is the leaf for
   // `key` now, and stays so while the latch keeps splits and unlinks out.
   // Otherwise `child` may have left the tree; it is let go untouched.
+  // `child` came from an unvalidated read: check it before any I/O for it.
+  if (!parent.Validate()) {
+    return Attempt::kRestart;
+  }
   Result<ReadPageGuard> fetched = pool->FetchRead(child);
   if (!parent.Validate()) {
     return Attempt::kRestart;

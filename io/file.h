@@ -91,7 +91,10 @@ struct OpenOptions {
   // (installed once per process, chaining to any handler installed before)
   // turns that into the system-call path, which reports the error, so the
   // caller sees an IOError or Corruption, never a crash. The data file of a
-  // TreeStore opts in; logs, which are truncated, do not.
+  // TreeStore opts in; logs, which are truncated, do not. The pages a
+  // mapped read touched count in the process's RSS as shared file pages
+  // (RssFile), as LMDB's do: page cache the kernel can drop at any time,
+  // not memory the engine holds.
   bool map_reads = false;
 };
 

@@ -324,6 +324,13 @@ bool ReadMap::Cover(uint64_t end) {
   fresh->base = static_cast<const std::byte*>(base);
   fresh->length = length;
   current_.store(fresh.get(), std::memory_order_release);
+  if (mapping != nullptr) {
+    // The superseded mapping stays (a reader may be copying from it), but
+    // its page-table entries go, so the file's pages are not counted in
+    // RSS once per mapping. Safe for a shared file mapping: a reader still
+    // in it faults the page in again from the page cache.
+    (void)::madvise(const_cast<std::byte*>(mapping->base), mapping->length, MADV_DONTNEED);
+  }
   mappings_.push_back(std::move(fresh));
   return true;
 }

@@ -202,7 +202,14 @@ class BatchRunner {
       : ring_(ring), fd_(fd), path_(path), ops_(ops) {}
 
   Status Run() {
-    if (!ring_.usable()) return Status::IOError("io_uring ring could not be re-created");
+    if (!ring_.usable()) {
+      const Status failure =
+          Status::IOError("io_uring ring for " + path_ + " could not be re-created");
+      for (UringOp& op : ops_) {
+        if (!op.finished) Finish(op, failure);
+      }
+      return failure;
+    }
     while (HasWork() || outstanding_ > 0) {
       FillQueue();
       if (outstanding_ == 0) break;  // the remaining requests were empty
@@ -394,12 +401,15 @@ class UringFile final : public FdFile {
       ops.push_back(MakeOp(kind, r.offset, r.data.data(), r.data.size()));
       op_request.push_back(i);
     }
+    Status batch;
     if (ops.size() == 1 && ops[0].kind == UringOp::Kind::kRead) {
       IoRequest& r = requests[op_request[0]];
       r.result = io_internal::PreadFully(fd(), path(), r.offset, r.data);
       if (r.result.ok()) stats()->AddRead(r.data.size());
     } else if (!ops.empty()) {
-      (void)RunAndCount(ops);  // per-request results below
+      // Per-request results below; the batch's own status too, so a
+      // failure no request carries is never reported as success.
+      batch = RunAndCount(ops);
       for (size_t j = 0; j < ops.size(); ++j) {
         IoRequest& r = requests[op_request[j]];
         r.result = std::move(ops[j].result);
@@ -409,7 +419,7 @@ class UringFile final : public FdFile {
     for (const IoRequest& r : requests) {
       if (!r.result.ok()) return r.result;
     }
-    return Status::OK();
+    return batch;
   }
 
   Status Sync() override {

@@ -239,7 +239,10 @@ Status VersionStore::ReadCopied(TableId table, BTree* tree, std::string_view key
   // One copy: the tree's value lands in *value with its header split off
   // and checked in `head`; only a version from the chain replaces it.
   std::array<char, kEntryHeader> head;
-  MVDB_RETURN_IF_ERROR(tree->GetSplit(key, head, value));
+  if (Status got = tree->GetSplit(key, head, value); !got.ok()) {
+    value->clear();  // an earlier pass of the caller's loop may have filled it
+    return got;
+  }
   MVDB_ASSIGN_OR_RETURN(const EntryView entry,
                         DecodeHeader(GetFixed64(head.data()), value->size()));
   if (newest_ts != nullptr) *newest_ts = entry.ts;
