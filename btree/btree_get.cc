@@ -28,6 +28,29 @@ void Pause(int attempt) {
   }
 }
 
+// The descents to a leaf: optimistic attempts (restarting after a pause
+// while writers change the path), the latched descent when an attempt
+// cannot finish or after kOptimisticAttempts.
+template <class Guard, class Optimistic, class Latched>
+Result<Guard> OptimisticFirst(Optimistic optimistic, Latched latched) {
+  using Attempt = decltype(optimistic(nullptr, nullptr));  // BTree::Impl::Attempt
+  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+    Guard leaf;
+    Status status;
+    switch (optimistic(&leaf, &status)) {
+      case Attempt::kDone:
+        if (!status.ok()) return status;
+        return Result<Guard>(std::move(leaf));
+      case Attempt::kLatched:
+        return latched();
+      case Attempt::kRestart:
+        Pause(attempt);
+        break;
+    }
+  }
+  return latched();
+}
+
 }  // namespace
 
 BTree::Impl::Attempt BTree::Impl::OptimisticChild(const OptimisticPage& parent, PageId parent_id,
@@ -212,44 +235,20 @@ Status BTree::Impl::GetSplit(std::string_view key, std::span<char> head, std::st
   return GetSplitLatched(key, head, rest);
 }
 
-}  // namespace mvdb
-
-namespace mvdb {
-
 Result<ReadPageGuard> BTree::Impl::FindLeafShared(std::string_view key) {
-  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
-    ReadPageGuard leaf;
-    Status status;
-    switch (FindLeafSharedOptimistic(key, &leaf, &status)) {
-      case Attempt::kDone:
-        if (!status.ok()) return status;
-        return Result<ReadPageGuard>(std::move(leaf));
-      case Attempt::kLatched:
-        return FindLeafSharedLatched(key);
-      case Attempt::kRestart:
-        Pause(attempt);
-        break;
-    }
-  }
-  return FindLeafSharedLatched(key);
+  return OptimisticFirst<ReadPageGuard>(
+      [&](ReadPageGuard* leaf, Status* status) {
+        return FindLeafSharedOptimistic(key, leaf, status);
+      },
+      [&] { return FindLeafSharedLatched(key); });
 }
 
 Result<WritePageGuard> BTree::Impl::FindLeafExclusive(std::string_view key) {
-  for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
-    WritePageGuard leaf;
-    Status status;
-    switch (FindLeafExclusiveOptimistic(key, &leaf, &status)) {
-      case Attempt::kDone:
-        if (!status.ok()) return status;
-        return Result<WritePageGuard>(std::move(leaf));
-      case Attempt::kLatched:
-        return FindLeafExclusiveLatched(key);
-      case Attempt::kRestart:
-        Pause(attempt);
-        break;
-    }
-  }
-  return FindLeafExclusiveLatched(key);
+  return OptimisticFirst<WritePageGuard>(
+      [&](WritePageGuard* leaf, Status* status) {
+        return FindLeafExclusiveOptimistic(key, leaf, status);
+      },
+      [&] { return FindLeafExclusiveLatched(key); });
 }
 
 }  // namespace mvdb
