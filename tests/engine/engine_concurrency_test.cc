@@ -70,7 +70,10 @@ TEST(DbConcurrencyTest, WritersWithBackgroundCheckpointsThenReopen) {
         std::mt19937_64 rng(seed + t);
         Model mine;
         std::map<std::string, std::set<std::string>> touched;
-        for (int i = 0; i < 300; ++i) {
+        // At least 300 batches each, and on until a background checkpoint
+        // has completed, so that writes overlap one however the threads
+        // are scheduled (bounded: the test then fails below).
+        for (int i = 0; i < 300 || ((*engine)->stats().checkpoints == 0 && i < 200000); ++i) {
           WriteBatch batch;
           const int ops = 1 + static_cast<int>(rng() % 4);
           for (int o = 0; o < ops; ++o) {
