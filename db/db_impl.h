@@ -81,6 +81,7 @@ struct TableHandle::State {
 
   TableRef ref() const { return TableRef{id, tree, &name}; }
 };
+
 // Reaches a TableHandle's state (the handle's friend, internal to db/).
 struct TableHandleAccess {
   using State = TableHandle::State;
@@ -101,8 +102,8 @@ using Table = TableHandleAccess::State;
 // (a WriteBatch's Put, a Snapshot's Get) gets its handle overload with one
 // line: pass TableArg(handle) where it passes TableArg(name).
 struct TableArg {
-  TableArg(std::string_view table_name)
-      : name(table_name) {}  // NOLINT(google-explicit-constructor)
+  TableArg(std::string_view table_name)  // NOLINT(google-explicit-constructor)
+      : name(table_name) {}
   explicit TableArg(const TableHandle& handle)
       : name(handle.name()), table(TableHandleAccess::Get(handle)), by_handle(true) {}
 
@@ -142,14 +143,16 @@ struct Database::Impl final : Catalog {
   // table's lock (txn/lock_manager.h, by name, held to the transaction's
   // end), then finds the table under catalog_mu held shared (by name) or
   // checks that its handle's table was not dropped (no catalog mutex), and
-  // works on the tree without the catalog mutex. DropTable takes the table's lock in
-  // kAccessExclusive mode, so it waits (in the lock manager, with deadlock
-  // detection and the lock timeout) until no other transaction holds the
-  // table, and no operation of another transaction can be using the tree
-  // when it drops it. catalog_mu itself is held only briefly, and never
-  // while waiting for a lock: by CreateTable and the drop exclusively, by
-  // lookups, commits (to name their tables), Database::Get (for its read)
-  // and the collector (for a pass) shared.
+  // works on the tree without the catalog mutex. DropTable takes the
+  // table's lock in kAccessExclusive mode, so it waits (in the lock
+  // manager, with deadlock detection and the lock timeout) until no other
+  // transaction holds the table, and no operation of another transaction
+  // can be using the tree when it drops it. catalog_mu itself is held only
+  // briefly, and never while waiting for a lock: by CreateTable and the
+  // drop exclusively, by lookups, commits (to name their tables),
+  // Database::Get by name (for its read) and the collector (for a pass)
+  // shared. Database::Get through a handle holds the table's use_mu
+  // instead, which the drop takes after catalog_mu.
   mutable std::shared_timed_mutex catalog_mu;
   std::map<std::string, std::shared_ptr<Table>, std::less<>> tables;
   std::unordered_map<TableId, Table*> tables_by_id;
