@@ -186,6 +186,10 @@ struct Database::Impl final : Catalog {
   // before any lock. Lock waits fail as LockTable's. The Table stays
   // usable until txn ends: the lock keeps the drop out.
   Result<Table*> Resolve(Txn* txn, const TableArg& table, TableLockMode mode);
+  // Resolve by name (its name before handles).
+  Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
+    return Resolve(txn, TableArg(name), mode);
+  }
   // For a call without a transaction (Database::Get): runs fn(const Table&)
   // with the table kept from being dropped meanwhile — by name under
   // catalog_mu shared, for a handle under its Table::use_mu shared (after
