@@ -9,6 +9,7 @@
 //   });
 //   // Or look the table up once and pass the handle instead of the name:
 //   mvdb::TableHandle accounts = db->OpenTable("accounts").value();
+//   std::string balance;
 //   s = db->Get(accounts, "alice", &balance);
 //
 // Model. A database is a directory (data file, write-ahead log, lock file)
@@ -236,7 +237,7 @@ enum class TableLockMode : uint8_t {
 // answers NotFound ("no table 'NAME'") the handle's answers NotFound
 // ("table 'NAME' was dropped"), and a handle that is not this database's
 // answers InvalidArgument (TableHandle). These answers come after the
-// transaction's own ones above.
+// transaction's own ones above (and after a read_by iterator's error).
 class MVDB_EXPORT Transaction {
  public:
   ~Transaction();
