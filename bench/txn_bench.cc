@@ -4,9 +4,13 @@
 // the command and the figures.
 //
 //   raw_lookup         Engine::Get of a random key: the baseline of a read.
-//   txn_one_read/ISO   Begin (read-only, at ISO) + Get + Commit of a random key.
+//   txn_one_read/ISO   Begin (read-only, at ISO) + Get + Commit of a random key,
+//                      the table named by its name.
 //   db_get             Database::Get of a random key (no transaction): the
 //                      point read the short scans below are measured by.
+//   txn_one_read_handle/ISO, db_get_handle
+//                      the same through a TableHandle opened once: no
+//                      catalog mutex, no lookup by name (issue 13).
 //   short_scan/ISO/N   a short scan from a random key: Begin (read-only, at
 //                      ISO) + NewIterator + Seek + N entries read (key and
 //                      value) + the iterator destroyed + Commit. N = 1 is
@@ -265,9 +269,26 @@ void RawLookup(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void TxnOneRead(benchmark::State& state, IsolationLevel isolation) {
+// The table as a call names it: by name, or through a handle (TableHandle)
+// opened once before the loop.
+enum class TableBy { kName, kHandle };
+
+// *handle for kHandle (opened), false with the benchmark skipped if it fails.
+bool OpenHandle(benchmark::State& state, Database* db, TableBy by, TableHandle* handle) {
+  if (by == TableBy::kName) return true;
+  Result<TableHandle> opened = db->OpenTable(kTable);
+  if (!opened.ok()) {
+    state.SkipWithError(opened.status().ToString().c_str());
+    return false;
+  }
+  *handle = *opened;
+  return true;
+}
+
+void TxnOneRead(benchmark::State& state, IsolationLevel isolation, TableBy by) {
   Database* db = OrSkip(state, fixture->Db());
-  if (db == nullptr) {
+  TableHandle handle;
+  if (db == nullptr || !OpenHandle(state, db, by, &handle)) {
     return;
   }
   Random random(state.thread_index() + 1);
@@ -277,7 +298,9 @@ void TxnOneRead(benchmark::State& state, IsolationLevel isolation) {
   std::string value;
   for (auto _ : state) {
     std::unique_ptr<Transaction> txn = db->Begin(options);
-    if (Failed(state, txn->Get(kTable, View(Keys()[random.Uniform(kNumKeys)]), &value)) ||
+    const std::string_view key = View(Keys()[random.Uniform(kNumKeys)]);
+    if (Failed(state, by == TableBy::kHandle ? txn->Get(handle, key, &value)
+                                             : txn->Get(kTable, key, &value)) ||
         Failed(state, txn->Commit())) {
       break;
     }
@@ -285,15 +308,18 @@ void TxnOneRead(benchmark::State& state, IsolationLevel isolation) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void DbGet(benchmark::State& state) {
+void DbGet(benchmark::State& state, TableBy by) {
   Database* db = OrSkip(state, fixture->Db());
-  if (db == nullptr) {
+  TableHandle handle;
+  if (db == nullptr || !OpenHandle(state, db, by, &handle)) {
     return;
   }
   Random random(state.thread_index() + 1);
   std::string value;
   for (auto _ : state) {
-    if (Failed(state, db->Get(kTable, View(Keys()[random.Uniform(kNumKeys)]), &value))) {
+    const std::string_view key = View(Keys()[random.Uniform(kNumKeys)]);
+    if (Failed(state, by == TableBy::kHandle ? db->Get(handle, key, &value)
+                                             : db->Get(kTable, key, &value))) {
       break;
     }
   }
@@ -449,9 +475,12 @@ void RegisterAll() {
   benchmark::RegisterBenchmark("raw_lookup", RawLookup);
   for (const Level& level : kLevels) {
     benchmark::RegisterBenchmark((std::string("txn_one_read/") + level.name).c_str(), TxnOneRead,
-                                 level.isolation);
+                                 level.isolation, TableBy::kName);
+    benchmark::RegisterBenchmark((std::string("txn_one_read_handle/") + level.name).c_str(),
+                                 TxnOneRead, level.isolation, TableBy::kHandle);
   }
-  benchmark::RegisterBenchmark("db_get", DbGet);
+  benchmark::RegisterBenchmark("db_get", DbGet, TableBy::kName);
+  benchmark::RegisterBenchmark("db_get_handle", DbGet, TableBy::kHandle);
   for (const Level& level : kLevels) {
     for (const int entries : {1, 10, 100}) {
       const std::string name =

@@ -57,12 +57,51 @@ Table* Database::Impl::Find(std::string_view name) const {
 }
 
 void Database::Impl::AddTable(const std::string& name, BTree* tree) {
-  auto table = std::make_unique<Table>();
+  auto table = std::make_shared<Table>();
+  table->database = instance;
   table->id = next_table_id++;
   table->name = name;
   table->tree = tree;
   tables_by_id[table->id] = table.get();
   tables[name] = std::move(table);
+}
+
+uint64_t Database::Impl::NextInstance() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+Status Database::Impl::Check(const TableArg& table) const {
+  if (!table.by_handle) return Status::OK();
+  if (table.table == nullptr) return Status::InvalidArgument("the table handle names no table");
+  if (table.table->database != instance) {
+    return Status::InvalidArgument("table handle '" + table.table->name +
+                                   "' belongs to another database");
+  }
+  return Status::OK();
+}
+
+// ---- table handles ----
+
+TableHandle::TableHandle() = default;
+TableHandle::~TableHandle() = default;
+TableHandle::TableHandle(const TableHandle&) = default;
+TableHandle& TableHandle::operator=(const TableHandle&) = default;
+TableHandle::TableHandle(TableHandle&&) noexcept = default;
+TableHandle& TableHandle::operator=(TableHandle&&) noexcept = default;
+
+const std::string& TableHandle::name() const {
+  static const std::string kNone;
+  return state_ == nullptr ? kNone : state_->name;
+}
+
+Result<TableHandle> Database::OpenTable(std::string_view name) {
+  Impl& impl = *impl_;
+  if (impl.closed) return ClosedError(impl.dir);
+  std::shared_lock catalog(impl.catalog_mu);
+  const auto it = impl.tables.find(name);
+  if (it == impl.tables.end()) return Impl::NoTable(name);
+  return TableHandleAccess::Make(it->second);
 }
 
 // ---- open and close ----
@@ -222,13 +261,15 @@ Status Database::CreateTable(std::string_view name) {
   return Status::OK();
 }
 
-Status Database::DropTable(std::string_view name) {
-  Impl& impl = *impl_;
-  if (impl.closed) return ClosedError(impl.dir);
-  // A transaction of its own, whose kAccessExclusive lock waits for every
-  // transaction holding the table (Transaction::DropTable).
-  std::unique_ptr<Transaction> txn = Begin();
-  const Status dropped = txn->DropTable(name);
+namespace {
+
+// Database::DropTable's work: a transaction of its own, whose
+// kAccessExclusive lock waits for every transaction holding the table
+// (Transaction::DropTable).
+template <class TableName>
+Status DropInOwnTransaction(Database& db, const TableName& table) {
+  std::unique_ptr<Transaction> txn = db.Begin();
+  const Status dropped = txn->DropTable(table);
   if (!dropped.ok()) {
     (void)txn->Rollback();
     return dropped;
@@ -236,18 +277,33 @@ Status Database::DropTable(std::string_view name) {
   return txn->Commit();  // writes nothing: only releases the lock
 }
 
-Status Database::Impl::DropLocked(std::string_view name) {
+}  // namespace
+
+Status Database::DropTable(std::string_view name) {
+  if (impl_->closed) return ClosedError(impl_->dir);
+  return DropInOwnTransaction(*this, name);
+}
+
+Status Database::DropTable(const TableHandle& table) {
+  if (impl_->closed) return ClosedError(impl_->dir);
+  return DropInOwnTransaction(*this, table);
+}
+
+Status Database::Impl::DropLocked(Table* table) {
   std::unique_lock catalog(catalog_mu);  // held briefly by all others (db_impl.h)
-  Table* table = Find(name);
-  if (table == nullptr) return NoTable(name);
   if (const int open = table->iterators.load(); open > 0) {
-    return Status::Busy("table '" + std::string(name) + "' has " + std::to_string(open) +
+    return Status::Busy("table '" + table->name + "' has " + std::to_string(open) +
                         " open iterator(s)");
   }
-  MVDB_RETURN_IF_ERROR(engine->DropTree(name));
+  // Waits for the reads through a handle without a transaction (WithTable),
+  // which hold no table lock; later ones find it dropped.
+  std::unique_lock use(table->use_mu);
+  MVDB_RETURN_IF_ERROR(engine->DropTree(table->name));
+  table->dropped.store(true, std::memory_order_release);
+  use.unlock();
   txns->DropTable(table->id);
   tables_by_id.erase(table->id);
-  tables.erase(tables.find(name));
+  tables.erase(tables.find(table->name));  // the last use of `table` here: it may go now
   return Status::OK();
 }
 
@@ -280,15 +336,21 @@ std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) 
   return std::unique_ptr<Transaction>(new Transaction(std::move(txn)));
 }
 
+Status Database::Impl::GetLatest(const TableArg& table, std::string_view key, std::string* value) {
+  if (closed) return ClosedError(dir);
+  // No transaction, so no table lock: WithTable keeps the table from being
+  // dropped for the one read.
+  return WithTable(table, [&](const Table& found) {
+    return txns->versions().ReadLatest(found.id, found.tree, key, value);
+  });
+}
+
 Status Database::Get(std::string_view table, std::string_view key, std::string* value) {
-  Impl& impl = *impl_;
-  if (impl.closed) return ClosedError(impl.dir);
-  // No transaction, so no table lock: the catalog held shared for the one
-  // read keeps the table from being dropped meanwhile.
-  std::shared_lock catalog(impl.catalog_mu);
-  const Table* found = impl.Find(table);
-  if (found == nullptr) return Impl::NoTable(table);
-  return impl.txns->versions().ReadLatest(found->id, found->tree, key, value);
+  return impl_->GetLatest(TableArg(table), key, value);
+}
+
+Status Database::Get(const TableHandle& table, std::string_view key, std::string* value) {
+  return impl_->GetLatest(TableArg(table), key, value);
 }
 
 Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOptions& options) {

@@ -20,8 +20,6 @@
 
 namespace mvdb {
 
-// One table: its id (never reused in a process: versions and row locks
-// are named by it) and its tree.
 // An intrusive list of live objects (each has `live_prev`, `live_next` and
 // `live_linked`): registering a transaction or an iterator allocates
 // nothing, which keeps a short read cheap.
@@ -60,13 +58,58 @@ struct LiveList {
   }
 };
 
-struct Table {
+// One table: its id (never reused in a process: versions and row locks
+// are named by it) and its tree. Shared by the catalog and the handles
+// (TableHandle's hidden state is the Table itself), so it outlives its
+// drop and its database while a handle holds it; `tree` is used only while
+// the table is kept from being dropped (below) and not `dropped`.
+struct TableHandle::State {
+  uint64_t database = 0;  // Database::Impl::instance of the database that opened it
   TableId id = 0;
   std::string name;
-  BTree* tree = nullptr;
+  BTree* tree = nullptr;          // freed by the drop (or Close): never used once dropped
   std::atomic<int> iterators{0};  // open iterators; DropTable refuses while > 0
+  // Set by the drop, never cleared (a new table of the same name is a new
+  // Table). Read by a transaction after it took the table's lock (the drop
+  // sets it holding kAccessExclusive, so the lock orders the two), and by
+  // Database::Get under use_mu.
+  std::atomic<bool> dropped{false};
+  // Held shared by a read without a transaction through a handle
+  // (Database::Impl::WithTable), exclusively by the drop while it frees
+  // the tree: such a read has no table lock to keep the drop out.
+  std::shared_mutex use_mu;
 
   TableRef ref() const { return TableRef{id, tree, &name}; }
+};
+
+// Reaches a TableHandle's state (the handle's friend, internal to db/).
+struct TableHandleAccess {
+  using State = TableHandle::State;
+  static State* Get(const TableHandle& handle) { return handle.state_.get(); }
+  static TableHandle Make(std::shared_ptr<State> table) {
+    TableHandle handle;
+    handle.state_ = std::move(table);
+    return handle;
+  }
+};
+using Table = TableHandleAccess::State;
+
+// A table as a call names it: by name (found in the catalog under
+// catalog_mu) or by a handle (its Table, used as it is). Every public call
+// that takes a table has an overload for each and builds a TableArg from
+// either; from then on the two share one path, Database::Impl::Resolve
+// (in a transaction) or WithTable (without one). A new call taking a table
+// (a WriteBatch's Put, a Snapshot's Get) gets its handle overload with one
+// line: pass TableArg(handle) where it passes TableArg(name).
+struct TableArg {
+  TableArg(std::string_view table_name)  // NOLINT(google-explicit-constructor)
+      : name(table_name) {}
+  explicit TableArg(const TableHandle& handle)
+      : name(handle.name()), table(TableHandleAccess::Get(handle)), by_handle(true) {}
+
+  std::string_view name;
+  Table* table = nullptr;  // the handle's (null: a default handle)
+  bool by_handle = false;
 };
 
 struct Database::Impl final : Catalog {
@@ -92,19 +135,26 @@ struct Database::Impl final : Catalog {
   std::mutex live_mu;
   LiveList<Transaction::Impl> open;  // guarded by live_mu
 
+  // Which Database a handle belongs to: unique in the process (a reopened
+  // directory, or a new Database at a freed one's address, gets another).
+  const uint64_t instance = NextInstance();
+
   // The catalog. A transaction's operation on a table first takes the
   // table's lock (txn/lock_manager.h, by name, held to the transaction's
-  // end), then finds the table under catalog_mu held shared, and works on
-  // the tree without the catalog mutex. DropTable takes the table's lock in
-  // kAccessExclusive mode, so it waits (in the lock manager, with deadlock
-  // detection and the lock timeout) until no other transaction holds the
-  // table, and no operation of another transaction can be using the tree
-  // when it drops it. catalog_mu itself is held only briefly, and never
-  // while waiting for a lock: by CreateTable and the drop exclusively, by
-  // lookups, commits (to name their tables), Database::Get (for its read)
-  // and the collector (for a pass) shared.
+  // end), then finds the table under catalog_mu held shared (by name) or
+  // checks that its handle's table was not dropped (no catalog mutex), and
+  // works on the tree without the catalog mutex. DropTable takes the
+  // table's lock in kAccessExclusive mode, so it waits (in the lock
+  // manager, with deadlock detection and the lock timeout) until no other
+  // transaction holds the table, and no operation of another transaction
+  // can be using the tree when it drops it. catalog_mu itself is held only
+  // briefly, and never while waiting for a lock: by CreateTable and the
+  // drop exclusively, by lookups, commits (to name their tables),
+  // Database::Get by name (for its read) and the collector (for a pass)
+  // shared. Database::Get through a handle holds the table's use_mu
+  // instead, which the drop takes after catalog_mu.
   mutable std::shared_timed_mutex catalog_mu;
-  std::map<std::string, std::unique_ptr<Table>, std::less<>> tables;
+  std::map<std::string, std::shared_ptr<Table>, std::less<>> tables;
   std::unordered_map<TableId, Table*> tables_by_id;
   TableId next_table_id = 1;
 
@@ -119,12 +169,43 @@ struct Database::Impl final : Catalog {
     return Status::NotFound("no table '" + std::string(name) + "'");
   }
 
-  // Locks table `name` in `mode` for txn, then finds it: NotFound (and the
-  // lock given back if it was new) when there is no such table.
-  Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode);
-  // Drops table `name`. REQUIRES: the caller's transaction holds its
-  // kAccessExclusive lock.
-  Status DropLocked(std::string_view name);
+  // NotFound for a handle whose table was dropped.
+  static Status Dropped(std::string_view name) {
+    return Status::NotFound("table '" + std::string(name) + "' was dropped");
+  }
+  static uint64_t NextInstance();
+
+  // The one path from a table as a call names it to the Table, for a call
+  // in transaction txn: locks the table in `mode` for txn (by name, held to
+  // txn's end; a mode txn holds already costs a look at its own list,
+  // Txn::LockTable), then finds it — by name under catalog_mu shared, or,
+  // for a handle, by checking that its table was not dropped (no catalog
+  // mutex, no lookup). NotFound (and the lock given back if it was new)
+  // when there is no such table or the handle's was dropped;
+  // InvalidArgument for a default handle or another database's (Check),
+  // before any lock. Lock waits fail as LockTable's. The Table stays
+  // usable until txn ends: the lock keeps the drop out.
+  Result<Table*> Resolve(Txn* txn, const TableArg& table, TableLockMode mode);
+  // Resolve by name (its name before handles).
+  Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
+    return Resolve(txn, TableArg(name), mode);
+  }
+  // For a call without a transaction (Database::Get): runs fn(const Table&)
+  // with the table kept from being dropped meanwhile — by name under
+  // catalog_mu shared, for a handle under its Table::use_mu shared (after
+  // Check) — and returns what fn returns; NotFound as Resolve. fn must not
+  // wait for anything (a lock, another transaction).
+  template <class Fn>
+  Status WithTable(const TableArg& table, Fn&& fn);
+  // Database::Get's work.
+  Status GetLatest(const TableArg& table, std::string_view key, std::string* value);
+  // InvalidArgument unless a handle's table belongs to this database (a
+  // default handle, another database's, this directory's opened by an
+  // earlier Database). OK for a name.
+  Status Check(const TableArg& table) const;
+  // Drops `table`. REQUIRES: the caller's transaction holds its
+  // kAccessExclusive lock, and it is not dropped.
+  Status DropLocked(Table* table);
 
   // Catalog, for the transaction manager.
   std::optional<TableRef> Find(TableId id) const override;
@@ -148,6 +229,20 @@ struct Database::Impl final : Catalog {
   Status Close();
 };
 
+template <class Fn>
+Status Database::Impl::WithTable(const TableArg& table, Fn&& fn) {
+  if (!table.by_handle) {
+    std::shared_lock catalog(catalog_mu);
+    const Table* found = Find(table.name);
+    if (found == nullptr) return NoTable(table.name);
+    return fn(*found);
+  }
+  MVDB_RETURN_IF_ERROR(Check(table));
+  std::shared_lock use(table.table->use_mu);
+  if (table.table->dropped.load(std::memory_order_acquire)) return Dropped(table.name);
+  return fn(*table.table);
+}
+
 struct Transaction::Impl {
   // Null once detached: the transaction was begun on a closed database or
   // rolled back by the database's destruction (`ended` then says which).
@@ -168,6 +263,16 @@ struct Transaction::Impl {
   // this): ended when the transaction ends. One thread at a time uses a
   // transaction and its iterators (db.h), so no mutex.
   LiveList<Iterator::Impl> iterators;
+
+  // The public calls that take a table, by name or handle (TableArg).
+  // REQUIRES: txn (not ended). Write is Put (value) or Delete (null).
+  Status Get(const TableArg& table, std::string_view key, std::string* value);
+  Status GetForUpdate(const TableArg& table, std::string_view key, std::string* value,
+                      const Iterator* read_by);
+  Status Write(const TableArg& table, std::string_view key, const std::string_view* value);
+  Status DropTable(const TableArg& table);
+  // Also on an ended transaction: an iterator answering `ended`.
+  std::unique_ptr<Iterator> NewIterator(const TableArg& table, const IteratorOptions& options);
 
   // After txn's Commit or Rollback (or a failure that ended it): ends the
   // iterators, keeps the final state, frees the Txn and leaves `open`.

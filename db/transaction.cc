@@ -8,19 +8,25 @@
 
 namespace mvdb {
 
-Result<Table*> Database::Impl::LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
+Result<Table*> Database::Impl::Resolve(Txn* txn, const TableArg& table, TableLockMode mode) {
+  MVDB_RETURN_IF_ERROR(Check(table));
   bool newly = false;
-  MVDB_RETURN_IF_ERROR(txn->LockTable(name, mode, &newly));
-  Table* table = nullptr;
-  {
+  MVDB_RETURN_IF_ERROR(txn->LockTable(table.name, mode, &newly));
+  Table* found = table.table;
+  if (!table.by_handle) {
     std::shared_lock catalog(catalog_mu);
-    table = Find(name);
+    found = Find(table.name);
+  } else if (found->dropped.load(std::memory_order_acquire)) {
+    // Read after the lock, which the drop held while setting it: a table
+    // this sees not dropped stays so until txn ends.
+    found = nullptr;
   }
-  if (table == nullptr) {
-    if (newly) txn->UnlockTable(name, mode);  // PostgreSQL keeps no lock on a missing relation
-    return NoTable(name);
+  if (found == nullptr) {
+    if (newly)
+      txn->UnlockTable(table.name, mode);  // PostgreSQL keeps no lock on a missing relation
+    return table.by_handle ? Dropped(table.name) : NoTable(table.name);
   }
-  return table;
+  return found;
 }
 
 // ---- lifetimes (db_impl.h, Database::Impl::live_mu) ----
@@ -75,57 +81,110 @@ bool Transaction::read_only() const { return impl_->read_only; }
     if (impl_->txn == nullptr) return impl_->ended; \
   } while (0)
 
+// The calls that take a table: one path for a name and a handle (TableArg,
+// Database::Impl::Resolve); each public overload is one line below.
+
+Status Transaction::Impl::Get(const TableArg& table, std::string_view key, std::string* value) {
+  MVDB_ASSIGN_OR_RETURN(const Table* use,
+                        db->Resolve(txn.get(), table, TableLockMode::kAccessShare));
+  return txn->Get(use->ref(), key, value);
+}
+
+Status Transaction::Impl::GetForUpdate(const TableArg& table, std::string_view key,
+                                       std::string* value, const Iterator* read_by) {
+  if (read_by != nullptr && read_by->impl_->it == nullptr) {
+    return read_by->impl_->missing;  // it never opened
+  }
+  MVDB_ASSIGN_OR_RETURN(const Table* use, db->Resolve(txn.get(), table, TableLockMode::kRowShare));
+  if (read_by == nullptr) return txn->GetForUpdate(use->ref(), key, value);
+  return txn->GetForUpdate(use->ref(), key, value, *read_by->impl_->it);
+}
+
+Status Transaction::Impl::Write(const TableArg& table, std::string_view key,
+                                const std::string_view* value) {
+  MVDB_ASSIGN_OR_RETURN(const Table* use,
+                        db->Resolve(txn.get(), table, TableLockMode::kRowExclusive));
+  return value == nullptr ? txn->Delete(use->ref(), key) : txn->Put(use->ref(), key, *value);
+}
+
+Status Transaction::Impl::DropTable(const TableArg& table) {
+  MVDB_ASSIGN_OR_RETURN(Table * use,
+                        db->Resolve(txn.get(), table, TableLockMode::kAccessExclusive));
+  return db->DropLocked(use);
+}
+
 Status Transaction::Get(std::string_view table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ENDED();
-  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
-                                                                 TableLockMode::kAccessShare));
-  return impl_->txn->Get(use->ref(), key, value);
+  return impl_->Get(TableArg(table), key, value);
+}
+Status Transaction::Get(const TableHandle& table, std::string_view key, std::string* value) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->Get(TableArg(table), key, value);
 }
 
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value) {
   MVDB_RETURN_IF_ENDED();
-  MVDB_ASSIGN_OR_RETURN(const Table* use,
-                        impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kRowShare));
-  return impl_->txn->GetForUpdate(use->ref(), key, value);
+  return impl_->GetForUpdate(TableArg(table), key, value, nullptr);
+}
+Status Transaction::GetForUpdate(const TableHandle& table, std::string_view key,
+                                 std::string* value) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->GetForUpdate(TableArg(table), key, value, nullptr);
 }
 
 Status Transaction::GetForUpdate(std::string_view table, std::string_view key, std::string* value,
                                  const Iterator& read_by) {
   MVDB_RETURN_IF_ENDED();
-  if (read_by.impl_->it == nullptr) return read_by.impl_->missing;  // it never opened
-  MVDB_ASSIGN_OR_RETURN(const Table* use,
-                        impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kRowShare));
-  return impl_->txn->GetForUpdate(use->ref(), key, value, *read_by.impl_->it);
+  return impl_->GetForUpdate(TableArg(table), key, value, &read_by);
+}
+Status Transaction::GetForUpdate(const TableHandle& table, std::string_view key, std::string* value,
+                                 const Iterator& read_by) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->GetForUpdate(TableArg(table), key, value, &read_by);
 }
 
 Status Transaction::Put(std::string_view table, std::string_view key, std::string_view value) {
   MVDB_RETURN_IF_ENDED();
-  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
-                                                                 TableLockMode::kRowExclusive));
-  return impl_->txn->Put(use->ref(), key, value);
+  return impl_->Write(TableArg(table), key, &value);
+}
+Status Transaction::Put(const TableHandle& table, std::string_view key, std::string_view value) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->Write(TableArg(table), key, &value);
 }
 
 Status Transaction::Delete(std::string_view table, std::string_view key) {
   MVDB_RETURN_IF_ENDED();
-  MVDB_ASSIGN_OR_RETURN(const Table* use, impl_->db->LockAndFind(impl_->txn.get(), table,
-                                                                 TableLockMode::kRowExclusive));
-  return impl_->txn->Delete(use->ref(), key);
+  return impl_->Write(TableArg(table), key, nullptr);
+}
+Status Transaction::Delete(const TableHandle& table, std::string_view key) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->Write(TableArg(table), key, nullptr);
 }
 
 Status Transaction::LockTable(std::string_view table, TableLockMode mode) {
   MVDB_RETURN_IF_ENDED();
-  return impl_->db->LockAndFind(impl_->txn.get(), table, mode).status();
+  return impl_->db->Resolve(impl_->txn.get(), TableArg(table), mode).status();
+}
+Status Transaction::LockTable(const TableHandle& table, TableLockMode mode) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->db->Resolve(impl_->txn.get(), TableArg(table), mode).status();
 }
 
 Status Transaction::DropTable(std::string_view table) {
   MVDB_RETURN_IF_ENDED();
-  MVDB_RETURN_IF_ERROR(
-      impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kAccessExclusive).status());
-  return impl_->db->DropLocked(table);
+  return impl_->DropTable(TableArg(table));
+}
+Status Transaction::DropTable(const TableHandle& table) {
+  MVDB_RETURN_IF_ENDED();
+  return impl_->DropTable(TableArg(table));
 }
 
+// Commit and Rollback end the iterators before the Txn releases its table
+// locks: a DropTable granted the lock then finds none counted (Busy is for
+// the dropping transaction's own iterators only).
 Status Transaction::Commit(const CommitOptions& options) {
   MVDB_RETURN_IF_ENDED();
+  impl_->EndIterators(Status::Aborted("the iterator's transaction has ended"));
   const Status committed = impl_->txn->Commit(options);
   impl_->AfterEnd();
   return committed;
@@ -133,6 +192,7 @@ Status Transaction::Commit(const CommitOptions& options) {
 
 Status Transaction::Rollback() {
   MVDB_RETURN_IF_ENDED();
+  impl_->EndIterators(Status::Aborted("the iterator's transaction has ended"));
   const Status rolled_back = impl_->txn->Rollback();
   impl_->AfterEnd();
   return rolled_back;
@@ -140,27 +200,35 @@ Status Transaction::Rollback() {
 
 #undef MVDB_RETURN_IF_ENDED
 
-std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
-                                                   const IteratorOptions& options) {
+std::unique_ptr<Iterator> Transaction::Impl::NewIterator(const TableArg& table,
+                                                         const IteratorOptions& options) {
   auto impl = std::make_unique<Iterator::Impl>();
-  impl->db = impl_->db;
-  if (impl_->txn == nullptr) {
-    impl->missing = impl_->ended;
+  impl->db = db;
+  if (txn == nullptr) {
+    impl->missing = ended;
     return std::unique_ptr<Iterator>(new Iterator(std::move(impl)));
   }
-  Result<Table*> found =
-      impl_->db->LockAndFind(impl_->txn.get(), table, TableLockMode::kAccessShare);
+  Result<Table*> found = db->Resolve(txn.get(), table, TableLockMode::kAccessShare);
   if (!found.ok()) {
     impl->missing = found.status();
   } else {
     Table* t = found.value();
     impl->table = t;
     t->iterators.fetch_add(1);
-    impl->it = std::make_unique<TxnIterator>(impl_->txn.get(), t->ref(), options);
-    impl->owner = impl_.get();
-    impl_->iterators.Insert(impl.get());
+    impl->it = std::make_unique<TxnIterator>(txn.get(), t->ref(), options);
+    impl->owner = this;
+    iterators.Insert(impl.get());
   }
   return std::unique_ptr<Iterator>(new Iterator(std::move(impl)));
+}
+
+std::unique_ptr<Iterator> Transaction::NewIterator(std::string_view table,
+                                                   const IteratorOptions& options) {
+  return impl_->NewIterator(TableArg(table), options);
+}
+std::unique_ptr<Iterator> Transaction::NewIterator(const TableHandle& table,
+                                                   const IteratorOptions& options) {
+  return impl_->NewIterator(TableArg(table), options);
 }
 
 // ---- Iterator ----

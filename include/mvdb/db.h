@@ -7,6 +7,10 @@
 //     MVDB_RETURN_IF_ERROR(txn.GetForUpdate("accounts", "alice", &balance));
 //     return txn.Put("accounts", "alice", "42");
 //   });
+//   // Or look the table up once and pass the handle instead of the name:
+//   mvdb::TableHandle accounts = db->OpenTable("accounts").value();
+//   std::string balance;
+//   s = db->Get(accounts, "alice", &balance);
 //
 // Model. A database is a directory (data file, write-ahead log, lock file)
 // that one process at a time may open. It holds tables: ordered maps from
@@ -40,6 +44,9 @@
 // DropTable waits for it waits behind the drop (then finds no table:
 // NotFound). These waits are lock waits like a row lock's: the lock
 // timeout bounds them (LockTimeout) and a cycle fails with Deadlock.
+// Every call that takes a table takes it by name or by a TableHandle
+// (Database::OpenTable), which skips the lookup by name and takes the same
+// table lock.
 //
 // Errors (mvdb/status.h). Conflict, Deadlock, LockTimeout and
 // SnapshotTooOld are retryable (Status::IsRetryable): they fail the
@@ -96,6 +103,47 @@ namespace mvdb {
 
 class Database;
 class Transaction;
+struct TableHandleAccess;
+
+// A table, looked up once (Database::OpenTable) and then given to calls in
+// place of its name (RocksDB's ColumnFamilyHandle, LMDB's MDB_dbi). A call
+// through a handle goes straight to the table: it takes no catalog mutex
+// and looks nothing up by name. It still takes the table lock a call by
+// name takes (TableLockMode), once per transaction, so DropTable waits for
+// it as for any user of the table.
+//
+// Cheap to copy (a shared pointer): copy it freely, keep it as long as you
+// like, share it between threads. A handle never keeps a table or its
+// database alive and is never undefined behaviour to use:
+//   - After the table is dropped, every call through it answers NotFound
+//     ("table 'NAME' was dropped"), also once a new table of the same name
+//     was created: that is a new table, which needs a new handle.
+//   - A default-constructed handle (no table) answers InvalidArgument
+//     ("the table handle names no table"), and so does a handle given to a
+//     Database other than the one that opened it, including the same
+//     directory reopened ("table handle 'NAME' belongs to another
+//     database").
+//   - After Close, or once the Database is destroyed, the calls answer what
+//     they answer then without a handle (Lifetimes, at the top).
+// Thread-safe: a handle is immutable.
+class MVDB_EXPORT TableHandle {
+ public:
+  // Names no table.
+  TableHandle();
+  ~TableHandle();
+  TableHandle(const TableHandle&);
+  TableHandle& operator=(const TableHandle&);
+  TableHandle(TableHandle&&) noexcept;
+  TableHandle& operator=(TableHandle&&) noexcept;
+
+  // The table's name when it was opened (empty for a default handle).
+  const std::string& name() const;
+
+ private:
+  friend struct TableHandleAccess;
+  struct MVDB_HIDDEN State;
+  std::shared_ptr<State> state_;
+};
 
 // A position in one table as a transaction sees it: the snapshot the
 // iterator was created with (read committed: taken at NewIterator), merged
@@ -183,6 +231,13 @@ enum class TableLockMode : uint8_t {
 // Aborted once a retryable error failed it (Errors, at the top) or its
 // database was destroyed while it was open; InvalidArgument ("database DIR
 // is closed") if it was begun on a closed database.
+//
+// Each call that names a table takes it by name or by a TableHandle; the
+// two do the same, with the same errors, except that where the name's call
+// answers NotFound ("no table 'NAME'") the handle's answers NotFound
+// ("table 'NAME' was dropped"), and a handle that is not this database's
+// answers InvalidArgument (TableHandle). These answers come after the
+// transaction's own ones above (and after a read_by iterator's error).
 class MVDB_EXPORT Transaction {
  public:
   ~Transaction();
@@ -205,6 +260,7 @@ class MVDB_EXPORT Transaction {
   // Never waits for a row lock; waits for the table only behind DDL (a
   // DropTable that holds or waits for it).
   Status Get(std::string_view table, std::string_view key, std::string* value);
+  Status Get(const TableHandle& table, std::string_view key, std::string* value);
 
   // Locks `key` as a write would (waiting for another holder, Deadlock,
   // LockTimeout), then reads it: at snapshot isolation the snapshot's
@@ -212,6 +268,7 @@ class MVDB_EXPORT Transaction {
   // snapshot; at read committed the newest committed version. The lock is
   // taken even when the answer is NotFound, and held until the end.
   Status GetForUpdate(std::string_view table, std::string_view key, std::string* value);
+  Status GetForUpdate(const TableHandle& table, std::string_view key, std::string* value);
   // GetForUpdate for a caller that read `key` through `read_by` (an open
   // iterator of this transaction, whose snapshot it keeps) and now locks it
   // to act on the row it read, as PostgreSQL's read committed UPDATE does.
@@ -224,6 +281,8 @@ class MVDB_EXPORT Transaction {
   // Conflict). InvalidArgument if `read_by` belongs to another transaction;
   // its error if it failed to open.
   Status GetForUpdate(std::string_view table, std::string_view key, std::string* value,
+                      const Iterator& read_by);
+  Status GetForUpdate(const TableHandle& table, std::string_view key, std::string* value,
                       const Iterator& read_by);
 
   // Sets `key` to `value` in the transaction's writes, after locking the key
@@ -241,9 +300,11 @@ class MVDB_EXPORT Transaction {
   // transaction is left as it was), or NotFound for a table that does not
   // exist.
   Status Put(std::string_view table, std::string_view key, std::string_view value);
+  Status Put(const TableHandle& table, std::string_view key, std::string_view value);
   // Removes `key` (no error if it has no value), with Put's locking and
   // errors.
   Status Delete(std::string_view table, std::string_view key);
+  Status Delete(const TableHandle& table, std::string_view key);
 
   // An iterator over `table` (see Iterator). Never null: an iterator that
   // is not Valid with status NotFound if the table does not exist (after a
@@ -251,19 +312,25 @@ class MVDB_EXPORT Transaction {
   // what its other calls answer).
   std::unique_ptr<Iterator> NewIterator(std::string_view table,
                                         const IteratorOptions& options = {});
+  std::unique_ptr<Iterator> NewIterator(const TableHandle& table,
+                                        const IteratorOptions& options = {});
 
   // Locks `table` in `mode` until the transaction ends (as a first use
   // does; see TableLockMode), waiting while a conflicting mode is held or
   // asked for ahead. NotFound if there is no such table (no lock is kept);
   // Deadlock and LockTimeout as a row lock's wait, failing the transaction.
   Status LockTable(std::string_view table, TableLockMode mode);
+  Status LockTable(const TableHandle& table, TableLockMode mode);
   // Locks `table` in kAccessExclusive mode (waiting for every other
   // transaction that holds it, as LockTable), then removes it and its rows,
   // durably and at once: a later Rollback does not bring it back (DDL is
   // not transactional). NotFound if there is none; Busy while an iterator
-  // over it is open. This transaction's own writes to it make its Commit
-  // fail with NotFound.
+  // of this transaction over it is open (another transaction's iterators
+  // end with it, before its table lock is given back). This transaction's
+  // own writes to it make its Commit fail with NotFound. Every handle on
+  // the table answers NotFound from then on (TableHandle).
   Status DropTable(std::string_view table);
+  Status DropTable(const TableHandle& table);
 
   // Makes the writes durable (under options.sync or the database's sync
   // mode) and visible to every snapshot taken afterwards, then releases the
@@ -387,12 +454,23 @@ class MVDB_EXPORT Database {
   // committed or rolled back; transactions that first use the table
   // meanwhile wait behind it. NotFound if there is none; LockTimeout after
   // Options::lock_timeout (unset: no limit); Deadlock if the wait would
-  // close a cycle; Busy while an iterator over it is open. A thread must
+  // close a cycle; Busy while an iterator over it is open (an iterator of
+  // a transaction that failed, which gives its locks back at once, and has
+  // not been rolled back yet: the others end with their transaction,
+  // before its lock is given back). A thread must
   // not call it while a transaction of its own that used the table is open:
   // the drop would wait for that transaction (for ever without a lock
-  // timeout); use that transaction's DropTable instead.
+  // timeout); use that transaction's DropTable instead. Every handle on
+  // the table answers NotFound from then on (TableHandle); a read through
+  // a handle without a transaction (Get) that is under way is waited for.
   Status DropTable(std::string_view name);
+  Status DropTable(const TableHandle& table);
   Result<std::vector<std::string>> ListTables();
+
+  // A handle on table `name` (TableHandle), for calls that skip the lookup
+  // by name. NotFound if there is no such table; InvalidArgument after
+  // Close. Thread-safe.
+  Result<TableHandle> OpenTable(std::string_view name);
 
   // Starts a transaction. Never returns null. On a closed database the
   // transaction is born ended: every call on it answers InvalidArgument
@@ -406,8 +484,12 @@ class MVDB_EXPORT Database {
   // DB::Get): it sees every commit acknowledged before the call and holds
   // no snapshot afterwards. NotFound when the key or the table is absent
   // (*value is then empty or unchanged). The value is copied once, as by
-  // Transaction::Get. Thread-safe.
+  // Transaction::Get. Thread-safe. Through a handle it takes no catalog
+  // mutex (only a per-table one that keeps a concurrent DropTable out for
+  // the read): NotFound when the table was dropped, InvalidArgument for a
+  // handle that is not this database's (TableHandle).
   Status Get(std::string_view table, std::string_view key, std::string* value);
+  Status Get(const TableHandle& table, std::string_view key, std::string* value);
 
   // Runs fn in a new transaction and commits it. When fn or the commit
   // fails with a retryable error, rolls back, sleeps a random backoff and

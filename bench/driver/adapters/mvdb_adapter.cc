@@ -10,6 +10,9 @@
 //  - Get is Database::Get: the newest committed value, as a one-read
 //    read-committed transaction would read it, without making one; no
 //    locks, no snapshot kept after it (the peers' Get does the same).
+//  - The table is opened once as a TableHandle (as RocksDB's column family
+//    handle and LMDB's MDB_dbi are), and every measured call goes through
+//    it: no catalog mutex, no lookup by name.
 //  - Transfer locks the accounts in the order it is given (from, then to),
 //    not in key order: two opposite transfers can deadlock, mvdb detects it
 //    at once and the loser's Deadlock comes back as a retryable Conflict,
@@ -54,12 +57,12 @@ TransactionOptions BlindWrite() {
 // declared last so that it is destroyed first, as mvdb requires.
 class MvdbCursor final : public Cursor {
  public:
-  explicit MvdbCursor(Database* db) {
+  MvdbCursor(Database* db, const TableHandle& table) {
     TransactionOptions options;
     options.isolation = IsolationLevel::kSnapshot;
     options.read_only = true;
     txn_ = db->Begin(options);
-    iterator_ = txn_->NewIterator(kTable);
+    iterator_ = txn_->NewIterator(table);
   }
 
   void SeekToFirst() override { iterator_->SeekToFirst(); }
@@ -77,11 +80,11 @@ class MvdbCursor final : public Cursor {
 
 class MvdbWorker final : public Worker {
  public:
-  explicit MvdbWorker(Database* db) : db_(db) {}
+  MvdbWorker(Database* db, TableHandle table) : db_(db), table_(std::move(table)) {}
 
   Status Put(std::string_view key, std::string_view value) override {
     std::unique_ptr<Transaction> txn = db_->Begin(BlindWrite());
-    Status status = txn->Put(kTable, key, value);
+    Status status = txn->Put(table_, key, value);
     if (status.ok()) status = txn->Commit();
     return MapRetryable(status);
   }
@@ -102,11 +105,11 @@ class MvdbWorker final : public Worker {
   // Database::Get: the newest committed value, as a one-read read-committed
   // transaction, without making one (what the peers' Get does too).
   Status Get(std::string_view key, std::string* value) override {
-    return MapRetryable(db_->Get(kTable, key, value));
+    return MapRetryable(db_->Get(table_, key, value));
   }
 
   Result<std::unique_ptr<Cursor>> NewCursor() override {
-    return std::unique_ptr<Cursor>(std::make_unique<MvdbCursor>(db_));
+    return std::unique_ptr<Cursor>(std::make_unique<MvdbCursor>(db_, table_));
   }
 
   Status ReadModifyWrite(std::string_view key, std::string_view value) override {
@@ -114,8 +117,8 @@ class MvdbWorker final : public Worker {
     options.isolation = IsolationLevel::kSnapshot;
     std::unique_ptr<Transaction> txn = db_->Begin(options);
     std::string old;
-    Status status = txn->Get(kTable, key, &old);
-    if (status.ok()) status = txn->Put(kTable, key, value);
+    Status status = txn->Get(table_, key, &old);
+    if (status.ok()) status = txn->Put(table_, key, value);
     if (status.ok()) status = txn->Commit();
     return MapRetryable(status);
   }
@@ -130,23 +133,24 @@ class MvdbWorker final : public Worker {
     // balance and lose one update; GetForUpdate locks first. At snapshot
     // isolation first-updater-wins catches that at Put.
     auto read = [&](std::string_view key, std::string* value) {
-      return read_committed ? txn->GetForUpdate(kTable, key, value) : txn->Get(kTable, key, value);
+      return read_committed ? txn->GetForUpdate(table_, key, value) : txn->Get(table_, key, value);
     };
     Status status = MoveBalance(
         from, to, amount, read,
-        [&](std::string_view key, std::string_view value) { return txn->Put(kTable, key, value); });
+        [&](std::string_view key, std::string_view value) { return txn->Put(table_, key, value); });
     if (status.ok()) status = txn->Commit();
     return MapRetryable(status);
   }
 
  private:
   Database* db_;
+  const TableHandle table_;
 };
 
 class MvdbAdapter final : public EngineAdapter {
  public:
-  MvdbAdapter(std::unique_ptr<Database> db, const Options& options)
-      : db_(std::move(db)), options_(options) {}
+  MvdbAdapter(std::unique_ptr<Database> db, TableHandle table, const Options& options)
+      : db_(std::move(db)), table_(std::move(table)), options_(options) {}
   ~MvdbAdapter() override {
     if (db_ != nullptr) (void)db_->Close();
   }
@@ -167,7 +171,7 @@ class MvdbAdapter final : public EngineAdapter {
   bool has_transactions() const override { return true; }
 
   Result<std::unique_ptr<Worker>> NewWorker() override {
-    return std::unique_ptr<Worker>(std::make_unique<MvdbWorker>(db_.get()));
+    return std::unique_ptr<Worker>(std::make_unique<MvdbWorker>(db_.get(), table_));
   }
 
   Status Close() override {
@@ -179,6 +183,7 @@ class MvdbAdapter final : public EngineAdapter {
 
  private:
   std::unique_ptr<Database> db_;
+  TableHandle table_;
   Options options_;
 };
 
@@ -194,7 +199,9 @@ Result<std::unique_ptr<EngineAdapter>> OpenMvdb(const EngineConfig& config) {
   if (std::find(tables.begin(), tables.end(), kTable) == tables.end()) {
     MVDB_RETURN_IF_ERROR(db->CreateTable(kTable));
   }
-  return std::unique_ptr<EngineAdapter>(std::make_unique<MvdbAdapter>(std::move(db), options));
+  MVDB_ASSIGN_OR_RETURN(TableHandle table, db->OpenTable(kTable));
+  return std::unique_ptr<EngineAdapter>(
+      std::make_unique<MvdbAdapter>(std::move(db), std::move(table), options));
 }
 
 }  // namespace mvdb::bench
