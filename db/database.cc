@@ -134,6 +134,10 @@ Database::~Database() {
 
 void Database::Impl::EndAll() {
   std::lock_guard live(live_mu);
+  snapshots.Drain([&](Snapshot::Impl* snapshot) {
+    snapshot->Detach(Status::Aborted("database " + dir + " was destroyed with snapshot " +
+                                     std::to_string(snapshot->id) + " open"));
+  });
   open.Drain([&](Transaction::Impl* txn) {
     const Status why = Status::Aborted("database " + dir + " was destroyed with transaction " +
                                        std::to_string(txn->id) + " open: it was rolled back");
@@ -176,7 +180,7 @@ Status Database::Impl::Close() {
   {
     std::lock_guard live(live_mu);
     if (closed) return ClosedError(dir);
-    if (!open.empty()) {
+    if (!open.empty() || !snapshots.empty()) {
       // Counted from the tables, not the transactions' own sets, which
       // their threads may be changing (db.h, Threading).
       size_t iterators = 0;
@@ -184,9 +188,16 @@ Status Database::Impl::Close() {
         std::shared_lock catalog(catalog_mu);
         for (const auto& [name, table] : tables) iterators += table->iterators.load();
       }
+      if (snapshots.empty()) {
+        return Status::Busy("database " + dir + " has " + std::to_string(open.size) +
+                            " open transaction(s) and " + std::to_string(iterators) +
+                            " open iterator(s): commit or roll them back, then close");
+      }
       return Status::Busy("database " + dir + " has " + std::to_string(open.size) +
-                          " open transaction(s) and " + std::to_string(iterators) +
-                          " open iterator(s): commit or roll them back, then close");
+                          " open transaction(s), " + std::to_string(iterators) +
+                          " open iterator(s) and " + std::to_string(snapshots.size) +
+                          " open snapshot(s): end them (a snapshot ends when its last copy and "
+                          "iterator are destroyed), then close");
     }
     closed = true;  // Begin answers a closed transaction from now on
   }

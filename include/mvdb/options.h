@@ -76,7 +76,9 @@ struct Options {
 
   // Old versions kept for open snapshots may use this much memory. Past it,
   // the transactions holding the oldest snapshot are aborted with
-  // SnapshotTooOld (retryable), oldest first, until the versions fit.
+  // SnapshotTooOld (retryable), oldest first, until the versions fit; a
+  // Snapshot (Database::GetSnapshot) is reclaimed the same way, and its
+  // reads answer SnapshotTooOld from then on.
   // Counted as the heap holds them (values, keys, chains, the collector's
   // work queue, allocator overhead), not only the values' bytes. A commit
   // that leaves them over the limit collects before it returns, so they
