@@ -275,17 +275,35 @@ Result<std::vector<std::string>> Database::ListTables() {
 
 std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) {
   auto txn = std::make_unique<Transaction::Impl>();
-  txn->isolation = options.isolation.value_or(impl_->options.default_isolation);
+  TransactionOptions resolved = options;
+  if (options.snapshot != nullptr && !options.isolation.has_value()) {
+    resolved.isolation = IsolationLevel::kSnapshot;  // options.h: whatever the default
+  }
+  txn->isolation = resolved.isolation.value_or(impl_->options.default_isolation);
   txn->read_only = options.read_only;
+  Snapshot::Impl* at = options.snapshot == nullptr ? nullptr : options.snapshot->impl_.get();
   std::lock_guard live(impl_->live_mu);
   if (impl_->closed) {
     // Born ended: every call answers that the database is closed.
     txn->ended = ClosedError(impl_->dir);
+  } else if (options.snapshot != nullptr && at == nullptr) {
+    txn->ended = Status::InvalidArgument("TransactionOptions::snapshot is empty (moved from)");
+  } else if (at != nullptr && at->db != impl_.get()) {
+    txn->ended =
+        Status::InvalidArgument("TransactionOptions::snapshot: snapshot " + std::to_string(at->id) +
+                                " is not of database " + impl_->dir +
+                                (at->db == nullptr ? " (its database was destroyed)" : ""));
+  } else if (at != nullptr && txn->isolation != IsolationLevel::kSnapshot) {
+    txn->ended = Status::InvalidArgument(
+        "TransactionOptions::snapshot needs snapshot isolation, not read committed");
   } else {
     txn->db = impl_.get();
-    txn->txn = impl_->txns->Begin(options);
+    txn->txn = impl_->txns->Begin(resolved);
     txn->id = txn->txn->id();
     txn->isolation = txn->txn->isolation();
+    // Its own claim, beside the snapshot's (which may go first); failed
+    // (SnapshotTooOld) if the snapshot was reclaimed.
+    if (at != nullptr) (void)txn->txn->StartAt(&at->owner);
     impl_->open.Insert(txn.get());
   }
   return std::unique_ptr<Transaction>(new Transaction(std::move(txn)));

@@ -60,16 +60,26 @@ Result<Snapshot> Database::GetSnapshot() {
 Snapshot::Snapshot(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Snapshot::Snapshot(const Snapshot& other) = default;
 Snapshot& Snapshot::operator=(const Snapshot& other) = default;
+Snapshot::Snapshot(Snapshot&& other) noexcept = default;
+Snapshot& Snapshot::operator=(Snapshot&& other) noexcept = default;
 Snapshot::~Snapshot() = default;
 
-uint64_t Snapshot::sequence() const { return impl_->ts; }
-uint64_t Snapshot::id() const { return impl_->id; }
+namespace {
+Status MovedFrom() { return Status::InvalidArgument("the snapshot is empty (moved from)"); }
+}  // namespace
+
+uint64_t Snapshot::sequence() const { return impl_ == nullptr ? 0 : impl_->ts; }
+uint64_t Snapshot::id() const { return impl_ == nullptr ? 0 : impl_->id; }
 
 Status Snapshot::Get(std::string_view table, std::string_view key, std::string* value) const {
+  if (impl_ == nullptr) return MovedFrom();
   const Impl& snapshot = *impl_;
   if (snapshot.db == nullptr) return snapshot.ended;
   Database::Impl& db = *snapshot.db;
-  MVDB_RETURN_IF_ERROR(snapshot.CheckReadable());
+  if (Status readable = snapshot.CheckReadable(); !readable.ok()) {
+    value->clear();
+    return readable;
+  }
   Status read;
   {
     // No transaction, so no table lock: the catalog held shared for the
@@ -89,11 +99,11 @@ Status Snapshot::Get(std::string_view table, std::string_view key, std::string* 
 std::unique_ptr<Iterator> Snapshot::NewIterator(std::string_view table,
                                                 const IteratorOptions& options) const {
   auto it = std::make_unique<Iterator::Impl>();
-  Impl& snapshot = *impl_;
-  if (snapshot.db == nullptr) {
-    it->missing = snapshot.ended;
+  if (impl_ == nullptr || impl_->db == nullptr) {
+    it->missing = impl_ == nullptr ? MovedFrom() : impl_->ended;
     return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
   }
+  Impl& snapshot = *impl_;
   Database::Impl& db = *snapshot.db;
   it->db = &db;
   it->snapshot = impl_;

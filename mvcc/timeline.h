@@ -79,6 +79,11 @@ class Timeline {
   // Registers owner's snapshot at visible() (or moves it there if already
   // registered) and returns it. Clears too_old.
   Timestamp Acquire(SnapshotOwner* owner);
+  // Registers owner's snapshot at base's timestamp, beside it (a
+  // transaction begun at a shared snapshot): false, registering nothing,
+  // if base is not registered (it was reclaimed). REQUIRES: owner not
+  // registered.
+  bool AcquireAt(SnapshotOwner* owner, SnapshotOwner* base);
   // Unregisters (no-op if not registered or reclaimed).
   void Release(SnapshotOwner* owner);
 

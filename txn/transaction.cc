@@ -329,6 +329,16 @@ Timestamp Txn::EnsureSnapshot() {
   return snapshot_.ts;
 }
 
+Status Txn::StartAt(SnapshotOwner* base) {
+  if (!manager_->timeline().AcquireAt(&snapshot_, base)) {
+    // Counted when base was reclaimed; this transaction fails with it.
+    return FailWith(SnapshotReclaimed(base->ts));
+  }
+  snapshot_ts_.store(snapshot_.ts, std::memory_order_relaxed);
+  has_snapshot_.store(true, std::memory_order_release);
+  return Status::OK();
+}
+
 Status Txn::FailWith(Status status) {
   if (state() != TransactionState::kActive) return status;
   if (!status.IsSnapshotTooOld()) manager_->Count(status);  // counted at the reclaim

@@ -83,6 +83,13 @@ class Txn {
   Status LockTable(std::string_view name, TableLockMode mode, bool* newly);
   void UnlockTable(std::string_view name, TableLockMode mode);
 
+  // Takes the transaction's snapshot now, at base's timestamp (a
+  // transaction begun at a shared Snapshot: TransactionOptions::snapshot)
+  // rather than at its first operation. Fails the transaction with
+  // SnapshotTooOld if base was reclaimed. REQUIRES: snapshot isolation,
+  // before any operation.
+  Status StartAt(SnapshotOwner* base);
+
   // The snapshot reads go through: the transaction's (snapshot isolation)
   // or a new one owned by `owner` (read committed iterators). Fails if the
   // transaction cannot read (failed, ended, snapshot too old).

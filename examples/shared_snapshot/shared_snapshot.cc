@@ -220,9 +220,12 @@ int main(int argc, char** argv) {
     failures += ok ? 0 : 1;
     return ok ? "OK" : "WRONG";
   };
-  std::printf("%d writers: %llu transfers committed (%llu conflicts retried)\n", writers,
-              static_cast<unsigned long long>(during.commits - start.commits),
-              static_cast<unsigned long long>(during.aborts_conflict - start.aborts_conflict));
+  std::printf(
+      "%d writers, %d transfers: %llu moved money, %llu declined (insufficient funds), "
+      "%llu conflicts retried\n",
+      writers, writers * transfers, static_cast<unsigned long long>(during.commits - start.commits),
+      static_cast<unsigned long long>(during.read_only_commits - start.read_only_commits),
+      static_cast<unsigned long long>(during.aborts_conflict - start.aborts_conflict));
   for (int r = 0; r < readers; ++r) {
     std::printf(
         "reader %d: %d passes (an iterator scan and %d Gets each), always %d accounts "

@@ -196,7 +196,8 @@ enum class TableLockMode : uint8_t {
 // ("transaction N has ended") once it has committed or rolled back;
 // Aborted once a retryable error failed it (Errors, at the top) or its
 // database was destroyed while it was open; InvalidArgument ("database DIR
-// is closed") if it was begun on a closed database.
+// is closed") if it was begun on a closed database (or with a
+// TransactionOptions::snapshot it cannot use).
 class MVDB_EXPORT Transaction {
  public:
   ~Transaction();
@@ -315,11 +316,14 @@ class MVDB_EXPORT Transaction {
 // versions exceed Options::max_version_bytes, oldest first: from then on
 // its Get and its iterators answer SnapshotTooOld, and a new snapshot is
 // the remedy. Taking one takes a mutex briefly and allocates once;
-// a Get or an iterator holds no lock of the snapshot's.
+// a Get or an iterator holds no lock of the snapshot's. A transaction may
+// also begin at it (TransactionOptions::snapshot), to read it with its
+// own writes merged, or to write as of it.
 //
 // Copies share one snapshot (a copy costs an atomic increment); it is
-// released when the last copy, and the last iterator over it, goes. There
-// is no empty Snapshot: hold a std::optional<Snapshot> to have none.
+// released when the last copy, and the last iterator over it, goes. A
+// Snapshot moved from is empty: its Get and iterators answer
+// InvalidArgument, its sequence() and id() are 0.
 //
 // Threading: any number of threads may call Get and NewIterator on one
 // Snapshot (or its copies) at once; each Iterator is used by one thread at
@@ -334,6 +338,8 @@ class MVDB_EXPORT Snapshot {
  public:
   Snapshot(const Snapshot& other);
   Snapshot& operator=(const Snapshot& other);
+  Snapshot(Snapshot&& other) noexcept;
+  Snapshot& operator=(Snapshot&& other) noexcept;
   ~Snapshot();
 
   // The commit timestamp it sees up to: every commit at or below it and
@@ -479,7 +485,9 @@ class MVDB_EXPORT Database {
 
   // Starts a transaction. Never returns null. On a closed database the
   // transaction is born ended: every call on it answers InvalidArgument
-  // ("database DIR is closed"), its state() is kRolledBack and its id() 0.
+  // ("database DIR is closed"), its state() is kRolledBack and its id() 0;
+  // so it is, answering InvalidArgument, with a TransactionOptions::snapshot
+  // it cannot use (options.h).
   // A failed database (health()) begins transactions as usual and fails
   // their commits.
   std::unique_ptr<Transaction> Begin(const TransactionOptions& options = {});

@@ -20,8 +20,10 @@ bool Contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
 
-// The value of `key` as the snapshot sees it, "<NotFound>", or "<status>".
-std::string Read(const Snapshot& snapshot, std::string_view key, std::string_view table = kTable) {
+// The value of `key` as the snapshot sees it (TxnTest::Read for a transaction), "<NotFound>", or
+// "<status>".
+std::string ReadAt(const Snapshot& snapshot, std::string_view key,
+                   std::string_view table = kTable) {
   std::string value;
   const Status status = snapshot.Get(table, key, &value);
   if (status.ok()) return value;
@@ -53,9 +55,9 @@ TEST_F(TxnTest, SnapshotSeesExactlyTheCommitsBeforeItWasTaken) {
   CommitDelete("b");
   CommitPut("c", "3");
 
-  EXPECT_EQ(Read(snapshot, "a"), "1");
-  EXPECT_EQ(Read(snapshot, "b"), "1");
-  EXPECT_EQ(Read(snapshot, "c"), "<NotFound>");
+  EXPECT_EQ(ReadAt(snapshot, "a"), "1");
+  EXPECT_EQ(ReadAt(snapshot, "b"), "1");
+  EXPECT_EQ(ReadAt(snapshot, "c"), "<NotFound>");
   EXPECT_EQ(Scan(snapshot), (KeyValues{{"a", "1"}, {"b", "1"}}));
   // Backward and within bounds too.
   IteratorOptions bounds;
@@ -69,7 +71,7 @@ TEST_F(TxnTest, SnapshotSeesExactlyTheCommitsBeforeItWasTaken) {
   EXPECT_GT(later.sequence(), snapshot.sequence());
   EXPECT_GT(later.id(), snapshot.id());
   EXPECT_EQ(Scan(later), (KeyValues{{"a", "2"}, {"c", "3"}}));
-  EXPECT_EQ(Read(snapshot, "a"), "1");
+  EXPECT_EQ(ReadAt(snapshot, "a"), "1");
 }
 
 TEST_F(TxnTest, SnapshotReadsAreRepeatableAcrossCollections) {
@@ -78,13 +80,13 @@ TEST_F(TxnTest, SnapshotReadsAreRepeatableAcrossCollections) {
   for (int i = 1; i <= 20; ++i) {
     CommitPut("k", VersionValue(i));
     ASSERT_TRUE(db_->CollectGarbage().ok());
-    EXPECT_EQ(Read(snapshot, "k"), VersionValue(0));
+    EXPECT_EQ(ReadAt(snapshot, "k"), VersionValue(0));
   }
 }
 
 TEST_F(TxnTest, SnapshotOfAMissingOrDroppedTableAnswersNotFound) {
   const Snapshot snapshot = Take(*db_);
-  EXPECT_EQ(Read(snapshot, "k", "nope"), "<NotFound>");
+  EXPECT_EQ(ReadAt(snapshot, "k", "nope"), "<NotFound>");
   std::unique_ptr<Iterator> it = snapshot.NewIterator("nope");
   EXPECT_FALSE(it->Valid());
   EXPECT_EQ(Code(it->status()), "NotFound") << it->status().ToString();
@@ -93,10 +95,10 @@ TEST_F(TxnTest, SnapshotOfAMissingOrDroppedTableAnswersNotFound) {
   // created since as empty.
   ASSERT_TRUE(db_->CreateTable("later").ok());
   CommitPut("x", "1", "later");
-  EXPECT_EQ(Read(snapshot, "x", "later"), "<NotFound>");
+  EXPECT_EQ(ReadAt(snapshot, "x", "later"), "<NotFound>");
   EXPECT_EQ(Scan(snapshot, "later"), KeyValues{});
   ASSERT_TRUE(db_->DropTable("later").ok());
-  EXPECT_EQ(Read(snapshot, "x", "later"), "<NotFound>");
+  EXPECT_EQ(ReadAt(snapshot, "x", "later"), "<NotFound>");
 }
 
 TEST_F(TxnTest, DropTableIsBusyWhileASnapshotIteratorIsOpen) {
@@ -109,7 +111,7 @@ TEST_F(TxnTest, DropTableIsBusyWhileASnapshotIteratorIsOpen) {
   EXPECT_EQ(Drain(*it), (KeyValues{{"a", "1"}}));
   it.reset();
   EXPECT_TRUE(db_->DropTable(kTable).ok());
-  EXPECT_EQ(Read(snapshot, "a"), "<NotFound>");
+  EXPECT_EQ(ReadAt(snapshot, "a"), "<NotFound>");
 }
 
 // ---- copies, iterators and the watermark ----
@@ -125,12 +127,12 @@ TEST_F(TxnTest, SnapshotCopiesShareOneRegistrationReleasedWithTheLast) {
   EXPECT_EQ(db_->stats().oldest_snapshot_ts, ts);
   first.reset();
   EXPECT_EQ(db_->stats().oldest_snapshot_ts, ts);  // the copy holds it
-  EXPECT_EQ(Read(*copy, "k"), "1");
+  EXPECT_EQ(ReadAt(*copy, "k"), "1");
   Snapshot assigned = Take(*db_);  // a newer one, then assigned the old one
   assigned = *copy;
   copy.reset();
   EXPECT_EQ(db_->stats().oldest_snapshot_ts, ts);
-  EXPECT_EQ(Read(assigned, "k"), "1");
+  EXPECT_EQ(ReadAt(assigned, "k"), "1");
 }
 
 TEST_F(TxnTest, SnapshotIsReleasedWhenItsLastCopyGoes) {
@@ -155,7 +157,7 @@ TEST_F(TxnTest, WatermarkKeepsTheVersionsASnapshotSeesUntilItIsReleased) {
   ASSERT_GE(versions->size(), 2u);
   EXPECT_EQ(versions->front().value, VersionValue(3));
   EXPECT_EQ(versions->back().value, VersionValue(1));
-  EXPECT_EQ(Read(*snapshot, "k"), VersionValue(1));
+  EXPECT_EQ(ReadAt(*snapshot, "k"), VersionValue(1));
 
   snapshot.reset();
   ASSERT_TRUE(db_->CollectGarbage().ok());
@@ -239,7 +241,92 @@ TEST_F(TxnTest, SnapshotReclaimedByTheMemoryBoundAnswersSnapshotTooOld) {
   EXPECT_FALSE(after->Valid());
 
   // A new snapshot is the remedy.
-  EXPECT_EQ(Read(Take(*db_), key(1)), std::string(1024, 'b'));
+  EXPECT_EQ(ReadAt(Take(*db_), key(1)), std::string(1024, 'b'));
+}
+
+// ---- transactions begun at a snapshot (TransactionOptions::snapshot) ----
+
+std::unique_ptr<Transaction> BeginAt(Database& db, const Snapshot& snapshot,
+                                     std::optional<IsolationLevel> isolation = std::nullopt) {
+  TransactionOptions options;
+  options.snapshot = &snapshot;
+  options.isolation = isolation;
+  return db.Begin(options);
+}
+
+TEST_F(TxnTest, TransactionsBegunAtASnapshotReadItAndKeepItsVersions) {
+  CommitPut("a", "1");
+  CommitPut("b", "1");
+  std::optional<Snapshot> snapshot(Take(*db_));
+  const uint64_t ts = snapshot->sequence();
+  CommitPut("a", "2");
+  auto first = BeginAt(*db_, *snapshot);
+  auto second = BeginAt(*db_, *snapshot);
+  EXPECT_EQ(first->isolation(), kSnapshot);
+  bool listed = false;
+  for (const TransactionInfo& info : db_->ListTransactions()) {
+    if (info.id == first->id()) listed = info.has_snapshot && info.snapshot_ts == ts;
+  }
+  EXPECT_TRUE(listed);
+  snapshot.reset();  // the transactions hold their own claims
+  CommitPut("b", "2");
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  EXPECT_EQ(db_->stats().oldest_snapshot_ts, ts);
+  EXPECT_EQ(Read(*first, "a"), "1");
+  EXPECT_EQ(Read(*second, "b"), "1");
+  // Own writes merge with the snapshot; a key changed after it conflicts.
+  ASSERT_TRUE(first->Put(kTable, "c", "3").ok());
+  std::unique_ptr<Iterator> it = first->NewIterator(kTable);
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), (KeyValues{{"a", "1"}, {"b", "1"}, {"c", "3"}}));
+  it.reset();
+  EXPECT_TRUE(first->Commit().ok());
+  const Status conflict = second->Put(kTable, "a", "x");
+  EXPECT_EQ(Code(conflict), "Conflict") << conflict.ToString();
+  EXPECT_TRUE(second->Rollback().ok());
+  const DatabaseStats stats = db_->stats();
+  EXPECT_EQ(stats.oldest_snapshot_ts, stats.visible_ts);
+  EXPECT_EQ(ReadLatest("c"), "3");
+}
+
+TEST_F(TxnTest, TransactionAtASnapshotItCannotUseIsBornEndedOrFailed) {
+  const Snapshot snapshot = Take(*db_);
+  auto read_committed = BeginAt(*db_, snapshot, kReadCommitted);
+  EXPECT_EQ(read_committed->id(), 0u);
+  EXPECT_EQ(read_committed->state(), TransactionState::kRolledBack);
+  const Status needs = read_committed->Put(kTable, "k", "v");
+  EXPECT_EQ(Code(needs), "InvalidArgument") << needs.ToString();
+  EXPECT_TRUE(Contains(needs.message(), "snapshot isolation")) << needs.ToString();
+
+  // A snapshot of another database.
+  testing::TempDir other_dir{"txn-other", /*prefer_tmpfs=*/true};
+  ASSERT_TRUE(other_dir.ok());
+  Result<std::unique_ptr<Database>> other = Database::Open(other_dir.path(), options_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  auto foreign = BeginAt(**other, snapshot);
+  std::string value;
+  const Status not_ours = foreign->Get(kTable, "k", &value);
+  EXPECT_EQ(Code(not_ours), "InvalidArgument") << not_ours.ToString();
+  EXPECT_TRUE(Contains(not_ours.message(), "is not of database " + other_dir.path()))
+      << not_ours.ToString();
+  EXPECT_TRUE((*other)->Close().ok());
+}
+
+TEST_F(TxnTest, TransactionAtAReclaimedSnapshotFailsWithSnapshotTooOld) {
+  Options options = options_;
+  options.max_version_bytes = 16 << 10;
+  ASSERT_NO_FATAL_FAILURE(Reopen(options));
+  CommitPut("k", std::string(1024, 'a'));
+  const Snapshot snapshot = Take(*db_);
+  for (int i = 0; i < 40; ++i) CommitPut("k", std::string(1024, 'b' + i % 20));
+  ASSERT_TRUE(db_->CollectGarbage().ok());
+  std::string value;
+  ASSERT_EQ(Code(snapshot.Get(kTable, "k", &value)), "SnapshotTooOld");
+  auto txn = BeginAt(*db_, snapshot);
+  EXPECT_EQ(txn->state(), TransactionState::kFailed);
+  EXPECT_EQ(Code(txn->Get(kTable, "k", &value)), "Aborted");
+  const Status commit = txn->Commit();
+  EXPECT_EQ(Code(commit), "SnapshotTooOld") << commit.ToString();
 }
 
 // ---- misuse: Close, destruction orders ----
@@ -252,7 +339,7 @@ TEST_F(TxnTest, CloseIsBusyWhileASnapshotLivesAndNothingBreaks) {
   EXPECT_TRUE(Contains(busy.message(), "1 open snapshot(s)")) << busy.ToString();
   // Nothing changed: the snapshot reads, the database writes.
   CommitPut("k", "2");
-  EXPECT_EQ(Read(*snapshot, "k"), "1");
+  EXPECT_EQ(ReadAt(*snapshot, "k"), "1");
   EXPECT_EQ(Scan(*snapshot), (KeyValues{{"k", "1"}}));
   snapshot.reset();
   EXPECT_TRUE(db_->Close().ok());
@@ -270,6 +357,35 @@ TEST_F(TxnTest, CloseIsBusyWhileAnIteratorOfAReleasedSnapshotLives) {
   it.reset();
   EXPECT_TRUE(db_->Close().ok());
   db_.reset();
+}
+
+TEST_F(TxnTest, MovedFromSnapshotIsEmptyAndAnswersInvalidArgument) {
+  CommitPut("k", "1");
+  Result<Snapshot> taken = db_->GetSnapshot();
+  ASSERT_TRUE(taken.ok());
+  Snapshot snapshot = std::move(taken).value();  // the Result keeps nothing
+  const uint64_t ts = snapshot.sequence();
+  Snapshot moved = std::move(snapshot);
+  EXPECT_EQ(moved.sequence(), ts);
+  EXPECT_EQ(snapshot.sequence(), 0u);  // NOLINT(bugprone-use-after-move): the point
+  EXPECT_EQ(snapshot.id(), 0u);        // NOLINT(bugprone-use-after-move)
+  std::string value = "stale";
+  const Status empty = snapshot.Get(kTable, "k", &value);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(Code(empty), "InvalidArgument") << empty.ToString();
+  EXPECT_TRUE(Contains(empty.message(), "moved from")) << empty.ToString();
+  std::unique_ptr<Iterator> it = snapshot.NewIterator(kTable);  // NOLINT(bugprone-use-after-move)
+  it->SeekToFirst();
+  EXPECT_FALSE(it->Valid());
+  EXPECT_EQ(Code(it->status()), "InvalidArgument") << it->status().ToString();
+  auto txn = BeginAt(*db_, snapshot);  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(Code(txn->Get(kTable, "k", &value)), "InvalidArgument");
+  // Assigned again, it is a snapshot again; the moved one still reads.
+  snapshot = moved;
+  CommitPut("k", "2");
+  EXPECT_EQ(ReadAt(snapshot, "k"), "1");
+  EXPECT_EQ(ReadAt(moved, "k"), "1");
+  moved = std::move(snapshot);  // the same one: still registered once
+  EXPECT_EQ(db_->stats().oldest_snapshot_ts, ts);
 }
 
 TEST_F(TxnTest, GetSnapshotAfterCloseIsInvalidArgument) {
@@ -328,7 +444,9 @@ TEST_P(SnapshotDestructionTest, AnyOrderIsSafe) {
         if (it != nullptr) ExpectEndedIterator(*it);
         break;
       case 1:
-        if (!database_gone) EXPECT_EQ(Read(*snapshot, "k"), "1");
+        if (!database_gone) {
+          EXPECT_EQ(ReadAt(*snapshot, "k"), "1");
+        }
         snapshot.reset();
         break;
       default:
