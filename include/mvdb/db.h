@@ -306,17 +306,18 @@ class MVDB_EXPORT Transaction {
 // What it sees: exactly the commits visible when GetSnapshot ran (every
 // one acknowledged before the call, never half of one), and nothing
 // committed later, however long it is kept: every Get and every iterator
-// of it answers the same. Tables
-// are not versioned (DDL is not transactional): a table dropped since
-// reads as absent (NotFound), one created since as empty.
+// of it answers the same. Tables are not versioned (DDL is not
+// transactional): a table dropped since reads as absent (NotFound), one
+// created since as empty.
 //
 // What it costs: while it lives, the versions it sees are kept (it counts
 // in the collector's watermark, DatabaseStats::oldest_snapshot_ts, as an
 // open transaction's snapshot does). Like those, it is reclaimed when old
 // versions exceed Options::max_version_bytes, oldest first: from then on
 // its Get and its iterators answer SnapshotTooOld, and a new snapshot is
-// the remedy. Taking one takes a mutex briefly and allocates once;
-// a Get or an iterator holds no lock of the snapshot's. A transaction may
+// the remedy. Taking one holds two mutexes briefly and allocates once (no
+// transaction is made); a Get or an iterator takes no lock of the
+// snapshot's. A transaction may
 // also begin at it (TransactionOptions::snapshot), to read it with its
 // own writes merged, or to write as of it.
 //
@@ -327,7 +328,9 @@ class MVDB_EXPORT Transaction {
 //
 // Threading: any number of threads may call Get and NewIterator on one
 // Snapshot (or its copies) at once; each Iterator is used by one thread at
-// a time. Copies may be made and destroyed on any thread.
+// a time. Copies may be made, and distinct copies destroyed, on any
+// thread; assigning to a Snapshot while another thread uses that same
+// object is a race (as for std::shared_ptr).
 //
 // Lifetimes (see Lifetimes at the top): Database::Close answers Busy while
 // a snapshot, or an iterator over it, is alive. ~Database detaches the
@@ -353,7 +356,8 @@ class MVDB_EXPORT Snapshot {
   // *value as Transaction::Get does. NotFound if the snapshot sees no value
   // (or there is no such table): *value is then empty or unchanged.
   // SnapshotTooOld once the snapshot was reclaimed (*value then empty);
-  // Aborted after the database was destroyed. Never waits for a lock.
+  // Aborted after the database was destroyed. Never waits for a row or
+  // table lock (only, briefly, behind a CreateTable or DropTable).
   Status Get(std::string_view table, std::string_view key, std::string* value) const;
 
   // An iterator over `table` as the snapshot sees it (see Iterator). Never
