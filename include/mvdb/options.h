@@ -137,7 +137,8 @@ struct TransactionOptions {
   // ended, every call answering InvalidArgument, for read committed, an
   // empty snapshot or one of another database (or of a destroyed one), and a failed
   // one (its calls answer Aborted, its Commit SnapshotTooOld) if the
-  // snapshot was reclaimed.
+  // snapshot was reclaimed. Database::Run begins every attempt at the same
+  // snapshot, so a Conflict there comes back each time: for reads.
   const Snapshot* snapshot = nullptr;
 };
 
