@@ -11,6 +11,10 @@
 //   txn_one_read_handle/ISO, db_get_handle
 //                      the same through a TableHandle opened once: no
 //                      catalog mutex, no lookup by name (issue 13).
+//   snapshot_get       Snapshot::Get of a random key, every thread reading
+//                      through one shared Snapshot (Database::GetSnapshot),
+//                      on 1 and 2 threads: a shared snapshot's point read
+//                      next to db_get's.
 //   short_scan/ISO/N   a short scan from a random key: Begin (read-only, at
 //                      ISO) + NewIterator + Seek + N entries read (key and
 //                      value) + the iterator destroyed + Commit. N = 1 is
@@ -43,6 +47,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -326,6 +331,40 @@ void DbGet(benchmark::State& state, TableBy by) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The snapshot snapshot_get's threads share: made by the first thread of a
+// run, copied by each before the timed loop (so before any thread ends),
+// dropped by each after it, so none is left open when the database closes.
+std::mutex shared_snapshot_mu;
+std::optional<Snapshot> shared_snapshot;
+
+void SnapshotGet(benchmark::State& state) {
+  Database* db = OrSkip(state, fixture->Db());
+  if (db == nullptr) {
+    return;
+  }
+  std::optional<Snapshot> snapshot;
+  {
+    std::lock_guard lock(shared_snapshot_mu);
+    if (!shared_snapshot.has_value()) {
+      Result<Snapshot> taken = db->GetSnapshot();
+      if (Failed(state, taken.status())) return;
+      shared_snapshot.emplace(std::move(taken).value());
+    }
+    snapshot = *shared_snapshot;
+  }
+  Random random(state.thread_index() + 1);
+  std::string value;
+  for (auto _ : state) {
+    if (Failed(state, snapshot->Get(kTable, View(Keys()[random.Uniform(kNumKeys)]), &value))) {
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  snapshot.reset();
+  std::lock_guard lock(shared_snapshot_mu);
+  shared_snapshot.reset();
+}
+
 void ShortScan(benchmark::State& state, IsolationLevel isolation, int entries) {
   Database* db = OrSkip(state, fixture->Db());
   if (db == nullptr) {
@@ -481,6 +520,7 @@ void RegisterAll() {
   }
   benchmark::RegisterBenchmark("db_get", DbGet, TableBy::kName);
   benchmark::RegisterBenchmark("db_get_handle", DbGet, TableBy::kHandle);
+  benchmark::RegisterBenchmark("snapshot_get", SnapshotGet)->UseRealTime()->Threads(1)->Threads(2);
   for (const Level& level : kLevels) {
     for (const int entries : {1, 10, 100}) {
       const std::string name =

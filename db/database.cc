@@ -173,6 +173,10 @@ Database::~Database() {
 
 void Database::Impl::EndAll() {
   std::lock_guard live(live_mu);
+  snapshots.Drain([&](Snapshot::Impl* snapshot) {
+    snapshot->Detach(Status::Aborted("database " + dir + " was destroyed with snapshot " +
+                                     std::to_string(snapshot->id) + " open"));
+  });
   open.Drain([&](Transaction::Impl* txn) {
     const Status why = Status::Aborted("database " + dir + " was destroyed with transaction " +
                                        std::to_string(txn->id) + " open: it was rolled back");
@@ -215,7 +219,7 @@ Status Database::Impl::Close() {
   {
     std::lock_guard live(live_mu);
     if (closed) return ClosedError(dir);
-    if (!open.empty()) {
+    if (!open.empty() || !snapshots.empty()) {
       // Counted from the tables, not the transactions' own sets, which
       // their threads may be changing (db.h, Threading).
       size_t iterators = 0;
@@ -223,9 +227,16 @@ Status Database::Impl::Close() {
         std::shared_lock catalog(catalog_mu);
         for (const auto& [name, table] : tables) iterators += table->iterators.load();
       }
+      if (snapshots.empty()) {
+        return Status::Busy("database " + dir + " has " + std::to_string(open.size) +
+                            " open transaction(s) and " + std::to_string(iterators) +
+                            " open iterator(s): commit or roll them back, then close");
+      }
       return Status::Busy("database " + dir + " has " + std::to_string(open.size) +
-                          " open transaction(s) and " + std::to_string(iterators) +
-                          " open iterator(s): commit or roll them back, then close");
+                          " open transaction(s), " + std::to_string(iterators) +
+                          " open iterator(s) and " + std::to_string(snapshots.size) +
+                          " open snapshot(s): end them (a snapshot ends when its last copy and "
+                          "iterator are destroyed), then close");
     }
     closed = true;  // Begin answers a closed transaction from now on
   }
@@ -320,17 +331,35 @@ Result<std::vector<std::string>> Database::ListTables() {
 
 std::unique_ptr<Transaction> Database::Begin(const TransactionOptions& options) {
   auto txn = std::make_unique<Transaction::Impl>();
-  txn->isolation = options.isolation.value_or(impl_->options.default_isolation);
+  TransactionOptions resolved = options;
+  if (options.snapshot != nullptr && !options.isolation.has_value()) {
+    resolved.isolation = IsolationLevel::kSnapshot;  // options.h: whatever the default
+  }
+  txn->isolation = resolved.isolation.value_or(impl_->options.default_isolation);
   txn->read_only = options.read_only;
+  Snapshot::Impl* at = options.snapshot == nullptr ? nullptr : options.snapshot->impl_.get();
   std::lock_guard live(impl_->live_mu);
   if (impl_->closed) {
     // Born ended: every call answers that the database is closed.
     txn->ended = ClosedError(impl_->dir);
+  } else if (options.snapshot != nullptr && at == nullptr) {
+    txn->ended = Status::InvalidArgument("TransactionOptions::snapshot is empty (moved from)");
+  } else if (at != nullptr && at->db != impl_.get()) {
+    txn->ended =
+        Status::InvalidArgument("TransactionOptions::snapshot: snapshot " + std::to_string(at->id) +
+                                " is not of database " + impl_->dir +
+                                (at->db == nullptr ? " (its database was destroyed)" : ""));
+  } else if (at != nullptr && txn->isolation != IsolationLevel::kSnapshot) {
+    txn->ended = Status::InvalidArgument(
+        "TransactionOptions::snapshot needs snapshot isolation, not read committed");
   } else {
     txn->db = impl_.get();
-    txn->txn = impl_->txns->Begin(options);
+    txn->txn = impl_->txns->Begin(resolved);
     txn->id = txn->txn->id();
     txn->isolation = txn->txn->isolation();
+    // Its own claim, beside the snapshot's (which may go first); failed
+    // (SnapshotTooOld) if the snapshot was reclaimed.
+    if (at != nullptr) (void)txn->txn->StartAt(&at->owner);
     impl_->open.Insert(txn.get());
   }
   return std::unique_ptr<Transaction>(new Transaction(std::move(txn)));

@@ -1,4 +1,4 @@
-// The state behind the public Database, Transaction and Iterator
+// The state behind the public Database, Transaction, Snapshot and Iterator
 // (include/mvdb/db.h): the storage engine, the transaction manager, and the
 // catalog of tables. Internal to db/.
 #pragma once
@@ -131,9 +131,13 @@ struct Database::Impl final : Catalog {
   // not empty; the destructor ends each one (EndAll), detaching it from
   // this Impl so that its later calls answer Aborted instead of reaching
   // freed memory. A transaction that has ended holds no Txn and no
-  // iterator state, so it may outlive the database.
+  // iterator state, so it may outlive the database. Snapshots
+  // (GetSnapshot) are in `snapshots` from GetSnapshot until their last
+  // copy (or iterator) goes; they too make Close Busy, and the destructor
+  // detaches them (their registration given back, their iterators ended).
   std::mutex live_mu;
-  LiveList<Transaction::Impl> open;  // guarded by live_mu
+  LiveList<Transaction::Impl> open;    // guarded by live_mu
+  LiveList<Snapshot::Impl> snapshots;  // guarded by live_mu
 
   // Which Database a handle belongs to: unique in the process (a reopened
   // directory, or a new Database at a freed one's address, gets another).
@@ -221,11 +225,11 @@ struct Database::Impl final : Catalog {
   void AddTable(const std::string& name, BTree* tree);
   void GcLoop();
   void StopGc();
-  // Rolls back every open transaction and ends its iterators (the
-  // destructor's work when Close would be Busy): their later calls answer
-  // Aborted, naming the database.
+  // Rolls back every open transaction and ends its iterators, and
+  // detaches every snapshot (the destructor's work when Close would be
+  // Busy): their later calls answer Aborted, naming the database.
   void EndAll();
-  // Database::Close's work; Busy while a transaction is open.
+  // Database::Close's work; Busy while a transaction or a snapshot is open.
   Status Close();
 };
 
@@ -282,13 +286,51 @@ struct Transaction::Impl {
   void EndIterators(const Status& why);
 };
 
+// A shared snapshot (Database::GetSnapshot): a timestamp registered in the
+// timeline, read by any number of threads at once. Every public Snapshot
+// copy and every iterator over it holds it (shared_ptr); the last one to
+// go gives the registration back and leaves Database::Impl::snapshots.
+// What a read touches is fixed once made (db, ts, owner.ts) or atomic
+// (owner.too_old), so reads take no mutex of the snapshot's; `mu` guards
+// only the list of its iterators, which threads open and close at once.
+struct Snapshot::Impl {
+  // Null once detached by the database's destruction (`ended` then says so).
+  Database::Impl* db = nullptr;
+  uint64_t id = 0;
+  Timestamp ts = 0;
+  // The registration: counted by the watermark while registered; flagged
+  // too_old (and unregistered) when the memory bound reclaims it.
+  SnapshotOwner owner;
+  Status ended;                         // what a call answers once db is null
+  Snapshot::Impl* live_prev = nullptr;  // Database::Impl::snapshots
+  Snapshot::Impl* live_next = nullptr;
+  bool live_linked = false;
+  std::mutex mu;
+  LiveList<Iterator::Impl> iterators;  // guarded by mu: those holding a TxnIterator
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  // Unregisters and leaves the database's list (unless detached).
+  ~Impl();
+  // SnapshotTooOld once the memory bound reclaimed it, else OK.
+  Status CheckReadable() const;
+  // The destructor of the database's work (REQUIRES: live_mu held): ends
+  // the iterators, unregisters, answers `why` from now on.
+  void Detach(const Status& why);
+};
+
 struct Iterator::Impl {
   Database::Impl* db = nullptr;
   Transaction::Impl* owner = nullptr;  // null once ended (or never opened)
-  Table* table = nullptr;              // null when it == null
+  // The snapshot an iterator of Snapshot::NewIterator reads, kept alive
+  // as long as the iterator (it is in the snapshot's `iterators` while
+  // it holds a TxnIterator). Null for a transaction's iterator.
+  std::shared_ptr<Snapshot::Impl> snapshot;
+  Table* table = nullptr;  // null when it == null
   std::unique_ptr<TxnIterator> it;
   Status missing;  // status() while it is null: a missing table, or why it ended
-  Iterator::Impl* live_prev = nullptr;  // Transaction::Impl::iterators
+  Iterator::Impl* live_prev = nullptr;  // Transaction::Impl or Snapshot::Impl::iterators
   Iterator::Impl* live_next = nullptr;
   bool live_linked = false;
 

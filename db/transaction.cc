@@ -236,6 +236,14 @@ std::unique_ptr<Iterator> Transaction::NewIterator(const TableHandle& table,
 Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Iterator::~Iterator() {
+  if (impl_->snapshot != nullptr) {
+    // Other threads open and close the snapshot's iterators meanwhile. The
+    // snapshot itself may go with impl_, after the lock is released.
+    std::lock_guard lock(impl_->snapshot->mu);
+    impl_->snapshot->iterators.Erase(impl_.get());
+    impl_->End(Status::OK());
+    return;
+  }
   if (impl_->owner != nullptr) impl_->owner->iterators.Erase(impl_.get());
   impl_->End(Status::OK());
 }
@@ -244,7 +252,8 @@ bool Iterator::Valid() const { return impl_->it != nullptr && impl_->it->Valid()
 
 // A move takes no catalog lock: the table cannot be dropped while the
 // iterator is open (Table::iterators makes DropTable Busy), and the
-// transaction's table lock kept other transactions' drops out until then.
+// transaction's table lock (a snapshot's iterator: the catalog, held while
+// it was counted) kept drops out until then.
 #define MVDB_ITERATOR_MOVE(call)      \
   do {                                \
     if (impl_->it == nullptr) return; \

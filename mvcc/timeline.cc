@@ -99,6 +99,25 @@ Timestamp Timeline::Acquire(SnapshotOwner* owner) {
   return owner->ts;
 }
 
+bool Timeline::AcquireAt(SnapshotOwner* owner, SnapshotOwner* base) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (!base->registered) return false;
+  owner->too_old.store(false, std::memory_order_relaxed);
+  owner->ts = base->ts;
+  owner->since = now;
+  // Right after base: whatever follows it is at least as new, so the
+  // list stays in ts order. base is registered, so the watermark is at
+  // most its ts and nothing owner needs has been collected.
+  owner->older = base;
+  owner->newer = base->newer;
+  (base->newer != nullptr ? base->newer->older : newest_) = owner;
+  base->newer = owner;
+  ++snapshot_count_;
+  owner->registered = true;
+  return true;
+}
+
 void Timeline::UnlinkLocked(SnapshotOwner* owner) {
   (owner->older != nullptr ? owner->older->newer : oldest_) = owner->newer;
   (owner->newer != nullptr ? owner->newer->older : newest_) = owner->older;

@@ -19,7 +19,10 @@
 // or after the value it read. The registered owners form a list through
 // the owners themselves, oldest first: a snapshot registers at visible(),
 // which never decreases, so appending keeps the order, and registering
-// allocates nothing (a short read-only scan registers one).
+// allocates nothing (a short read-only scan registers one). An owner is a
+// transaction's snapshot, a read committed iterator's, or a shared
+// Snapshot's (db/snapshot.cc), which many threads read at once: they read
+// its ts and too_old only, never the list fields.
 //
 // Threading: every method may be called from any thread.
 #pragma once
@@ -37,7 +40,8 @@ namespace mvdb {
 
 using Timestamp = uint64_t;
 
-// One transaction's (or iterator's) claim on a snapshot.
+// One transaction's (or iterator's, or shared Snapshot's) claim on a
+// snapshot.
 struct SnapshotOwner {
   uint64_t txn_id = 0;
   // Set (under the timeline's mutex, then readable without it) when the
@@ -75,6 +79,11 @@ class Timeline {
   // Registers owner's snapshot at visible() (or moves it there if already
   // registered) and returns it. Clears too_old.
   Timestamp Acquire(SnapshotOwner* owner);
+  // Registers owner's snapshot at base's timestamp, beside it (a
+  // transaction begun at a shared snapshot): false, registering nothing,
+  // if base is not registered (it was reclaimed). REQUIRES: owner not
+  // registered.
+  bool AcquireAt(SnapshotOwner* owner, SnapshotOwner* base);
   // Unregisters (no-op if not registered or reclaimed).
   void Release(SnapshotOwner* owner);
 

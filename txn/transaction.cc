@@ -10,7 +10,9 @@
 //     statement). Read committed reads the newest committed version per
 //     point read (VersionStore::ReadLatest) and registers a snapshot per
 //     iterator. A snapshot at ts sees exactly the commits at or below ts
-//     (mvcc/timeline.h), so it never sees half of a commit.
+//     (mvcc/timeline.h), so it never sees half of a commit. A shared
+//     Snapshot (db/snapshot.cc) registers one the same way, outside any
+//     transaction, and is counted and reclaimed like these.
 //  3. Locks before writes. Every write (and GetForUpdate) first takes the
 //     key's row lock, held until commit or rollback (LockManager). A commit
 //     releases its locks only after it is visible (step 6), so whoever gets
@@ -119,6 +121,11 @@ size_t KeyBytes(size_t name_size, const std::optional<std::string>& base, bool w
 }
 
 }  // namespace
+
+Status SnapshotReclaimed(Timestamp ts) {
+  return Status::SnapshotTooOld("snapshot " + std::to_string(ts) +
+                                " was reclaimed: old versions exceeded max_version_bytes");
+}
 
 // ---- TxnManager ----
 
@@ -302,18 +309,14 @@ Status Txn::CheckActive() {
       return Status::InvalidArgument("transaction " + std::to_string(id_) + " has ended");
   }
   if (snapshot_.too_old.load(std::memory_order_acquire)) {
-    return FailWith(
-        Status::SnapshotTooOld("snapshot " + std::to_string(snapshot_.ts) +
-                               " was reclaimed: old versions exceeded max_version_bytes"));
+    return FailWith(SnapshotReclaimed(snapshot_.ts));
   }
   return Status::OK();
 }
 
 Status Txn::CheckReadable(const SnapshotOwner* owner) {
   if (owner != nullptr && owner->too_old.load(std::memory_order_acquire)) {
-    return FailWith(
-        Status::SnapshotTooOld("snapshot " + std::to_string(owner->ts) +
-                               " was reclaimed: old versions exceeded max_version_bytes"));
+    return FailWith(SnapshotReclaimed(owner->ts));
   }
   return CheckActive();
 }
@@ -324,6 +327,16 @@ Timestamp Txn::EnsureSnapshot() {
     has_snapshot_.store(true, std::memory_order_release);
   }
   return snapshot_.ts;
+}
+
+Status Txn::StartAt(SnapshotOwner* base) {
+  if (!manager_->timeline().AcquireAt(&snapshot_, base)) {
+    // Counted when base was reclaimed; this transaction fails with it.
+    return FailWith(SnapshotReclaimed(base->ts));
+  }
+  snapshot_ts_.store(snapshot_.ts, std::memory_order_relaxed);
+  has_snapshot_.store(true, std::memory_order_release);
+  return Status::OK();
 }
 
 Status Txn::FailWith(Status status) {
@@ -471,7 +484,7 @@ Status Txn::GetForUpdate(const TableRef& table, std::string_view key, std::strin
                          const TxnIterator& read_by) {
   MVDB_RETURN_IF_ERROR(CheckActive());
   if (read_by.txn() != this) {
-    return Status::InvalidArgument("the iterator belongs to another transaction");
+    return Status::InvalidArgument("the iterator belongs to another transaction or a snapshot");
   }
   MVDB_RETURN_IF_ERROR(read_by.status());  // an iterator that failed holds no snapshot
   MVDB_RETURN_IF_ERROR(ValidateWrite(key, 0));

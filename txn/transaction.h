@@ -49,6 +49,10 @@ struct TableRef {
 inline constexpr char kConcurrentDelete[] = "could not serialize access due to concurrent delete";
 inline constexpr char kConcurrentUpdate[] = "could not serialize access due to concurrent update";
 
+// What a read through a snapshot that the memory bound reclaimed answers
+// (TxnManager::Collect).
+Status SnapshotReclaimed(Timestamp ts);
+
 class Txn {
  public:
   ~Txn();  // rolls back if still open
@@ -78,6 +82,13 @@ class Txn {
   // table that turned out not to exist; the modes held before stay.
   Status LockTable(std::string_view name, TableLockMode mode, bool* newly);
   void UnlockTable(std::string_view name, TableLockMode mode);
+
+  // Takes the transaction's snapshot now, at base's timestamp (a
+  // transaction begun at a shared Snapshot: TransactionOptions::snapshot)
+  // rather than at its first operation. Fails the transaction with
+  // SnapshotTooOld if base was reclaimed. REQUIRES: snapshot isolation,
+  // before any operation.
+  Status StartAt(SnapshotOwner* base);
 
   // The snapshot reads go through: the transaction's (snapshot isolation)
   // or a new one owned by `owner` (read committed iterators). Fails if the
@@ -242,10 +253,16 @@ class TxnManager {
 };
 
 // A transaction's view of one table, in key order both ways: the snapshot
-// merged with the transaction's own writes (db.h, Iterator).
+// merged with the transaction's own writes (db.h, Iterator). Or, made
+// with a registered snapshot and no transaction, that snapshot's view
+// alone (a shared snapshot's iterator, db.h Snapshot).
 class TxnIterator {
  public:
   TxnIterator(Txn* txn, const TableRef& table, const IteratorOptions& options);
+  // REQUIRES: `snapshot` registered (or flagged too_old) for as long as
+  // the iterator lives; its reclaim stops the iterator (SnapshotTooOld).
+  TxnIterator(TxnManager* manager, const TableRef& table, const IteratorOptions& options,
+              const SnapshotOwner* snapshot);
   ~TxnIterator();
 
   bool Valid() const { return valid_; }
@@ -258,6 +275,7 @@ class TxnIterator {
   std::string_view key() const { return key_; }
   std::string_view value() const { return value_; }
   Status status() const { return status_; }
+  // Null for a shared snapshot's iterator.
   const Txn* txn() const { return txn_; }
   // The snapshot the iterator reads (0 if it could not take one), and the
   // owner whose reclaim ends it (null: the transaction's own snapshot).
@@ -282,13 +300,15 @@ class TxnIterator {
   // (or before) `from`, in the current direction, skipping own deletes.
   void Resolve(std::string_view from, bool inclusive);
   bool Begin();  // checks the transaction; false (with status_) if it cannot read
+  bool HasOwnWrites() const { return txn_ != nullptr && !txn_->keys().empty(); }
   void Stop(Status status);
   bool InBounds(std::string_view key) const;
   // The key a move starts from: key_ itself while it outlives the move
   // (same direction, no own writes to merge), else a copy in from_key_.
   std::string_view MoveFrom(Direction direction);
 
-  Txn* txn_;
+  Txn* txn_;  // null: a shared snapshot's
+  TxnManager* manager_;
   TableRef table_;
   IteratorOptions options_;
   std::string prefix_;  // LockName(table, "") : the table's part of the write set

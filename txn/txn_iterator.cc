@@ -48,6 +48,7 @@ const std::string& AfterAllKeys() {
 
 TxnIterator::TxnIterator(Txn* txn, const TableRef& table, const IteratorOptions& options)
     : txn_(txn),
+      manager_(txn->manager()),
       table_(table),
       options_(options),
       prefix_(LockManager::LockName(table.id, "")),
@@ -61,10 +62,29 @@ TxnIterator::TxnIterator(Txn* txn, const TableRef& table, const IteratorOptions&
   check_owner_ = txn_->isolation() == IsolationLevel::kSnapshot ? nullptr : &owner_;
 }
 
-TxnIterator::~TxnIterator() { txn_->ReleaseIteratorSnapshot(&owner_); }
+TxnIterator::TxnIterator(TxnManager* manager, const TableRef& table, const IteratorOptions& options,
+                         const SnapshotOwner* snapshot)
+    : txn_(nullptr),
+      manager_(manager),
+      table_(table),
+      options_(options),
+      snapshot_(snapshot->ts),
+      cursor_(table.tree->NewCursor(CursorMode::kLeafCopy)),
+      check_owner_(snapshot) {
+  (void)Begin();  // a snapshot reclaimed already stops it at once
+}
+
+TxnIterator::~TxnIterator() {
+  if (txn_ != nullptr) txn_->ReleaseIteratorSnapshot(&owner_);
+}
 
 bool TxnIterator::Begin() {
   if (!status_.ok()) return false;
+  if (txn_ == nullptr) {  // a shared snapshot's: only its reclaim stops it
+    if (!check_owner_->too_old.load(std::memory_order_acquire)) return true;
+    Stop(SnapshotReclaimed(check_owner_->ts));
+    return false;
+  }
   const Status readable = txn_->CheckReadable(check_owner_);
   if (!readable.ok()) {
     Stop(readable.code() == StatusCode::kInvalidArgument
@@ -88,7 +108,7 @@ bool TxnIterator::InBounds(std::string_view key) const {
 void TxnIterator::SkipInvisibleTree() {
   const bool forward = direction_ == Direction::kForward;
   tree_valid_ = false;
-  VersionStore& versions = txn_->manager()->versions();
+  VersionStore& versions = manager_->versions();
   while (cursor_->Valid()) {
     const std::string_view key = cursor_->key();
     const bool below = options_.lower_bound.has_value() && key < *options_.lower_bound;
@@ -142,8 +162,8 @@ void TxnIterator::StepTree() {
 const Txn::Key* TxnIterator::NearestOwnWrite(std::string_view from, bool inclusive,
                                              std::string_view* key) const {
   // Keys the transaction only locked (GetForUpdate) are not writes: skip.
+  if (!HasOwnWrites()) return nullptr;  // a read-only scan: no map probe per step
   const auto& keys = txn_->keys();
-  if (keys.empty()) return nullptr;  // a read-only scan: no map probe per step
   const std::string probe = prefix_ + std::string(from);
   auto own = keys.end();
   if (direction_ == Direction::kForward) {
@@ -237,7 +257,7 @@ std::string_view TxnIterator::MoveFrom(Direction direction) {
   // The moves below may take the cursor several leaves on (past entries the
   // snapshot does not see), after which key_ would be gone; Resolve reads
   // `from` only to merge own writes, and a change of direction re-seeks.
-  if (direction_ == direction && txn_->keys().empty()) return key_;
+  if (direction_ == direction && !HasOwnWrites()) return key_;
   from_key_.assign(key_);
   return from_key_;
 }

@@ -14,6 +14,8 @@
 
 namespace mvdb {
 
+class Snapshot;  // db.h
+
 // When a commit is acknowledged (the mvdb program's --sync full|normal|off,
 // docs/cli.md).
 enum class SyncMode : uint8_t {
@@ -76,7 +78,9 @@ struct Options {
 
   // Old versions kept for open snapshots may use this much memory. Past it,
   // the transactions holding the oldest snapshot are aborted with
-  // SnapshotTooOld (retryable), oldest first, until the versions fit.
+  // SnapshotTooOld (retryable), oldest first, until the versions fit; a
+  // Snapshot (Database::GetSnapshot) is reclaimed the same way, and its
+  // reads answer SnapshotTooOld from then on.
   // Counted as the heap holds them (values, keys, chains, the collector's
   // work queue, allocator overhead), not only the values' bytes. A commit
   // that leaves them over the limit collects before it returns, so they
@@ -123,6 +127,19 @@ struct TransactionOptions {
   bool read_only = false;
   // Unset: Options::lock_timeout.
   std::optional<std::chrono::milliseconds> lock_timeout;
+  // Begin the transaction at this shared snapshot (Database::GetSnapshot)
+  // instead of one of its own (LevelDB's ReadOptions::snapshot): it reads
+  // what the snapshot sees, and a write to a key committed after it fails
+  // with Conflict, as at snapshot isolation. It keeps a claim of its own
+  // on the snapshot's versions, so the Snapshot need only outlive Begin.
+  // Snapshot isolation (an unset isolation means it here, whatever
+  // Options::default_isolation says). Begin returns a transaction born
+  // ended, every call answering InvalidArgument, for read committed, an
+  // empty snapshot or one of another database (or of a destroyed one), and a failed
+  // one (its calls answer Aborted, its Commit SnapshotTooOld) if the
+  // snapshot was reclaimed. Database::Run begins every attempt at the same
+  // snapshot, so a Conflict there comes back each time: for reads.
+  const Snapshot* snapshot = nullptr;
 };
 
 struct CommitOptions {
