@@ -302,13 +302,15 @@ Status Database::DropTable(const TableHandle& table) {
 
 Status Database::Impl::DropLocked(Table* table) {
   std::unique_lock catalog(catalog_mu);  // held briefly by all others (db_impl.h)
+  // Waits for the reads through a handle without a transaction (WithTable),
+  // which hold no table lock; later ones find it dropped. The iterator
+  // count is read holding both: a snapshot's iterator is counted under the
+  // catalog (by name) or use_mu (by handle), shared.
+  std::unique_lock use(table->use_mu);
   if (const int open = table->iterators.load(); open > 0) {
     return Status::Busy("table '" + table->name + "' has " + std::to_string(open) +
                         " open iterator(s)");
   }
-  // Waits for the reads through a handle without a transaction (WithTable),
-  // which hold no table lock; later ones find it dropped.
-  std::unique_lock use(table->use_mu);
   MVDB_RETURN_IF_ERROR(engine->DropTree(table->name));
   table->dropped.store(true, std::memory_order_release);
   use.unlock();

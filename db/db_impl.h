@@ -194,7 +194,7 @@ struct Database::Impl final : Catalog {
   Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
     return Resolve(txn, TableArg(name), mode);
   }
-  // For a call without a transaction (Database::Get): runs fn(const Table&)
+  // For a call without a transaction (Database::Get): runs fn(Table&)
   // with the table kept from being dropped meanwhile — by name under
   // catalog_mu shared, for a handle under its Table::use_mu shared (after
   // Check) — and returns what fn returns; NotFound as Resolve. fn must not
@@ -237,7 +237,7 @@ template <class Fn>
 Status Database::Impl::WithTable(const TableArg& table, Fn&& fn) {
   if (!table.by_handle) {
     std::shared_lock catalog(catalog_mu);
-    const Table* found = Find(table.name);
+    Table* found = Find(table.name);
     if (found == nullptr) return NoTable(table.name);
     return fn(*found);
   }
@@ -318,6 +318,11 @@ struct Snapshot::Impl {
   // The destructor of the database's work (REQUIRES: live_mu held): ends
   // the iterators, unregisters, answers `why` from now on.
   void Detach(const Status& why);
+  // Snapshot::Get's and NewIterator's work, by name or handle (TableArg).
+  Status Get(const TableArg& table, std::string_view key, std::string* value) const;
+  static std::unique_ptr<Iterator> NewIterator(const std::shared_ptr<Impl>& self,
+                                               const TableArg& table,
+                                               const IteratorOptions& options);
 };
 
 struct Iterator::Impl {

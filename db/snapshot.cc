@@ -4,8 +4,9 @@
 // Why a read needs no lock of the snapshot's: db, ts and owner.ts are set
 // before the Impl is shared and never change while the database lives
 // (only ~Database changes db, and it may not run while the snapshot is in
-// use: db.h, Threading); too_old is atomic. A read holds the catalog
-// shared, as Database::Get does, so its table is not dropped under it; it
+// use: db.h, Threading); too_old is atomic. A read keeps its table from being
+// dropped as Database::Get does (the catalog held shared, or a handle's
+// use_mu: Database::Impl::WithTable); it
 // reads at the snapshot's timestamp, whose versions the collector keeps
 // while the snapshot is registered (mvcc/version_store.cc, invariant 3),
 // and checks too_old after reading: a reclaim flags the owner before it
@@ -71,53 +72,58 @@ Status MovedFrom() { return Status::InvalidArgument("the snapshot is empty (move
 uint64_t Snapshot::sequence() const { return impl_ == nullptr ? 0 : impl_->ts; }
 uint64_t Snapshot::id() const { return impl_ == nullptr ? 0 : impl_->id; }
 
-Status Snapshot::Get(std::string_view table, std::string_view key, std::string* value) const {
-  if (impl_ == nullptr) return MovedFrom();
-  const Impl& snapshot = *impl_;
-  if (snapshot.db == nullptr) return snapshot.ended;
-  Database::Impl& db = *snapshot.db;
-  if (Status readable = snapshot.CheckReadable(); !readable.ok()) {
+Status Snapshot::Impl::Get(const TableArg& table, std::string_view key, std::string* value) const {
+  if (db == nullptr) return ended;
+  if (Status readable = CheckReadable(); !readable.ok()) {
     value->clear();
     return readable;
   }
-  Status read;
-  {
-    // No transaction, so no table lock: the catalog held shared for the
-    // one read keeps the table from being dropped meanwhile.
-    std::shared_lock catalog(db.catalog_mu);
-    const Table* found = db.Find(table);
-    if (found == nullptr) return Database::Impl::NoTable(table);
-    read = db.txns->versions().Read(found->id, found->tree, key, snapshot.ts, value);
-  }
-  if (const Status readable = snapshot.CheckReadable(); !readable.ok()) {
+  // No transaction, so no table lock: WithTable keeps the table from being
+  // dropped for the one read (the catalog held shared, or a handle's
+  // use_mu).
+  const Status read = db->WithTable(table, [&](const Table& found) {
+    return db->txns->versions().Read(found.id, found.tree, key, ts, value);
+  });
+  if (const Status readable = CheckReadable(); !readable.ok()) {
     value->clear();  // read while the versions it needed may have gone
     return readable;
   }
   return read;
 }
 
-std::unique_ptr<Iterator> Snapshot::NewIterator(std::string_view table,
-                                                const IteratorOptions& options) const {
+Status Snapshot::Get(std::string_view table, std::string_view key, std::string* value) const {
+  if (impl_ == nullptr) return MovedFrom();
+  return impl_->Get(TableArg(table), key, value);
+}
+
+Status Snapshot::Get(const TableHandle& table, std::string_view key, std::string* value) const {
+  if (impl_ == nullptr) return MovedFrom();
+  return impl_->Get(TableArg(table), key, value);
+}
+
+std::unique_ptr<Iterator> Snapshot::Impl::NewIterator(const std::shared_ptr<Impl>& self,
+                                                      const TableArg& table,
+                                                      const IteratorOptions& options) {
   auto it = std::make_unique<Iterator::Impl>();
-  if (impl_ == nullptr || impl_->db == nullptr) {
-    it->missing = impl_ == nullptr ? MovedFrom() : impl_->ended;
+  if (self == nullptr || self->db == nullptr) {
+    it->missing = self == nullptr ? MovedFrom() : self->ended;
     return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
   }
-  Impl& snapshot = *impl_;
+  Impl& snapshot = *self;
   Database::Impl& db = *snapshot.db;
   it->db = &db;
-  it->snapshot = impl_;
-  {
-    // Counted under the catalog: DropLocked, which checks the count under
-    // it held exclusively, answers Busy from here until the iterator ends.
-    std::shared_lock catalog(db.catalog_mu);
-    Table* found = db.Find(table);
-    if (found == nullptr) {
-      it->missing = Database::Impl::NoTable(table);
-      return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
-    }
-    found->iterators.fetch_add(1);
-    it->table = found;
+  it->snapshot = self;
+  // Counted while WithTable keeps the drop out: DropLocked checks the
+  // count holding both the catalog and the table's use_mu exclusively, so
+  // it answers Busy from here until the iterator ends.
+  const Status found = db.WithTable(table, [&](Table& use) {
+    use.iterators.fetch_add(1);
+    it->table = &use;
+    return Status::OK();
+  });
+  if (!found.ok()) {
+    it->missing = found;
+    return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
   }
   it->it = std::make_unique<TxnIterator>(db.txns.get(), it->table->ref(), options, &snapshot.owner);
   {
@@ -125,6 +131,16 @@ std::unique_ptr<Iterator> Snapshot::NewIterator(std::string_view table,
     snapshot.iterators.Insert(it.get());
   }
   return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
+}
+
+std::unique_ptr<Iterator> Snapshot::NewIterator(std::string_view table,
+                                                const IteratorOptions& options) const {
+  return Impl::NewIterator(impl_, TableArg(table), options);
+}
+
+std::unique_ptr<Iterator> Snapshot::NewIterator(const TableHandle& table,
+                                                const IteratorOptions& options) const {
+  return Impl::NewIterator(impl_, TableArg(table), options);
 }
 
 }  // namespace mvdb

@@ -425,13 +425,19 @@ class MVDB_EXPORT Snapshot {
   // SnapshotTooOld once the snapshot was reclaimed (*value then empty);
   // Aborted after the database was destroyed. Never waits for a row or
   // table lock (only, briefly, behind a CreateTable or DropTable).
+  // Through a handle (TableHandle): NotFound ("table 'NAME' was dropped")
+  // for a dropped table, InvalidArgument for a handle not of this database;
+  // no catalog mutex is taken.
   Status Get(std::string_view table, std::string_view key, std::string* value) const;
+  Status Get(const TableHandle& table, std::string_view key, std::string* value) const;
 
   // An iterator over `table` as the snapshot sees it (see Iterator). Never
   // null: an iterator that is not Valid with status NotFound if the table
   // does not exist, or what Get would answer. While it is open the table
   // cannot be dropped (DropTable answers Busy), as for a transaction's.
   std::unique_ptr<Iterator> NewIterator(std::string_view table,
+                                        const IteratorOptions& options = {}) const;
+  std::unique_ptr<Iterator> NewIterator(const TableHandle& table,
                                         const IteratorOptions& options = {}) const;
 
  private:

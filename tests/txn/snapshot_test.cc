@@ -114,6 +114,33 @@ TEST_F(TxnTest, DropTableIsBusyWhileASnapshotIteratorIsOpen) {
   EXPECT_EQ(ReadAt(snapshot, "a"), "<NotFound>");
 }
 
+TEST_F(TxnTest, SnapshotReadsThroughATableHandle) {
+  CommitPut("a", "1");
+  Result<TableHandle> table = db_->OpenTable(kTable);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  const Snapshot snapshot = Take(*db_);
+  CommitPut("a", "2");
+  std::string value;
+  ASSERT_TRUE(snapshot.Get(*table, "a", &value).ok());
+  EXPECT_EQ(value, "1");
+  std::unique_ptr<Iterator> it = snapshot.NewIterator(*table);
+  // The handle's iterator keeps the drop out as the name's does.
+  const Status busy = db_->DropTable(kTable);
+  EXPECT_EQ(Code(busy), "Busy") << busy.ToString();
+  it->SeekToFirst();
+  EXPECT_EQ(Drain(*it), (KeyValues{{"a", "1"}}));
+  it.reset();
+  ASSERT_TRUE(db_->DropTable(kTable).ok());
+  const Status dropped = snapshot.Get(*table, "a", &value);
+  EXPECT_EQ(Code(dropped), "NotFound") << dropped.ToString();
+  EXPECT_TRUE(Contains(dropped.ToString(), "was dropped")) << dropped.ToString();
+  it = snapshot.NewIterator(*table);
+  EXPECT_FALSE(it->Valid());
+  EXPECT_EQ(Code(it->status()), "NotFound") << it->status().ToString();
+  const Status none = snapshot.Get(TableHandle(), "a", &value);
+  EXPECT_EQ(Code(none), "InvalidArgument") << none.ToString();
+}
+
 // ---- copies, iterators and the watermark ----
 
 TEST_F(TxnTest, SnapshotCopiesShareOneRegistrationReleasedWithTheLast) {
