@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -69,6 +70,14 @@ struct Table {
   TableRef ref() const { return TableRef{id, tree, &name}; }
 };
 
+// One operation of a write batch (db/write_batch.cc), as views into its
+// bytes.
+struct BatchOpRef {
+  bool is_delete = false;
+  std::string_view key, value;
+  size_t table_index = 0;  // into the batch's distinct table names
+};
+
 struct Database::Impl final : Catalog {
   std::string dir;
   Options options;
@@ -122,6 +131,11 @@ struct Database::Impl final : Catalog {
   // Locks table `name` in `mode` for txn, then finds it: NotFound (and the
   // lock given back if it was new) when there is no such table.
   Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode);
+  // Database::Write's work: `ops` in one read-committed transaction of its
+  // own; `tables` are the distinct table names they refer to by index.
+  // Reorders `ops` (into key order).
+  Status WriteOps(std::span<BatchOpRef> ops, std::span<const std::string_view> tables,
+                  const CommitOptions& options);
   // Drops table `name`. REQUIRES: the caller's transaction holds its
   // kAccessExclusive lock.
   Status DropLocked(std::string_view name);
