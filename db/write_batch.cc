@@ -52,9 +52,11 @@ Status ClosedError(const std::string& dir) {
   return Status::InvalidArgument("database " + dir + " is closed");
 }
 
-// InvalidArgument naming operation `i` if its key or value is out of bounds.
+// InvalidArgument (naming operation `i` of a batch, unless it is npos: a
+// Put or Delete of its own) if the key or value is out of bounds.
 Status CheckOp(const BatchOpRef& op, size_t i) {
-  const std::string which = "write batch operation " + std::to_string(i) + ": ";
+  const std::string which =
+      i == std::string::npos ? "" : "write batch operation " + std::to_string(i) + ": ";
   if (op.key.empty() || op.key.size() > kMaxKeySize) {
     return Status::InvalidArgument(which + "key of " + std::to_string(op.key.size()) +
                                    " bytes: keys are 1 to " + std::to_string(kMaxKeySize) +
@@ -159,7 +161,7 @@ Status Database::Put(std::string_view table, std::string_view key, std::string_v
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
   BatchOpRef op{false, key, value, 0};
-  MVDB_RETURN_IF_ERROR(CheckOp(op, 0));
+  MVDB_RETURN_IF_ERROR(CheckOp(op, std::string::npos));
   const std::string_view tables[] = {table};
   return impl.WriteOps(std::span(&op, 1), tables, options);
 }
@@ -169,7 +171,7 @@ Status Database::Delete(std::string_view table, std::string_view key,
   Impl& impl = *impl_;
   if (impl.closed) return ClosedError(impl.dir);
   BatchOpRef op{true, key, {}, 0};
-  MVDB_RETURN_IF_ERROR(CheckOp(op, 0));
+  MVDB_RETURN_IF_ERROR(CheckOp(op, std::string::npos));
   const std::string_view tables[] = {table};
   return impl.WriteOps(std::span(&op, 1), tables, options);
 }

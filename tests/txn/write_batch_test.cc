@@ -181,7 +181,9 @@ TEST_F(WriteBatchTest, PutAndDeleteAreOneStatementTransactions) {
   EXPECT_TRUE(db_->Delete(kTable, "never-there").ok());
   EXPECT_TRUE(db_->Put("missing", "k", "v").IsNotFound());
   EXPECT_TRUE(db_->Delete("missing", "k").IsNotFound());
-  EXPECT_TRUE(db_->Put(kTable, "", "v").code() == StatusCode::kInvalidArgument);
+  const Status empty_key = db_->Put(kTable, "", "v");
+  EXPECT_TRUE(empty_key.code() == StatusCode::kInvalidArgument) << empty_key.ToString();
+  EXPECT_EQ(empty_key.ToString().find("batch"), std::string::npos) << empty_key.ToString();
   EXPECT_TRUE(db_->Delete(kTable, std::string(1025, 'k')).code() == StatusCode::kInvalidArgument);
 }
 
