@@ -127,7 +127,7 @@ Throughput MeasureThroughput(const std::string& dir, int threads, double seconds
   const Clock::time_point start = Clock::now();
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      WriteBatch batch;
+      TreeBatch batch;
       uint64_t i = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         batch.Clear();
@@ -170,7 +170,7 @@ Latency MeasureLatency(const std::string& dir, bool checkpoints, double seconds)
   std::unique_ptr<Engine> engine = OpenEngine(dir, /*background_checkpoints=*/false);
   if (Status s = engine->CreateTree("t"); !s.ok()) Die("create tree", s);
   const std::string value(kValueSize, 'l');
-  WriteBatch load;
+  TreeBatch load;
   for (int i = 0; i < kLatencyKeys; ++i) {
     load.Put("t", Key(99, static_cast<uint64_t>(i)), value);
     if (load.count() == 1000) {
@@ -189,7 +189,7 @@ Latency MeasureLatency(const std::string& dir, bool checkpoints, double seconds)
   for (int t = 0; t < kLatencyThreads; ++t) {
     workers.emplace_back([&, t] {
       std::mt19937_64 rng(static_cast<uint64_t>(t) * 7919 + 1);
-      WriteBatch batch;
+      TreeBatch batch;
       uint64_t n = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         batch.Clear();

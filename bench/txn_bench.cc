@@ -197,7 +197,7 @@ class Fixture {
     options.sync = SyncMode::kOff;
     MVDB_ASSIGN_OR_RETURN(engine_, Engine::Open(dir_ + "/raw", options));
     MVDB_RETURN_IF_ERROR(engine_->CreateTree(kTable));
-    WriteBatch batch;
+    TreeBatch batch;
     for (uint64_t i = 0; i < kNumKeys; ++i) {
       batch.Put(kTable, View(Keys()[i]), MakeValue(i, 'a'));
       if (batch.count() == 1000 || i + 1 == kNumKeys) {
@@ -400,7 +400,7 @@ void RawPut(benchmark::State& state) {
   }
   Random random(state.thread_index() + 7);
   const std::string value = MakeValue(0, 'u');
-  WriteBatch batch;
+  TreeBatch batch;
   for (auto _ : state) {
     batch.Clear();
     batch.Put(kTable, View(Keys()[random.Uniform(kNumKeys)]), value);

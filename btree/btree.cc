@@ -459,11 +459,21 @@ Status BTree::Impl::GetSplitLatched(std::string_view key, std::span<char> head, 
 // ---- Put ----
 
 Status BTree::Impl::StoreInLeaf(WritePageGuard* guard, const LeafCell& cell, bool* stored,
-                                PageId* old_chain) {
+                                PageId* old_chain, InsertOnly* only) {
   *stored = false;
   Node leaf(guard->mutable_data());
   bool exact = false;
   const uint16_t i = leaf.LowerBound(cell.key, &exact);
+  if (exact && only != nullptr) {
+    only->exists = true;
+    if (!leaf.is_overflow(i)) {
+      only->existing->assign(leaf.inline_value(i));
+      return Status::OK();
+    }
+    // Under the latch, as GetSplitLatched reads a chain (invariant 7).
+    only->existing->clear();
+    return btree::ReadOverflow(pool, leaf.overflow_page(i), leaf.value_size(i), only->existing);
+  }
   const size_t room = leaf.FreeSpace() + (exact ? LeafCellSizeAt(leaf, i) : 0);
   if (room < cell.SizeInLeaf()) {
     return Status::OK();
@@ -494,9 +504,10 @@ Status BTree::Impl::StoreInLeaf(WritePageGuard* guard, const LeafCell& cell, boo
   return Status::OK();
 }
 
-Status BTree::Impl::PutOptimistic(const LeafCell& cell, bool* stored, PageId* old_chain) {
+Status BTree::Impl::PutOptimistic(const LeafCell& cell, bool* stored, PageId* old_chain,
+                                  InsertOnly* only) {
   MVDB_ASSIGN_OR_RETURN(WritePageGuard leaf, FindLeafExclusive(cell.key));
-  return StoreInLeaf(&leaf, cell, stored, old_chain);
+  return StoreInLeaf(&leaf, cell, stored, old_chain, only);
 }
 
 Status BTree::Impl::SplitRoot(WritePageGuard* root_guard, const PendingInsert& item,
@@ -582,13 +593,13 @@ Status BTree::Impl::SplitAndInsert(std::vector<WritePageGuard>* path, WritePageG
 }
 
 Status BTree::Impl::PutPessimistic(const LeafCell& cell, bool hold_all, bool* stored, bool* restart,
-                                   PageId* old_chain) {
+                                   PageId* old_chain, InsertOnly* only) {
   *restart = false;
   const WriteIntent intent{/*insert=*/true, cell.SizeInLeaf()};
   std::vector<WritePageGuard> path;
   MVDB_RETURN_IF_ERROR(DescendExclusive(cell.key, intent, hold_all, &path));
-  MVDB_RETURN_IF_ERROR(StoreInLeaf(&path.back(), cell, stored, old_chain));
-  if (*stored) {
+  MVDB_RETURN_IF_ERROR(StoreInLeaf(&path.back(), cell, stored, old_chain, only));
+  if (*stored || (only != nullptr && only->exists)) {
     return Status::OK();
   }
   const bool leaf_is_root = path.back().id() == root;
@@ -654,7 +665,7 @@ Status BTree::Impl::PutPessimistic(const LeafCell& cell, bool hold_all, bool* st
   return status;
 }
 
-Status BTree::Impl::Put(std::string_view key, std::string_view value) {
+Status BTree::Impl::Put(std::string_view key, std::string_view value, InsertOnly* only) {
   LeafCell cell{key, value, static_cast<uint32_t>(value.size()), kInvalidPageId};
   if (btree::NeedsOverflow(key.size(), value.size())) {
     MVDB_ASSIGN_OR_RETURN(cell.first_overflow, btree::WriteOverflow(allocator, value));
@@ -663,14 +674,15 @@ Status BTree::Impl::Put(std::string_view key, std::string_view value) {
   bool stored = false;
   bool restart = false;
   PageId old_chain = kInvalidPageId;
-  Status status = PutOptimistic(cell, &stored, &old_chain);
-  if (status.ok() && !stored) {
-    status = PutPessimistic(cell, /*hold_all=*/false, &stored, &restart, &old_chain);
+  const auto present = [only] { return only != nullptr && only->exists; };
+  Status status = PutOptimistic(cell, &stored, &old_chain, only);
+  if (status.ok() && !stored && !present()) {
+    status = PutPessimistic(cell, /*hold_all=*/false, &stored, &restart, &old_chain, only);
   }
-  if (status.ok() && !stored && restart) {
-    status = PutPessimistic(cell, /*hold_all=*/true, &stored, &restart, &old_chain);
+  if (status.ok() && !stored && !present() && restart) {
+    status = PutPessimistic(cell, /*hold_all=*/true, &stored, &restart, &old_chain, only);
   }
-  if (status.ok() && !stored) {
+  if (status.ok() && !stored && !present()) {
     status = Corrupt(root, "no room for a cell even holding every latch");
   }
   if (!stored) {
@@ -730,6 +742,22 @@ Status BTree::Put(std::string_view key, std::string_view value) {
   }
   const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
   return impl_->Put(key, value);
+}
+
+Status BTree::Insert(std::string_view key, std::string_view value, bool* inserted,
+                     std::string* existing) {
+  *inserted = false;
+  MVDB_RETURN_IF_ERROR(CheckKey(key));
+  if (value.size() > kMaxValueSize) {
+    return Status::InvalidArgument("value of " + std::to_string(value.size()) +
+                                   " bytes is longer than the limit of " +
+                                   std::to_string(kMaxValueSize));
+  }
+  const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
+  Impl::InsertOnly only{false, existing};
+  MVDB_RETURN_IF_ERROR(impl_->Put(key, value, &only));
+  *inserted = !only.exists;
+  return Status::OK();
 }
 
 Status BTree::Get(std::string_view key, std::string* value) {

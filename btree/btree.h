@@ -85,6 +85,11 @@ class BTree {
   // Inserts `key` or replaces its value. InvalidArgument if the key is empty
   // or longer than kMaxKeySize, or the value longer than kMaxValueSize.
   Status Put(std::string_view key, std::string_view value);
+  // Put for a key that is not there yet, in one descent: inserts `key` with
+  // `value` (*inserted true), or, when the key is present, changes nothing
+  // and copies its value into *existing (*inserted false). Errors as Put.
+  Status Insert(std::string_view key, std::string_view value, bool* inserted,
+                std::string* existing);
   // Copies the value of `key` into *value. NotFound if absent.
   Status Get(std::string_view key, std::string* value);
   // Copies the value of `key` once, split in two: its first head.size()

@@ -102,7 +102,13 @@ struct BTree::Impl {
   // writers that keep changing the path).
   Status GetSplit(std::string_view key, std::span<char> head, std::string* rest);
   Status GetSplitLatched(std::string_view key, std::span<char> head, std::string* rest);
-  Status Put(std::string_view key, std::string_view value);
+  // With `only` (BTree::Insert): changes nothing when the key is present,
+  // setting only->exists and copying its value into *only->existing.
+  struct InsertOnly {
+    bool exists = false;
+    std::string* existing = nullptr;
+  };
+  Status Put(std::string_view key, std::string_view value, InsertOnly* only = nullptr);
   Status Delete(std::string_view key);  // btree_delete.cc
 
   // ---- page retirement (btree_delete.cc) ----
@@ -115,11 +121,13 @@ struct BTree::Impl {
   void RemoveHazard(const std::atomic<PageId>* slot);
 
  private:
-  Status PutOptimistic(const LeafCell& cell, bool* stored, PageId* old_chain);
+  Status PutOptimistic(const LeafCell& cell, bool* stored, PageId* old_chain, InsertOnly* only);
   Status PutPessimistic(const LeafCell& cell, bool hold_all, bool* stored, bool* restart,
-                        PageId* old_chain);
-  // Stores `cell` in `leaf` when it fits (replacing the key's old value).
-  Status StoreInLeaf(WritePageGuard* leaf, const LeafCell& cell, bool* stored, PageId* old_chain);
+                        PageId* old_chain, InsertOnly* only);
+  // Stores `cell` in `leaf` when it fits (replacing the key's old value;
+  // with `only`, a present key is left alone and reported there).
+  Status StoreInLeaf(WritePageGuard* leaf, const LeafCell& cell, bool* stored, PageId* old_chain,
+                     InsertOnly* only);
   // A page for a split: a reserved one, or a new one when none is left.
   Result<WritePageGuard> TakeSpare(std::vector<WritePageGuard>* spares);
   // Inserts `cell` into path.back(), splitting nodes up the path (and the

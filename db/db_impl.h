@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -99,7 +100,7 @@ using Table = TableHandleAccess::State;
 // that takes a table has an overload for each and builds a TableArg from
 // either; from then on the two share one path, Database::Impl::Resolve
 // (in a transaction) or WithTable (without one). A new call taking a table
-// (a WriteBatch's Put, a Snapshot's Get) gets its handle overload with one
+// (a Snapshot's Get, say) gets its handle overload with one
 // line: pass TableArg(handle) where it passes TableArg(name).
 struct TableArg {
   TableArg(std::string_view table_name)  // NOLINT(google-explicit-constructor)
@@ -110,6 +111,14 @@ struct TableArg {
   std::string_view name;
   Table* table = nullptr;  // the handle's (null: a default handle)
   bool by_handle = false;
+};
+
+// One operation of a write batch (db/write_batch.cc), as views into its
+// bytes.
+struct BatchOpRef {
+  bool is_delete = false;
+  std::string_view key, value;
+  size_t table_index = 0;  // into the batch's distinct table names
 };
 
 struct Database::Impl final : Catalog {
@@ -207,6 +216,11 @@ struct Database::Impl final : Catalog {
   // default handle, another database's, this directory's opened by an
   // earlier Database). OK for a name.
   Status Check(const TableArg& table) const;
+  // Database::Write's work: `ops` in one read-committed transaction of its
+  // own; `tables` are the distinct table names they refer to by index.
+  // Reorders `ops` (into key order).
+  Status WriteOps(std::span<BatchOpRef> ops, std::span<const std::string_view> tables,
+                  const CommitOptions& options);
   // Drops `table`. REQUIRES: the caller's transaction holds its
   // kAccessExclusive lock, and it is not dropped.
   Status DropLocked(Table* table);

@@ -292,7 +292,7 @@ class Checker {
       case db_record::kWriteBatch: {
         const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                        record.payload.size());
-        return WriteBatch::Decode(payload).status();
+        return TreeBatch::Decode(payload).status();
       }
       case db_record::kCreateTree:
       case db_record::kDropTree:

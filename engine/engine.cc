@@ -1,7 +1,7 @@
 // The commit path of the storage engine, and why the state after a crash
 // is exactly the acknowledged batches (plus possibly ones in flight).
 //
-// A write (a WriteBatch, CreateTree or DropTree) is one WAL record. Terms:
+// A write (a TreeBatch, CreateTree or DropTree) is one WAL record. Terms:
 // a record is *applied* once its changes are in the trees (the buffer
 // pool), *durable* once the WAL has fdatasync'ed it, *acknowledged* once
 // Write returned OK.
@@ -115,8 +115,8 @@ std::span<const std::byte> AsBytes(std::string_view s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
 
-Status Validate(const WriteBatch& batch) {
-  for (const WriteBatch::Op& op : batch.ops()) {
+Status Validate(const TreeBatch& batch) {
+  for (const TreeBatch::Op& op : batch.ops()) {
     if (std::string problem = db_record::TreeNameProblem(op.tree); !problem.empty()) {
       return Status::InvalidArgument(problem);
     }
@@ -332,16 +332,16 @@ Status Engine::health() const { return impl_->Health(); }
 
 // ---- the commit path ----
 
-Status Engine::Write(const WriteBatch& batch) { return Write(batch, impl_->options.sync); }
+Status Engine::Write(const TreeBatch& batch) { return Write(batch, impl_->options.sync); }
 
-Status Engine::Write(const WriteBatch& batch, SyncMode sync) {
+Status Engine::Write(const TreeBatch& batch, SyncMode sync) {
   if (batch.empty()) return impl_->CheckWritable();
   return Commit(batch, sync, nullptr, nullptr).status();
 }
 
-Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees) {
+Status ApplyPlainBatch(const TreeBatch& batch, std::span<BTree* const> trees) {
   for (size_t i = 0; i < batch.ops().size(); ++i) {
-    const WriteBatch::Op& op = batch.ops()[i];
+    const TreeBatch::Op& op = batch.ops()[i];
     Status applied = op.is_delete ? trees[i]->Delete(op.key) : trees[i]->Put(op.key, op.value);
     if (applied.IsNotFound() && op.is_delete) applied = Status::OK();
     MVDB_RETURN_IF_ERROR(applied);
@@ -349,7 +349,7 @@ Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees) {
   return Status::OK();
 }
 
-Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
+Result<Lsn> Engine::Commit(const TreeBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
                            const ConcurrentApply* concurrent) {
   Impl& impl = *impl_;
   MVDB_RETURN_IF_ERROR(impl.CheckWritable());
@@ -363,7 +363,7 @@ Result<Lsn> Engine::Commit(const WriteBatch& batch, SyncMode sync, const ApplyBa
     MVDB_RETURN_IF_ERROR(impl.Health());
     std::vector<BTree*> trees;
     trees.reserve(batch.ops().size());
-    for (const WriteBatch::Op& op : batch.ops()) {
+    for (const TreeBatch::Op& op : batch.ops()) {
       if (!trees.empty() && op.tree == batch.ops()[trees.size() - 1].tree) {
         trees.push_back(trees.back());
         continue;

@@ -8,7 +8,7 @@
 //   DBDIR/wal/        log segments (wal/log_format.md)
 //
 // Commit path (the transaction manager's commits take it too: txn/):
-// a WriteBatch is encoded as one log record; under the checkpoint gate held
+// a TreeBatch is encoded as one log record; under the checkpoint gate held
 // shared, the record is appended to the WAL and applied to the trees; then
 // the commit waits for the durability it asked for. Recovery opens the
 // newest checkpoint and replays every batch record after its LSN, so the
@@ -49,8 +49,10 @@ struct StoreCheckReport;
 struct TreeCheckReport;
 class TreeStore;
 
-// Writes to several trees that commit atomically: all or nothing.
-class WriteBatch {
+// Writes to several trees that commit atomically: all or nothing. The
+// storage engine's batch, one log record (not the public mvdb::WriteBatch of
+// include/mvdb/db.h, which db/ commits through transactions of its own).
+class TreeBatch {
  public:
   void Put(std::string_view tree, std::string_view key, std::string_view value);
   // Takes the value over instead of copying it.
@@ -64,7 +66,7 @@ class WriteBatch {
 
   // The batch as one log record payload, and back (Corruption if malformed).
   std::string Encode() const;
-  static Result<WriteBatch> Decode(std::string_view payload);
+  static Result<TreeBatch> Decode(std::string_view payload);
 
   struct Op {
     bool is_delete = false;
@@ -82,7 +84,7 @@ class WriteBatch {
 // change). The MVCC layer installs versions stamped with the LSN instead
 // (mvcc/version_store.h). A failure makes the engine fail (invariant 1).
 using ApplyBatchFn =
-    std::function<Status(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn)>;
+    std::function<Status(const TreeBatch& batch, std::span<BTree* const> trees, Lsn lsn)>;
 
 struct EngineOptions {
   bool create_if_missing = true;
@@ -136,8 +138,8 @@ class Engine {
   // After an I/O failure of the log or data file the engine is in a sticky
   // failed state: this and every later write return IOError saying why, and
   // reopening recovers.
-  Status Write(const WriteBatch& batch);
-  Status Write(const WriteBatch& batch, SyncMode sync);
+  Status Write(const TreeBatch& batch);
+  Status Write(const TreeBatch& batch, SyncMode sync);
   // Write with the batch applied by `apply` (null: as Write does), right
   // after its record is appended, under the checkpoint gate. Without
   // `concurrent`, apply runs under the commit lock, so batches are applied
@@ -149,7 +151,7 @@ class Engine {
   struct ConcurrentApply {
     std::function<void(Lsn)> appended;
   };
-  Result<Lsn> Commit(const WriteBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
+  Result<Lsn> Commit(const TreeBatch& batch, SyncMode sync, const ApplyBatchFn& apply,
                      const ConcurrentApply* concurrent = nullptr);
 
   // Runs fn under the checkpoint gate (shared) and the commit lock, so no

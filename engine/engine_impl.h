@@ -115,7 +115,7 @@ struct Engine::Impl {
 
 // Applies a batch as it is (the default ApplyBatchFn): puts, and deletes
 // that treat an absent key as no change.
-Status ApplyPlainBatch(const WriteBatch& batch, std::span<BTree* const> trees);
+Status ApplyPlainBatch(const TreeBatch& batch, std::span<BTree* const> trees);
 
 // The file and offset of the record at `lsn` in the log `wal_dir`, for
 // messages: "<segment path> at offset <o> (LSN <lsn>)".

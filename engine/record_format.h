@@ -19,11 +19,11 @@
 namespace mvdb::db_record {
 
 // WAL record types (the `type` byte of wal/log_format.md; 0 is invalid).
-inline constexpr uint8_t kWriteBatch = 1;  // payload: WriteBatch::Encode
+inline constexpr uint8_t kWriteBatch = 1;  // payload: TreeBatch::Encode
 inline constexpr uint8_t kCreateTree = 2;  // payload: EncodeTreeName
 inline constexpr uint8_t kDropTree = 3;    // payload: EncodeTreeName
 
-// WriteBatch payload: a 4-byte op count, then each op as a 9-byte header
+// TreeBatch payload: a 4-byte op count, then each op as a 9-byte header
 // (kind u8, tree length u16, key length u16, value length u32) followed by
 // the tree name, the key and the value.
 inline constexpr size_t kBatchHeaderSize = 4;

@@ -112,10 +112,10 @@ Status JudgeLogCoverage(FileSystem* fs, const std::string& dir, std::optional<Ls
 
 namespace {
 
-Status ApplyBatch(TreeStore* store, const WriteBatch& batch, Lsn lsn, const ApplyBatchFn& apply) {
+Status ApplyBatch(TreeStore* store, const TreeBatch& batch, Lsn lsn, const ApplyBatchFn& apply) {
   std::vector<BTree*> trees;
   trees.reserve(batch.ops().size());
-  for (const WriteBatch::Op& op : batch.ops()) {
+  for (const TreeBatch::Op& op : batch.ops()) {
     Result<BTree*> tree = store->OpenTree(op.tree);
     if (tree.status().IsNotFound()) {
       return Status::Corruption("the batch names tree '" + op.tree +
@@ -132,7 +132,7 @@ Status ApplyRecord(TreeStore* store, const LogRecord& record, const ApplyBatchFn
     case db_record::kWriteBatch: {
       const std::string_view payload(reinterpret_cast<const char*>(record.payload.data()),
                                      record.payload.size());
-      MVDB_ASSIGN_OR_RETURN(const WriteBatch batch, WriteBatch::Decode(payload));
+      MVDB_ASSIGN_OR_RETURN(const TreeBatch batch, TreeBatch::Decode(payload));
       return ApplyBatch(store, batch, record.lsn, apply);
     }
     case db_record::kCreateTree: {

@@ -331,7 +331,18 @@ Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
                              const std::optional<std::string_view>& value, Timestamp ts,
                              const std::optional<std::string>* current, bool new_row) {
   std::optional<std::string> read;
-  if (current == nullptr) {
+  if (current == nullptr && value.has_value()) {
+    // Unread (a blind write): in one descent when the key is new, which
+    // needs no chain (invariant 2) and starts a row (invariant 7);
+    // otherwise the entry found is the one to replace.
+    std::string existing;
+    bool inserted = false;
+    MVDB_RETURN_IF_ERROR(
+        tree->Insert(key, EncodeEntry(ts, false, *value, /*new_row=*/true), &inserted, &existing));
+    if (inserted) return Status::OK();
+    read = std::move(existing);
+    current = &read;
+  } else if (current == nullptr) {
     MVDB_ASSIGN_OR_RETURN(read, ReadEntry(tree, key));
     current = &read;
   }

@@ -128,7 +128,8 @@ class VersionStore {
   // not null, is the key's raw tree entry (nullopt: none) as the writer read
   // it after taking the key's row lock, which keeps it from changing (a
   // tombstone the collector removed meanwhile is still right to append);
-  // null: Install reads it.
+  // null: Install reads it (a put tries BTree::Insert first, so a new key
+  // costs one descent of the tree).
   Status Install(TableId table, BTree* tree, std::string_view key,
                  const std::optional<std::string_view>& value, Timestamp ts,
                  const std::optional<std::string>* current = nullptr, bool new_row = false);

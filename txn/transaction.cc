@@ -33,7 +33,7 @@
 //     Deadlock, LockTimeout, SnapshotTooOld) fails the transaction: its
 //     locks and snapshot are released right away, as PostgreSQL does when
 //     a statement fails, and every later call but Rollback gets Aborted.
-//  6. Commit: the write set becomes one WriteBatch; Engine::Commit appends
+//  6. Commit: the write set becomes one TreeBatch; Engine::Commit appends
 //     its record and, under the commit lock, tells the timeline the commit
 //     is in flight at ts = LSN + 1 (so in ts order); then, outside that
 //     lock but under the checkpoint gate, each write is installed stamped
@@ -72,6 +72,25 @@
 //     what one log record carries, so a transaction that could write can
 //     commit, and its commit holds at most the set, the record and the
 //     log's copy of it.
+// 10. Writes without a read (Database::Write, Put and Delete: a WriteBatch,
+//     db/write_batch.cc) are a blind transaction at read committed: they
+//     lock their tables and keys as any writer does (3; keys in key order,
+//     so two batches never deadlock with each other), but read nothing,
+//     not even the tree entry at lock time: the install reads it (under the
+//     same row lock, so it is the same entry 3 would have read), and for a
+//     key that has none inserts in one descent (BTree::Insert). Each key
+//     gets a version stamped with the batch's ts like any commit's, so the
+//     rules above hold against it unchanged: a snapshot-isolation writer
+//     whose snapshot predates the batch fails with Conflict at 4, even if
+//     it only read the key before the batch (PostgreSQL's 40001); a
+//     read-committed waiter goes on after the batch's unlock (6) and reads
+//     the batch's value; and a batch waiting for a transaction's key goes
+//     on once it ends, writing over what it committed (a blind write
+//     checks no first updater). The write set (9) counts no base entry, so
+//     the old values a batch replaces are bounded only by
+//     max_version_bytes: they go to chains at install, and the commit that
+//     leaves the chains over that limit collects (reclaiming the oldest
+//     snapshots) before it returns, as every commit does.
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -141,19 +160,19 @@ TxnManager::TxnManager(Engine* engine, const Options& options, Catalog* catalog,
 
 TxnManager::~TxnManager() = default;
 
-std::unique_ptr<Txn> TxnManager::Begin(const TransactionOptions& options) {
+std::unique_ptr<Txn> TxnManager::Begin(const TransactionOptions& options, bool blind) {
   const IsolationLevel isolation = options.isolation.value_or(options_.default_isolation);
   const std::optional<std::chrono::milliseconds> timeout =
       options.lock_timeout.has_value() ? options.lock_timeout : options_.lock_timeout;
-  std::unique_ptr<Txn> txn(
-      new Txn(this, next_id_.fetch_add(1, std::memory_order_relaxed), options, isolation, timeout));
+  std::unique_ptr<Txn> txn(new Txn(this, next_id_.fetch_add(1, std::memory_order_relaxed), options,
+                                   isolation, timeout, blind));
   Register(txn.get());
   return txn;
 }
 
-Status TxnManager::ApplyReplayed(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn) {
+Status TxnManager::ApplyReplayed(const TreeBatch& batch, std::span<BTree* const> trees, Lsn lsn) {
   for (size_t i = 0; i < batch.ops().size(); ++i) {
-    const WriteBatch::Op& op = batch.ops()[i];
+    const TreeBatch::Op& op = batch.ops()[i];
     const std::optional<std::string_view> value =
         op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
     MVDB_RETURN_IF_ERROR(VersionStore::ApplyReplayed(trees[i], op.key, value, lsn + 1));
@@ -280,11 +299,12 @@ std::vector<TransactionInfo> TxnManager::ListTransactions() const {
 // ---- Txn ----
 
 Txn::Txn(TxnManager* manager, TxnId id, const TransactionOptions& options, IsolationLevel isolation,
-         std::optional<std::chrono::milliseconds> lock_timeout)
+         std::optional<std::chrono::milliseconds> lock_timeout, bool blind)
     : manager_(manager),
       id_(id),
       isolation_(isolation),
       read_only_(options.read_only),
+      blind_(blind),
       lock_timeout_(lock_timeout),
       started_(std::chrono::steady_clock::now()) {
   snapshot_.txn_id = id;
@@ -351,6 +371,8 @@ Status Txn::FailWith(Status status) {
 
 void Txn::UnlockAll() {
   for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
+  for (const std::string& name : blind_locks_) manager_->locks().Unlock(id_, name);
+  blind_locks_.clear();
   for (const auto& [name, modes] : table_locks_) manager_->locks().UnlockTable(id_, name);
   table_locks_.clear();
   keys_.clear();
@@ -414,7 +436,8 @@ Result<Txn::Key*> Txn::LockForWrite(const TableRef& table, std::string_view key,
   if (!locked.ok()) return FailWith(locked);
   MVDB_RETURN_IF_ERROR(CheckActive());
   // Invariant 3: read once, here, outside the commit lock; Install reuses it.
-  if (!state.base_read) {
+  // A blind transaction leaves it to Install (invariant 10).
+  if (!state.base_read && !blind_) {
     MVDB_ASSIGN_OR_RETURN(state.base, VersionStore::ReadEntry(table.tree, key));
     state.base_read = true;
   }
@@ -548,7 +571,7 @@ Status Txn::Commit(const CommitOptions& options) {
   // The batch takes the values over from the write set, so a commit holds
   // its values once plus the log record (at most max_transaction_bytes
   // each), not a copy more.
-  WriteBatch batch;
+  TreeBatch batch;
   batch.Reserve(written_);
   std::vector<TableId> op_tables;
   std::vector<const std::optional<std::string>*> op_bases;
@@ -584,6 +607,12 @@ Status Txn::Commit(const CommitOptions& options) {
     Finish(TransactionState::kRolledBack);
     return status;
   }
+  return CommitBatch(batch, op_tables, op_bases, op_new_rows, options);
+}
+
+Status Txn::CommitBatch(const TreeBatch& batch, const std::vector<TableId>& op_tables,
+                        const std::vector<const std::optional<std::string>*>& op_bases,
+                        const std::vector<bool>& op_new_rows, const CommitOptions& options) {
   // A table dropped from here on fails the engine's commit with NotFound
   // (it checks every tree under its commit lock, as DropTree takes it).
   Timestamp ts = 0;
@@ -597,14 +626,15 @@ Status Txn::Commit(const CommitOptions& options) {
     ts = lsn + 1;
     timeline.BeginCommit(ts);
   };
-  const auto install = [&](const WriteBatch& logged, std::span<BTree* const> trees,
+  const auto install = [&](const TreeBatch& logged, std::span<BTree* const> trees,
                            Lsn lsn) -> Status {
     for (size_t i = 0; i < logged.ops().size(); ++i) {
-      const WriteBatch::Op& op = logged.ops()[i];
+      const TreeBatch::Op& op = logged.ops()[i];
       const std::optional<std::string_view> value =
           op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
+      const std::optional<std::string>* base = op_bases.empty() ? nullptr : op_bases[i];
       MVDB_RETURN_IF_ERROR(
-          versions.Install(op_tables[i], trees[i], op.key, value, ts, op_bases[i], op_new_rows[i]));
+          versions.Install(op_tables[i], trees[i], op.key, value, ts, base, op_new_rows[i]));
     }
     return Status::OK();
   };
@@ -637,6 +667,65 @@ Status Txn::Commit(const CommitOptions& options) {
     (void)manager_->Collect(4 * written + 4, /*wait=*/false);
   }
   return Status::OK();
+}
+
+Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& options) {
+  MVDB_RETURN_IF_ERROR(CheckActive());
+  // The writes that stay (the last of each key's), and the room they take.
+  const auto same_key = [&](size_t i, size_t j) {
+    return writes[i].table->id == writes[j].table->id && writes[i].key == writes[j].key;
+  };
+  size_t kept = 0;
+  size_t bytes = 0;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (i + 1 < writes.size() && same_key(i, i + 1)) continue;
+    const BlindWrite& w = writes[i];
+    ++kept;
+    bytes += KeyBytes(kTableIdBytes + w.key.size(), std::nullopt, true, w.value.size(),
+                      w.table->name == nullptr ? 0 : w.table->name->size());
+  }
+  if (bytes > manager_->max_transaction_bytes()) {
+    const Status status = CheckRoom(write_set_bytes_, bytes);
+    Finish(TransactionState::kRolledBack);
+    return status;
+  }
+  // Invariant 3, in the order given (key order: invariant 10).
+  blind_locks_.reserve(kept);
+  TreeBatch batch;
+  batch.Reserve(kept);
+  std::vector<TableId> op_tables;
+  std::vector<bool> op_new_rows;
+  op_tables.reserve(kept);
+  op_new_rows.reserve(kept);
+  bool deleted = false;  // an earlier write of this key was a delete (invariant 8)
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const BlindWrite& w = writes[i];
+    if (i + 1 < writes.size() && same_key(i, i + 1)) {
+      deleted = deleted || w.is_delete;
+      continue;
+    }
+    std::string name = LockManager::LockName(w.table->id, w.key);
+    bool newly = false;
+    bool waited = false;
+    const Status locked = manager_->locks().Lock(id_, name, lock_timeout_, &newly, &waited);
+    if (newly) blind_locks_.push_back(std::move(name));  // released by Finish or FailWith
+    if (!locked.ok()) {
+      const Status failure = FailWith(locked);
+      Finish(TransactionState::kRolledBack);
+      return failure;
+    }
+    if (w.is_delete) {
+      batch.Delete(*w.table->name, w.key);
+    } else {
+      batch.Put(*w.table->name, w.key, w.value);
+    }
+    op_tables.push_back(w.table->id);
+    op_new_rows.push_back(deleted && !w.is_delete);
+    deleted = false;
+  }
+  written_ = kept;
+  write_count_.store(kept, std::memory_order_relaxed);
+  return CommitBatch(batch, op_tables, {}, op_new_rows, options);
 }
 
 Status Txn::Rollback() {

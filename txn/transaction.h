@@ -76,6 +76,26 @@ class Txn {
   Status Commit(const CommitOptions& options);
   Status Rollback();
 
+  // One write of a blind transaction (WriteBlind): a put of `value`, or a
+  // delete.
+  struct BlindWrite {
+    const TableRef* table = nullptr;
+    std::string_view key;
+    bool is_delete = false;
+    std::string_view value;
+  };
+  // A blind transaction's whole work (transaction.cc, invariant 10): locks
+  // the key of every write, in the order given, then commits them all as
+  // one batch; the later of two writes of a key wins. No write set is kept:
+  // the commit costs a lock and an install per key. REQUIRES: a blind
+  // transaction that has done nothing but lock its tables (kRowExclusive),
+  // `writes` in (table id, key) order with a key's writes in the order
+  // made, keys and values valid (ValidateWrite). InvalidArgument, before
+  // any key is locked, if the writes would take more than
+  // max_transaction_bytes (counted as a write set); else Commit's errors.
+  // Ends the transaction either way.
+  Status WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& options);
+
   // Takes table lock `name` in `mode` (LockManager::LockTable), held to the
   // end; Deadlock and LockTimeout fail the transaction. *newly: the mode
   // was not held before. UnlockTable gives back that mode, taken on a
@@ -104,7 +124,7 @@ class Txn {
   // (it cannot change while the lock is held: transaction.cc, invariant 3),
   // and the transaction's write of it, if any.
   struct Key {
-    bool base_read = false;
+    bool base_read = false;           // false only in a blind transaction
     std::optional<std::string> base;  // the tree entry; nullopt: none
     bool written = false;
     bool is_delete = false;
@@ -123,7 +143,7 @@ class Txn {
  private:
   friend class TxnManager;
   Txn(TxnManager* manager, TxnId id, const TransactionOptions& options, IsolationLevel isolation,
-      std::optional<std::chrono::milliseconds> lock_timeout);
+      std::optional<std::chrono::milliseconds> lock_timeout, bool blind);
 
   // The snapshot of a snapshot-isolation transaction, taken at the first
   // operation.
@@ -144,6 +164,11 @@ class Txn {
   // InvalidArgument unless the write set fits once an entry counted
   // `before` bytes counts `after`.
   Status CheckRoom(size_t before, size_t after) const;
+  // Commit's work once the write set is `batch`: op_tables[i], op_bases[i]
+  // (empty: none read) and op_new_rows[i] are what Install needs of op i.
+  Status CommitBatch(const TreeBatch& batch, const std::vector<TableId>& op_tables,
+                     const std::vector<const std::optional<std::string>*>& op_bases,
+                     const std::vector<bool>& op_new_rows, const CommitOptions& options);
   // Releases every row and table lock.
   void UnlockAll();
   // Records the transaction's write of a locked key.
@@ -158,14 +183,16 @@ class Txn {
   const TxnId id_;
   const IsolationLevel isolation_;
   const bool read_only_;
+  const bool blind_;  // TxnManager::Begin's `blind`
   const std::optional<std::chrono::milliseconds> lock_timeout_;
   const std::chrono::steady_clock::time_point started_;
   std::atomic<TransactionState> state_{TransactionState::kActive};
-  SnapshotOwner snapshot_;           // registered at snapshot isolation
-  std::map<std::string, Key> keys_;  // every key locked, in key order
-  size_t written_ = 0;               // keys_ with written set
-  size_t write_set_bytes_ = 0;       // the sum of keys_' bytes
-  Status failure_;                   // why the transaction failed (state kFailed)
+  SnapshotOwner snapshot_;                // registered at snapshot isolation
+  std::map<std::string, Key> keys_;       // every key locked, in key order
+  std::vector<std::string> blind_locks_;  // WriteBlind's row locks, in no map
+  size_t written_ = 0;                    // keys_ with written set
+  size_t write_set_bytes_ = 0;            // the sum of keys_' bytes
+  Status failure_;                        // why the transaction failed (state kFailed)
   // Every table locked, with the modes held (a bit per TableLockMode).
   std::vector<std::pair<std::string, uint8_t>> table_locks_;
   // For ListTransactions from other threads.
@@ -206,10 +233,14 @@ class TxnManager {
              bool skip_write_conflict_check = false);
   ~TxnManager();
 
-  std::unique_ptr<Txn> Begin(const TransactionOptions& options);
+  // `blind`: a transaction of writes without a read (Database::Write, db.h),
+  // which reads no tree entry when it locks a key: its commit's install
+  // reads it (VersionStore::Install, in one descent for a new key).
+  // REQUIRES with it: read committed, and no GetForUpdate.
+  std::unique_ptr<Txn> Begin(const TransactionOptions& options, bool blind = false);
 
   // The ApplyBatchFn recovery uses (VersionStore::ApplyReplayed).
-  static Status ApplyReplayed(const WriteBatch& batch, std::span<BTree* const> trees, Lsn lsn);
+  static Status ApplyReplayed(const TreeBatch& batch, std::span<BTree* const> trees, Lsn lsn);
 
   // Runs due collection work (all of it when max_items is 0), and reclaims
   // the oldest snapshots while old versions exceed the memory limit.

@@ -72,6 +72,11 @@ class Worker {
   virtual Status Put(std::string_view key, std::string_view value) = 0;
   // Writes every pair as one commit (loading the data set), not synced.
   virtual Status PutBatch(const std::vector<std::pair<std::string, std::string>>& pairs) = 0;
+  // Writes every pair as one commit, durable per EngineConfig::sync
+  // (fillbatch): through the engine's write batch where it has one
+  // (mvdb's WriteBatch, LevelDB's and RocksDB's), else one transaction of
+  // all the puts (LMDB, WiredTiger, SQLite, RocksDB's TransactionDB).
+  virtual Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) = 0;
   // Reads the newest committed value (NotFound when there is none); sees
   // every commit acknowledged before the call.
   virtual Status Get(std::string_view key, std::string* value) = 0;

@@ -6,7 +6,7 @@
 //              [--duration S] [--db DIR] [--json FILE]
 //   ours: W@T1:T2... in --workload (that workload on its own thread counts),
 //         [--isolation read-committed|snapshot|both] [--distribution uniform|zipfian|both]
-//         [--direct-io 0|1] [--seed N] [--reads N] [--fill-duration S] [--list]
+//         [--direct-io 0|1] [--seed N] [--reads N] [--fill-duration S] [--batch-size N] [--list]
 //         [--calibrate] [--mode warm|cold] [--use-existing-db 0|1]
 //
 // This file parses the command line and runs, engine by engine, every
@@ -78,6 +78,7 @@ struct CommandLine {
   int sync = 0;
   double duration_s = 0;
   double fill_duration_s = 0;
+  size_t batch_size = 1000;
   std::string db;
   std::string json;
   std::string isolation = "both";
@@ -389,6 +390,9 @@ void Emit(const Report& r, Output& output) {
   field("isolation", Quote(transfer ? IsolationName(r.spec.isolation) : ""));
   field("distribution", Quote(transfer ? DistributionName(r.spec.distribution) : ""));
   field("raw_fsync_per_sec", Number(r.raw_fsync_per_sec, 1));
+  const bool batched =
+      r.spec.workload == Workload::kFillBatch || r.spec.workload == Workload::kFillRandomBatch;
+  field("batch_size", u(batched ? r.spec.batch_size : 1));
   field("settings", Quote(r.settings));
   output.Json(json + "}\n");
 }
@@ -547,6 +551,7 @@ class EngineSession {
         spec.dir = dir_;
         spec.duration_s = line_.duration_s;
         spec.fill_duration_s = line_.fill_duration_s;
+        spec.batch_size = line_.batch_size;
         if (workload == Workload::kSyncWrite && spec.duration_s == 0) {
           spec.duration_s = kSyncWriteDefaultSeconds;
         }
@@ -652,6 +657,7 @@ class EngineSession {
     flag("--direct-io", std::to_string(line_.direct_io));
     flag("--duration", Arg(line_.duration_s));
     flag("--fill-duration", Arg(line_.fill_duration_s));
+    flag("--batch-size", std::to_string(line_.batch_size));
     flag("--seed", std::to_string(line_.seed));
     flag("--reads", std::to_string(spec.reads));
     flag("--isolation", IsolationName(spec.isolation));
@@ -874,9 +880,14 @@ int Main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--fill-duration", line.fill_duration_s,
-                 "time fillseq/fillrandom for at most S seconds, then load the rest of the "
+                 "time the fills (fillseq, fillrandom, fillbatch, fillrandombatch) for at most S "
+                 "seconds, then load the rest of the "
                  "data set untimed (0: time the whole fill)")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--batch-size", line.batch_size,
+                 "fillbatch, fillrandombatch: key-value pairs per commit")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--db", line.db, "keep the databases in DIR/<engine> (default: a temporary one)");
   app.add_option("--json", line.json, "append one JSON object per run to FILE ('-': stdout)");

@@ -45,6 +45,7 @@ constexpr WorkloadInfo kWorkloads[] = {
     {Workload::kYcsbC, "ycsb-c"},        {Workload::kYcsbD, "ycsb-d"},
     {Workload::kYcsbE, "ycsb-e"},        {Workload::kYcsbF, "ycsb-f"},
     {Workload::kSyncWrite, "syncwrite"}, {Workload::kTxnTransfer, "txn-transfer"},
+    {Workload::kFillBatch, "fillbatch"}, {Workload::kFillRandomBatch, "fillrandombatch"},
 };
 
 // splitmix64: a fast, well-mixed generator; one per thread.
@@ -319,6 +320,45 @@ ThreadBody Fill(DataSet& data, const RunSpec& spec, const std::vector<uint64_t>*
       ++stats.ops;
       ++stats.writes;
       (*next)[t] = i + 1;
+    }
+    return Status::OK();
+  };
+}
+
+// fillbatch and fillrandombatch: fillseq's keys (order null) or
+// fillrandom's, spec.batch_size pairs per commit (Worker::CommitBatch),
+// as db_bench's fillbatch (sequential keys, 1,000 a batch) does. An
+// operation is one commit (its latency is the batch's), but ops counts
+// keys, so ops/s compares with the single-write fills'. (*next)[t] is where
+// thread t stopped, as for Fill.
+ThreadBody FillBatch(DataSet& data, const RunSpec& spec, const std::vector<uint64_t>* order,
+                     std::vector<uint64_t>* next) {
+  return [&data, &spec, order, next](int t, Worker& worker, ThreadStats& stats,
+                                     const std::atomic<bool>& stop) -> Status {
+    Rng rng(ThreadSeed(spec.seed, spec.workload, t));
+    KeyBuffer key(data.key_size());
+    ValueBuffer value(data);
+    const size_t size = std::max<size_t>(1, spec.batch_size);
+    // Filled in place: after the first batch, building one allocates nothing.
+    std::vector<std::pair<std::string, std::string>> batch(size);
+    auto [begin, end] = Slice(data.num(), spec.threads, t);
+    StartTiming(stats);
+    for (uint64_t i = begin; i < end && !Stopped(stop);) {
+      (*next)[t] = i;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(size, end - i));
+      batch.resize(n);
+      for (size_t j = 0; j < n; ++j) {
+        batch[j].first.assign(key.Set(order == nullptr ? i + j : (*order)[i + j]));
+        batch[j].second.assign(value.Next(rng));
+      }
+      Status status = Timed(
+          stats, [&] { return Retried(stats, stop, [&] { return worker.CommitBatch(batch); }); });
+      if (CutOff(status, stop)) break;
+      MVDB_RETURN_IF_ERROR(status);
+      stats.ops += n;
+      stats.writes += n;
+      i += n;
+      (*next)[t] = i;
     }
     return Status::OK();
   };
@@ -613,7 +653,8 @@ std::string_view WorkloadName(Workload workload) {
 }
 
 bool StartsEmpty(Workload workload) {
-  return workload == Workload::kFillSeq || workload == Workload::kFillRandom;
+  return workload == Workload::kFillSeq || workload == Workload::kFillRandom ||
+         workload == Workload::kFillBatch || workload == Workload::kFillRandomBatch;
 }
 
 bool Inserts(Workload workload) {
@@ -679,9 +720,10 @@ Status LoadDataSet(EngineAdapter& engine, DataSet& data, int threads, uint64_t s
 
 Result<RunResult> RunWorkload(EngineAdapter& engine, DataSet& data, const RunSpec& spec) {
   // fillrandom's permutation, made before the clock starts
-  const std::vector<uint64_t> order = spec.workload == Workload::kFillRandom
-                                          ? Permutation(data.num(), spec.seed)
-                                          : std::vector<uint64_t>();
+  const std::vector<uint64_t> order =
+      spec.workload == Workload::kFillRandom || spec.workload == Workload::kFillRandomBatch
+          ? Permutation(data.num(), spec.seed)
+          : std::vector<uint64_t>();
   int64_t sum_before = 0;
   uint64_t keys_before = 0;
   if (spec.workload == Workload::kTxnTransfer) {
@@ -698,6 +740,12 @@ Result<RunResult> RunWorkload(EngineAdapter& engine, DataSet& data, const RunSpe
       break;
     case Workload::kFillRandom:
       body = Fill(data, spec, &order, &fill_next);
+      break;
+    case Workload::kFillBatch:
+      body = FillBatch(data, spec, nullptr, &fill_next);
+      break;
+    case Workload::kFillRandomBatch:
+      body = FillBatch(data, spec, &order, &fill_next);
       break;
     case Workload::kOverwrite:
     case Workload::kSyncWrite:
@@ -752,8 +800,8 @@ Result<RunResult> RunWorkload(EngineAdapter& engine, DataSet& data, const RunSpe
     result.latency.Merge(stats.latency);
   }
   if (StartsEmpty(spec.workload) && result.ops < data.num()) {
-    MVDB_RETURN_IF_ERROR(FinishFill(
-        engine, data, spec, spec.workload == Workload::kFillRandom ? &order : nullptr, fill_next));
+    MVDB_RETURN_IF_ERROR(
+        FinishFill(engine, data, spec, order.empty() ? nullptr : &order, fill_next));
   }
 
   if (spec.workload == Workload::kTxnTransfer) {

@@ -47,14 +47,17 @@ enum class Workload : uint8_t {
   kYcsbF,
   kSyncWrite,
   kTxnTransfer,
+  // Last, so that the other workloads keep their seeds (ThreadSeed).
+  kFillBatch,        // db_bench's fillbatch: fillseq's keys, batch_size per commit
+  kFillRandomBatch,  // fillrandom's keys, batch_size per commit
 };
 
 // Every workload's name, in the order above ("fillseq", ..., "txn-transfer").
 std::vector<std::string> WorkloadNames();
 std::optional<Workload> ParseWorkload(std::string_view name);
 std::string_view WorkloadName(Workload workload);
-// fillseq and fillrandom start from an empty database; the others need the
-// data set loaded.
+// The fills (fillseq, fillrandom, fillbatch, fillrandombatch) start from an
+// empty database; the others need the data set loaded.
 bool StartsEmpty(Workload workload);
 // YCSB D and E insert new keys.
 bool Inserts(Workload workload);
@@ -127,9 +130,10 @@ struct RunSpec {
   int threads = 1;
   uint64_t reads = 0;     // operations of the read, YCSB and transfer workloads
   double duration_s = 0;  // stop after this many seconds; 0: no cap
-  // fillseq/fillrandom: stop timing after this many seconds and load the
+  // the fills: stop timing after this many seconds and load the
   // rest of the data set untimed (slow engines would take minutes); 0: no cap
   double fill_duration_s = 0;
+  size_t batch_size = 1000;  // fillbatch, fillrandombatch: pairs per commit
   uint64_t seed = 0;
   std::string dir;                             // the engine's directory (syncfs, /proc/self/io)
   Isolation isolation = Isolation::kSnapshot;  // txn-transfer

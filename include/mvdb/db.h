@@ -525,6 +525,40 @@ struct VersionInfo {
   bool new_row = false;  // starts a row rather than continuing the version before it (see Rows)
 };
 
+// Writes to one or more tables that Database::Write commits atomically, as
+// one transaction: after a crash every acknowledged batch is there whole,
+// and no snapshot ever sees part of one. Building a batch touches no
+// database: Put and Delete only record the operation (copying the bytes),
+// in order; a later operation on the same key wins, as in LevelDB's and
+// RocksDB's WriteBatch. Whether the operations are valid (keys of 1 to
+// 1,024 bytes, values up to 64 MiB, tables that exist) is checked by
+// Database::Write, which then applies none of them.
+//
+// A plain value: copy, move and reuse it (Clear) freely; one thread at a
+// time, like a std::string.
+class MVDB_EXPORT WriteBatch {
+ public:
+  // Sets `key` to `value` in `table`.
+  void Put(std::string_view table, std::string_view key, std::string_view value);
+  // Removes `key` from `table` (nothing happens if it has no value).
+  void Delete(std::string_view table, std::string_view key);
+  // Forgets every operation (the memory is kept for the next batch).
+  void Clear();
+  // How many Put and Delete calls the batch holds.
+  size_t Count() const { return count_; }
+  // The bytes the batch holds: about its keys, values and table names plus
+  // 13 bytes per operation.
+  size_t ApproximateSize() const { return rep_.size(); }
+
+ private:
+  friend class Database;
+  // The operations in order, each a kind byte (1 put, 2 delete), the
+  // lengths of table, key and value (4 bytes each, little-endian), then
+  // their bytes.
+  std::string rep_;
+  size_t count_ = 0;
+};
+
 class MVDB_EXPORT Database {
  public:
   // Opens the database in `dir` (creating it when options allow), taking
@@ -596,6 +630,35 @@ class MVDB_EXPORT Database {
   // handle that is not this database's (TableHandle).
   Status Get(std::string_view table, std::string_view key, std::string* value);
   Status Get(const TableHandle& table, std::string_view key, std::string* value);
+
+  // Writes without a read: commits `batch` atomically as one read-committed
+  // transaction of its own (one log record, group-committed like any
+  // commit, durable under options.sync or Options::sync). It reads no
+  // value first, but it is a writer like any other: it locks every table it
+  // names (kRowExclusive) and every key it writes, in key order, waiting
+  // for a transaction that holds one; and it installs a new version of each
+  // key, so that
+  //   - a snapshot-isolation transaction whose snapshot predates the batch
+  //     and that writes (or GetForUpdate's) one of its keys afterwards fails
+  //     with Conflict (PostgreSQL's 40001), even if it only read the key
+  //     before the batch;
+  //   - a read-committed transaction that waits for a key the batch holds
+  //     goes on after it and sees the batch's value (GetForUpdate);
+  //   - a batch that waits for a transaction's key goes on once that
+  //     commits or rolls back, and writes over what it committed.
+  // OK for an empty batch (nothing happens). NotFound if a table does not
+  // exist, InvalidArgument for an empty or too long key, a value over
+  // 64 MiB, or a batch whose keys, values and locks would take more than
+  // Options::max_transaction_bytes of memory (as a transaction's writes
+  // would); in each case none of the batch is applied. Deadlock and
+  // LockTimeout as a transaction's write (retryable: nothing applied; run
+  // it again); IOError if the database has failed. InvalidArgument after
+  // Close. Thread-safe; batches on many threads commit in parallel.
+  Status Write(const WriteBatch& batch, const CommitOptions& options = {});
+  // A batch of one Put or one Delete (Write): a one-statement transaction.
+  Status Put(std::string_view table, std::string_view key, std::string_view value,
+             const CommitOptions& options = {});
+  Status Delete(std::string_view table, std::string_view key, const CommitOptions& options = {});
 
   // Runs fn in a new transaction and commits it. When fn or the commit
   // fails with a retryable error, rolls back, sleeps a random backoff and

@@ -120,6 +120,39 @@ TEST_F(BTreeTest, PutGetReplaceDelete) {
   ExpectStoreChecks();
 }
 
+// Insert (the MVCC layer's blind writes): a new key goes in, through
+// splits too; a present one is left alone and its value, inline or in
+// overflow pages, is handed back; an overflow value offered for a present
+// key leaves no pages behind.
+TEST_F(BTreeTest, InsertAddsOnlyKeysThatAreNotThere) {
+  BTree* tree = Tree("t");
+  bool inserted = false;
+  std::string existing;
+  for (int i = 0; i < 2000; ++i) {  // many leaves
+    ASSERT_TRUE(tree->Insert(NumberKey(i), MakeValue("v", i, 40), &inserted, &existing).ok());
+    ASSERT_TRUE(inserted) << i;
+  }
+  ASSERT_TRUE(tree->Insert(NumberKey(7), "other", &inserted, &existing).ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(existing, MakeValue("v", 7, 40));
+  std::string value;
+  ASSERT_TRUE(tree->Get(NumberKey(7), &value).ok());
+  EXPECT_EQ(value, MakeValue("v", 7, 40));  // unchanged
+
+  const std::string big = MakeValue("big", 3, 100000);  // in overflow pages
+  ASSERT_TRUE(tree->Insert("big", big, &inserted, &existing).ok());
+  EXPECT_TRUE(inserted);
+  const uint64_t pages = PageCount();
+  const uint64_t free_before = FreePages();
+  ASSERT_TRUE(tree->Insert("big", big + "x", &inserted, &existing).ok());
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(existing, big);
+  EXPECT_EQ(PageCount() - FreePages(), pages - free_before);  // the offered chain was freed
+  EXPECT_EQ(CheckTree(tree).entries, 2001u);
+  EXPECT_EQ(tree->Insert("", "v", &inserted, &existing).code(), StatusCode::kInvalidArgument);
+  ExpectStoreChecks();
+}
+
 TEST_F(BTreeTest, GetSplitCopiesHeadAndRest) {
   BTree* tree = Tree("t");
   const std::string big = MakeValue("big", 3, 100000);  // in overflow pages

@@ -7,7 +7,7 @@
 //
 // The workload: thread t owns accounts "a/<t>/<i>" in tree "accounts" and
 // keys "seq/<t>" and "flip/<t>" in tree "meta". Its s-th commit is one
-// WriteBatch at SyncMode::kFull that moves an amount between two of its
+// TreeBatch at SyncMode::kFull that moves an amount between two of its
 // accounts, sets seq/<t> to s, and puts flip/<t> when s is odd or deletes it
 // when s is even. Which accounts, the amount and the padding each value
 // carries are a pure function of (seed, t, s) (Transfer below), so the
@@ -223,7 +223,7 @@ void CommitLoop(Engine* engine, uint64_t seed, int t) {
       ChildDie("parse " + AccountKey(t, i), Status::Corruption(value));
     }
   }
-  WriteBatch batch;
+  TreeBatch batch;
   for (;;) {
     const int64_t next = seq + 1;
     const Transfer x = TransferFor(seed, t, next);
@@ -343,7 +343,7 @@ Status Parent::Setup() {
   MVDB_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(db_dir_, options));
   MVDB_RETURN_IF_ERROR(engine->CreateTree("accounts"));
   MVDB_RETURN_IF_ERROR(engine->CreateTree("meta"));
-  WriteBatch batch;
+  TreeBatch batch;
   for (int t = 0; t < config_.threads; ++t) {
     models_[t].Init(config_.seed, t);
     for (int i = 0; i < kAccountsPerThread; ++i) {

@@ -74,7 +74,7 @@ TEST(DbConcurrencyTest, WritersWithBackgroundCheckpointsThenReopen) {
         // has completed, so that writes overlap one however the threads
         // are scheduled (bounded: the test then fails below).
         for (int i = 0; i < 300 || ((*engine)->stats().checkpoints == 0 && i < 200000); ++i) {
-          WriteBatch batch;
+          TreeBatch batch;
           const int ops = 1 + static_cast<int>(rng() % 4);
           for (int o = 0; o < ops; ++o) {
             const std::string tree = "t" + std::to_string(rng() % 3);
@@ -146,7 +146,7 @@ Latencies MeasureCommits(FileSystem* fs, bool checkpoints, int per_thread) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
-        WriteBatch batch;
+        TreeBatch batch;
         batch.Put("t", "k" + std::to_string(t) + "-" + std::to_string(i % 500), Value(100, i));
         const auto start = std::chrono::steady_clock::now();
         EXPECT_TRUE((*engine)->Write(batch, SyncMode::kFull).ok());

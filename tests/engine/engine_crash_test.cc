@@ -33,7 +33,7 @@ using testing_db::Value;
 struct Step {
   enum Kind { kCreate, kDrop, kBatch, kCheckpoint } kind;
   std::string tree;
-  WriteBatch batch;
+  TreeBatch batch;
   SyncMode sync = SyncMode::kFull;
 };
 

@@ -111,7 +111,7 @@ class LogDamageTest : public ::testing::Test {
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     ASSERT_TRUE((*engine)->CreateTree("t").ok());
     for (int i = 0; i < 100; ++i) {
-      WriteBatch batch;
+      TreeBatch batch;
       batch.Put("t", Key(i), Value(40, i));
       ASSERT_TRUE((*engine)->Write(batch).ok());
     }
@@ -392,7 +392,7 @@ class MissingFilesTest : public LogDamageTest {
   }
 
   void Put(Engine* engine, int i) {
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", Key(i), Value(40, i));
     ASSERT_TRUE(engine->Write(batch).ok());
   }

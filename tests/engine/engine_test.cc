@@ -77,16 +77,16 @@ std::vector<std::string> WalFiles(const std::string& dir) {
   return files;
 }
 
-// ---- WriteBatch encoding ----
+// ---- TreeBatch encoding ----
 
 TEST(WriteBatchTest, RoundTrip) {
-  WriteBatch batch;
+  TreeBatch batch;
   batch.Put("t1", "k1", "v1");
   batch.Delete("t2", "k2");
   batch.Put("t3", std::string(kMaxKeySize, 'k'), Value(100000, 3));
   batch.Put("t1", "empty", "");
   const std::string encoded = batch.Encode();
-  auto decoded = WriteBatch::Decode(encoded);
+  auto decoded = TreeBatch::Decode(encoded);
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   ASSERT_EQ(decoded->count(), 4u);
   for (size_t i = 0; i < 4; ++i) {
@@ -96,27 +96,27 @@ TEST(WriteBatchTest, RoundTrip) {
     EXPECT_EQ(decoded->ops()[i].value, batch.ops()[i].value);
   }
   EXPECT_EQ(decoded->Encode(), encoded);
-  WriteBatch empty;
-  auto none = WriteBatch::Decode(empty.Encode());
+  TreeBatch empty;
+  auto none = TreeBatch::Decode(empty.Encode());
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
 }
 
 TEST(WriteBatchTest, MalformedPayloadsAreCorruption) {
-  WriteBatch batch;
+  TreeBatch batch;
   batch.Put("tree", "key", "value");
   batch.Delete("other", "gone");
   const std::string good = batch.Encode();
   // Every truncation and every extension is refused.
   for (size_t n = 0; n < good.size(); ++n) {
-    auto decoded = WriteBatch::Decode(good.substr(0, n));
+    auto decoded = TreeBatch::Decode(good.substr(0, n));
     EXPECT_TRUE(decoded.status().IsCorruption()) << "prefix " << n;
   }
-  EXPECT_TRUE(WriteBatch::Decode(good + "x").status().IsCorruption());
+  EXPECT_TRUE(TreeBatch::Decode(good + "x").status().IsCorruption());
   auto patched = [&](size_t offset, char byte) {
     std::string bad = good;
     bad[offset] = byte;
-    return WriteBatch::Decode(bad).status();
+    return TreeBatch::Decode(bad).status();
   };
   EXPECT_TRUE(patched(0, '\xff').IsCorruption());   // op count
   EXPECT_TRUE(patched(3, '\x7f').IsCorruption());   // a huge op count
@@ -131,7 +131,7 @@ TEST(WriteBatchTest, MalformedPayloadsAreCorruption) {
     for (int byte : {0, 1, 0x7f, 0xff}) {
       std::string bad = good;
       bad[offset] = static_cast<char>(byte);
-      auto decoded = WriteBatch::Decode(bad);
+      auto decoded = TreeBatch::Decode(bad);
       if (decoded.ok()) {
         EXPECT_EQ(decoded->Encode(), bad);
       } else {
@@ -159,12 +159,12 @@ TEST_F(DbTest, AtomicBatchAcrossTreesSurvivesReopen) {
     auto engine = OpenOk(tmp_.path(), Options());
     ASSERT_NE(engine, nullptr);
     for (const char* tree : {"a", "b", "c"}) ASSERT_TRUE(engine->CreateTree(tree).ok());
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("a", "k", "1");
     batch.Put("b", "k", Value(50000, 1));
     batch.Put("c", "k", "3");
     ASSERT_TRUE(engine->Write(batch).ok());
-    WriteBatch second;
+    TreeBatch second;
     second.Delete("a", "k");
     second.Put("c", "k", "33");
     ASSERT_TRUE(engine->Write(second).ok());
@@ -190,14 +190,14 @@ TEST_F(DbTest, InvalidWritesAreRefusedBeforeLogging) {
   EXPECT_EQ(engine->CreateTree("t").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(engine->CreateTree("").code(), StatusCode::kInvalidArgument);
   const uint64_t before = engine->stats().wal_bytes;
-  WriteBatch missing;
+  TreeBatch missing;
   missing.Put("t", "k", "v");
   missing.Put("nope", "k", "v");
   EXPECT_TRUE(engine->Write(missing).IsNotFound());
-  WriteBatch long_key;
+  TreeBatch long_key;
   long_key.Put("t", std::string(kMaxKeySize + 1, 'k'), "v");
   EXPECT_EQ(engine->Write(long_key).code(), StatusCode::kInvalidArgument);
-  WriteBatch empty_key;
+  TreeBatch empty_key;
   empty_key.Put("t", "", "v");
   EXPECT_EQ(engine->Write(empty_key).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(engine->stats().wal_bytes, before);
@@ -223,7 +223,7 @@ TEST_F(DbTest, SecondOpenIsBusyAndChangesNothing) {
   EXPECT_TRUE(CheckDatabase(tmp_.path(), &report, posix_.get()).IsBusy());
   EXPECT_NE(report.find("locked by process"), std::string::npos) << report;
   // The first engine goes on unharmed.
-  WriteBatch batch;
+  TreeBatch batch;
   batch.Put("t", "k", "v");
   EXPECT_TRUE(engine->Write(batch).ok());
 }
@@ -237,7 +237,7 @@ TEST_F(DbTest, RecoveryReplaysAcknowledgedBatchesAfterCrash) {
     ASSERT_TRUE(engine->CreateTree("x").ok());
     ASSERT_TRUE(engine->CreateTree("y").ok());
     for (int i = 0; i < 50; ++i) {
-      WriteBatch batch;
+      TreeBatch batch;
       batch.Put("x", "k" + std::to_string(i % 7), Value(10 + i, i));
       batch.Put("y", "k" + std::to_string(i), Value(3000, i));
       if (i % 5 == 0) batch.Delete("x", "k" + std::to_string((i + 3) % 7));
@@ -268,13 +268,13 @@ TEST_F(DbTest, FsyncFailureIsStickyAndReopenRecovers) {
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("t").ok());
     for (int i = 0; i < 10; ++i) {
-      WriteBatch batch;
+      TreeBatch batch;
       batch.Put("t", "k" + std::to_string(i), "v" + std::to_string(i));
       ASSERT_TRUE(engine->Write(batch).ok());
       testing_db::ApplyToModel(batch, &model);
     }
     fault.FailSync(1, EIO, /*sticky=*/false);
-    WriteBatch failing;
+    TreeBatch failing;
     failing.Put("t", "k0", "changed");
     const Status failed = engine->Write(failing);
     ASSERT_TRUE(failed.IsIOError()) << failed.ToString();
@@ -282,7 +282,7 @@ TEST_F(DbTest, FsyncFailureIsStickyAndReopenRecovers) {
     EXPECT_NE(failed.message().find("reopen"), std::string::npos);
     fault.ClearFaults();
     // Sticky: the file system works again, the engine still refuses.
-    WriteBatch later;
+    TreeBatch later;
     later.Put("t", "k1", "later");
     const Status refused = engine->Write(later);
     EXPECT_TRUE(refused.IsIOError());
@@ -310,13 +310,13 @@ TEST_F(DbTest, NoSpaceOnWalWriteLosesNothingAcknowledged) {
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("t").ok());
     for (int i = 0; i < 5; ++i) {
-      WriteBatch batch;
+      TreeBatch batch;
       batch.Put("t", "k" + std::to_string(i), Value(200, i));
       ASSERT_TRUE(engine->Write(batch).ok());
       testing_db::ApplyToModel(batch, &model);
     }
     fault.FailWrite(1, ENOSPC, /*sticky=*/true);
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", "full", "x");
     const Status status = engine->Write(batch);
     ASSERT_TRUE(status.IsIOError()) << status.ToString();
@@ -341,7 +341,7 @@ TEST_F(DbTest, CorruptRecordInTheMiddleOfTheLogFailsOpen) {
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("t").ok());
     for (int i = 0; i < 20; ++i) {
-      WriteBatch batch;
+      TreeBatch batch;
       batch.Put("t", "k" + std::to_string(i), Value(100, i));
       ASSERT_TRUE(engine->Write(batch).ok());
     }
@@ -366,7 +366,7 @@ TEST_F(DbTest, CorruptDataPageIsReportedByGet) {
     auto engine = OpenOk(tmp_.path(), Options());
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("t").ok());
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", "key", "value");
     ASSERT_TRUE(engine->Write(batch).ok());
     ASSERT_TRUE(engine->Close().ok());
@@ -403,7 +403,7 @@ TEST_F(DbTest, CheckpointsKeepTheLogBounded) {
   ASSERT_TRUE(engine->CreateTree("t").ok());
   size_t most = 0;
   for (int i = 0; i < 600; ++i) {
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", "k" + std::to_string(i % 50), Value(300, i));
     ASSERT_TRUE(engine->Write(batch, SyncMode::kOff).ok());
     if (i % 50 == 49) {
@@ -425,7 +425,7 @@ TEST_F(DbTest, BackgroundCheckpointsFollowLogGrowth) {
   ASSERT_NE(engine, nullptr);
   ASSERT_TRUE(engine->CreateTree("t").ok());
   for (int i = 0; i < 400; ++i) {
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", "k" + std::to_string(i % 20), Value(500, i));
     ASSERT_TRUE(engine->Write(batch, SyncMode::kNormal).ok());
   }
@@ -452,13 +452,13 @@ TEST_F(DbTest, DropAndRecreateTreeReplays) {
     auto engine = OpenOk(tmp_.path(), Options(&fault));
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("t").ok());
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("t", "old", "1");
     ASSERT_TRUE(engine->Write(batch).ok());
     ASSERT_TRUE(engine->DropTree("t").ok());
     EXPECT_TRUE(engine->DropTree("t").IsNotFound());
     ASSERT_TRUE(engine->CreateTree("t").ok());
-    WriteBatch fresh;
+    TreeBatch fresh;
     fresh.Put("t", "new", "2");
     ASSERT_TRUE(engine->Write(fresh).ok());
     Crash(&fault, std::move(engine));
@@ -479,7 +479,7 @@ TEST_F(DbTest, CheckDatabaseReportsEveryFile) {
     auto engine = OpenOk(tmp_.path(), Options());
     ASSERT_NE(engine, nullptr);
     ASSERT_TRUE(engine->CreateTree("accounts").ok());
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("accounts", "alice", "100");
     ASSERT_TRUE(engine->Write(batch).ok());
     ASSERT_TRUE(engine->Close().ok());

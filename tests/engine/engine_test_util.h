@@ -60,8 +60,8 @@ inline Model ReadBack(Engine* engine, const std::map<std::string, std::set<std::
   return model;
 }
 
-inline void ApplyToModel(const WriteBatch& batch, Model* model) {
-  for (const WriteBatch::Op& op : batch.ops()) {
+inline void ApplyToModel(const TreeBatch& batch, Model* model) {
+  for (const TreeBatch::Op& op : batch.ops()) {
     if (op.is_delete) {
       (*model)[op.tree].erase(op.key);
     } else {
@@ -70,8 +70,8 @@ inline void ApplyToModel(const WriteBatch& batch, Model* model) {
   }
 }
 
-inline void AddKeys(const WriteBatch& batch, std::map<std::string, std::set<std::string>>* keys) {
-  for (const WriteBatch::Op& op : batch.ops()) (*keys)[op.tree].insert(op.key);
+inline void AddKeys(const TreeBatch& batch, std::map<std::string, std::set<std::string>>* keys) {
+  for (const TreeBatch::Op& op : batch.ops()) (*keys)[op.tree].insert(op.key);
 }
 
 }  // namespace mvdb::testing_db

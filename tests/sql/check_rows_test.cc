@@ -67,7 +67,7 @@ TEST_F(CheckRowsTest, FindsABadRowAndADanglingIndexEntry) {
     Result<EntryView> entry = DecodeEntry(raw, RowKey(2));
     ASSERT_TRUE(entry.ok());
     const Timestamp ts = entry->ts;
-    WriteBatch batch;
+    TreeBatch batch;
     // Row 2's bytes no longer decode: a row of four columns in a table of
     // three.
     const Value four[] = {Value::Int(2), Value::Text("b"), Value::Int(20), Value::Int(0)};
@@ -108,7 +108,7 @@ TEST_F(CheckRowsTest, FindsARowMissingFromAnIndexAndAKeyThatIsNotItsRow) {
     std::string raw;
     ASSERT_TRUE((*engine)->Get("u", RowKey(1), &raw).ok());
     const Timestamp ts = DecodeEntry(raw, RowKey(1))->ts;
-    WriteBatch batch;
+    TreeBatch batch;
     // Row 1's entry in u_v is gone; row 2's bytes say id 7.
     std::string entry;
     AppendKey(Value::Text("x"), false, &entry);

@@ -238,7 +238,7 @@ TEST(TxnOpenTest, RefusesTreesWrittenWithoutVersionsAndChangesNothing) {
     auto engine = Engine::Open(path, options);
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
     ASSERT_TRUE((*engine)->CreateTree("plain").ok());
-    WriteBatch batch;
+    TreeBatch batch;
     batch.Put("plain", "k", "a plain value, not a version");
     ASSERT_TRUE((*engine)->Write(batch).ok());
     ASSERT_TRUE((*engine)->Close().ok());

@@ -89,6 +89,12 @@ class LevelWorker final : public Worker {
     return FromLevel(db_->Write(leveldb::WriteOptions(), &batch));
   }
 
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    batch_.Clear();
+    for (const auto& [k, v] : pairs) batch_.Put(k, v);
+    return FromLevel(db_->Write(write_options_, &batch_));
+  }
+
   Status Get(std::string_view key, std::string* value) override {
     return FromLevel(db_->Get(leveldb::ReadOptions(), ToSlice(key), value));
   }
@@ -111,6 +117,7 @@ class LevelWorker final : public Worker {
  private:
   leveldb::DB* db_;
   leveldb::WriteOptions write_options_;
+  leveldb::WriteBatch batch_;  // CommitBatch's, reused as its bytes are
 };
 
 // Whether a level of "leveldb.stats" (rows "level files size-MB ...")

@@ -144,6 +144,12 @@ class LmdbWorker : public Worker {
     return txn.Commit();
   }
 
+  // One write transaction of all the puts: LMDB has no batch object, and
+  // its loads (PutBatch) already commit as --sync says.
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    return PutBatch(pairs);
+  }
+
   Status Get(std::string_view key, std::string* value) override {
     MVDB_RETURN_IF_ERROR(FromLmdb(mdb_txn_renew(read_txn_), "mdb_txn_renew"));
     MDB_val k = ToVal(key);

@@ -147,6 +147,14 @@ class RocksWorker final : public Worker {
     return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch));
   }
 
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    batch_.Clear();
+    for (const auto& [k, v] : pairs) {
+      MVDB_RETURN_IF_ERROR(FromRocks(batch_.Put(k, v)));
+    }
+    return FromRocks(db_->Write(write_options_, &batch_));
+  }
+
   Status Get(std::string_view key, std::string* value) override {
     return FromRocks(db_->Get(rocksdb::ReadOptions(), ToSlice(key), value));
   }
@@ -169,6 +177,7 @@ class RocksWorker final : public Worker {
  private:
   rocksdb::DB* db_;
   rocksdb::WriteOptions write_options_;
+  rocksdb::WriteBatch batch_;  // CommitBatch's, reused as its bytes are
 };
 
 // The TransactionDB: writes go through a pessimistic transaction that this
@@ -190,6 +199,17 @@ class RocksTxnWorker final : public Worker {
 
   Status PutBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
     rocksdb::Transaction* txn = Begin(rocksdb::WriteOptions(), /*snapshot=*/false);
+    rocksdb::Status s;
+    for (const auto& [k, v] : pairs) {
+      s = txn->Put(k, v);
+      if (!s.ok()) break;
+    }
+    return Finish(txn, s);
+  }
+
+  // One transaction of all the puts, as a TransactionDB user would load.
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    rocksdb::Transaction* txn = Begin(write_options_, /*snapshot=*/false);
     rocksdb::Status s;
     for (const auto& [k, v] : pairs) {
       s = txn->Put(k, v);

@@ -240,6 +240,15 @@ class SqliteWorker : public Worker {
     return status;
   }
 
+  // One transaction of all the puts (SQLite has no batch object), at
+  // the synchronous level of every other commit.
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    WriteTxn txn(this);
+    MVDB_RETURN_IF_ERROR(txn.Begin());
+    for (const auto& [key, value] : pairs) MVDB_RETURN_IF_ERROR(Write(key, value));
+    return txn.Commit();
+  }
+
   Status Get(std::string_view key, std::string* value) override { return Read(key, value); }
 
   Result<std::unique_ptr<Cursor>> NewCursor() override {

@@ -160,6 +160,15 @@ class WtWorker : public Worker {
     return txn.Commit(batch_commit_);
   }
 
+  // One transaction of all the puts (WiredTiger has no batch object),
+  // committed as Put's are.
+  Status CommitBatch(const std::vector<std::pair<std::string, std::string>>& pairs) override {
+    Txn txn(session_);
+    MVDB_RETURN_IF_ERROR(txn.Begin(nullptr));
+    for (const auto& [key, value] : pairs) MVDB_RETURN_IF_ERROR(Write(key, value));
+    return txn.Commit(nullptr);
+  }
+
   // Outside a transaction the search runs on its own snapshot of the
   // newest commits.
   Status Get(std::string_view key, std::string* value) override {

@@ -1,4 +1,4 @@
-// WriteBatch and the tree-name records: encoding and checked decoding of
+// TreeBatch and the tree-name records: encoding and checked decoding of
 // the payloads in engine/record_format.md.
 #include <algorithm>
 #include <string>
@@ -24,26 +24,26 @@ Status Malformed(size_t offset, const std::string& what) {
 
 }  // namespace
 
-void WriteBatch::Put(std::string_view tree, std::string_view key, std::string_view value) {
+void TreeBatch::Put(std::string_view tree, std::string_view key, std::string_view value) {
   ops_.push_back(Op{false, std::string(tree), std::string(key), std::string(value)});
 }
 
-void WriteBatch::PutMoved(std::string_view tree, std::string_view key, std::string&& value) {
+void TreeBatch::PutMoved(std::string_view tree, std::string_view key, std::string&& value) {
   ops_.push_back(Op{false, std::string(tree), std::string(key), std::move(value)});
 }
 
-void WriteBatch::Delete(std::string_view tree, std::string_view key) {
+void TreeBatch::Delete(std::string_view tree, std::string_view key) {
   ops_.push_back(Op{true, std::string(tree), std::string(key), {}});
 }
 
-void WriteBatch::Clear() { ops_.clear(); }
+void TreeBatch::Clear() { ops_.clear(); }
 
-size_t WriteBatch::count() const { return ops_.size(); }
+size_t TreeBatch::count() const { return ops_.size(); }
 
 // REQUIRES (checked by Engine::Write before encoding): names and keys fit
 // u16 and values u32, as the limits of db_record::TreeNameProblem and
 // kMaxKeySize / kMaxValueSize guarantee.
-std::string WriteBatch::Encode() const {
+std::string TreeBatch::Encode() const {
   size_t size = db_record::kBatchHeaderSize;
   for (const Op& op : ops_) {
     size += db_record::kOpHeaderSize + op.tree.size() + op.key.size() + op.value.size();
@@ -65,7 +65,7 @@ std::string WriteBatch::Encode() const {
   return out;
 }
 
-Result<WriteBatch> WriteBatch::Decode(std::string_view payload) {
+Result<TreeBatch> TreeBatch::Decode(std::string_view payload) {
   const auto* data = reinterpret_cast<const std::byte*>(payload.data());
   const size_t size = payload.size();
   if (size < db_record::kBatchHeaderSize) {
@@ -78,7 +78,7 @@ Result<WriteBatch> WriteBatch::Decode(std::string_view payload) {
     return Malformed(0, "op count " + std::to_string(count) + " does not fit in " +
                             std::to_string(size) + " bytes");
   }
-  WriteBatch batch;
+  TreeBatch batch;
   batch.ops_.reserve(count);
   size_t pos = db_record::kBatchHeaderSize;
   for (uint32_t i = 0; i < count; ++i) {
