@@ -405,6 +405,11 @@ Status Database::Run(const std::function<Status(Transaction&)>& fn, const RunOpt
     // A failed transaction answers Aborted to fn's later calls; the cause
     // is what decides.
     if (!last.IsRetryable()) return last;
+    // At a shared snapshot every attempt begins at the same one: a
+    // Conflict or a reclaim would only come back (options.h).
+    if (options.transaction.snapshot != nullptr && (last.IsConflict() || last.IsSnapshotTooOld())) {
+      return last;
+    }
   }
   return last;
 }

@@ -110,6 +110,10 @@ std::unique_ptr<Iterator> Snapshot::Impl::NewIterator(const std::shared_ptr<Impl
     return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
   }
   Impl& snapshot = *self;
+  if (Status readable = snapshot.CheckReadable(); !readable.ok()) {
+    it->missing = readable;  // what Get answers first
+    return std::unique_ptr<Iterator>(new Iterator(std::move(it)));
+  }
   Database::Impl& db = *snapshot.db;
   it->db = &db;
   it->snapshot = self;

@@ -252,8 +252,8 @@ bool Iterator::Valid() const { return impl_->it != nullptr && impl_->it->Valid()
 
 // A move takes no catalog lock: the table cannot be dropped while the
 // iterator is open (Table::iterators makes DropTable Busy), and the
-// transaction's table lock (a snapshot's iterator: the catalog, held while
-// it was counted) kept drops out until then.
+// transaction's table lock (a snapshot's iterator: the catalog or the
+// table's use_mu, held while it was counted) kept drops out until then.
 #define MVDB_ITERATOR_MOVE(call)      \
   do {                                \
     if (impl_->it == nullptr) return; \

@@ -351,8 +351,14 @@ Timestamp Txn::EnsureSnapshot() {
 
 Status Txn::StartAt(SnapshotOwner* base) {
   if (!manager_->timeline().AcquireAt(&snapshot_, base)) {
-    // Counted when base was reclaimed; this transaction fails with it.
-    return FailWith(SnapshotReclaimed(base->ts));
+    // Counted when base was reclaimed. Born reclaimed, unregistered: its
+    // first call fails it with SnapshotTooOld (CheckActive), as any
+    // reclaimed transaction's does, so Run and IsRetryable see the cause.
+    snapshot_.ts = base->ts;
+    snapshot_.too_old.store(true, std::memory_order_release);
+    snapshot_ts_.store(snapshot_.ts, std::memory_order_relaxed);
+    has_snapshot_.store(true, std::memory_order_release);
+    return SnapshotReclaimed(base->ts);
   }
   snapshot_ts_.store(snapshot_.ts, std::memory_order_relaxed);
   has_snapshot_.store(true, std::memory_order_release);

@@ -120,8 +120,9 @@ struct TableHandleAccess;
 // it as for any user of the table.
 //
 // Cheap to copy (a shared pointer): copy it freely, keep it as long as you
-// like, share it between threads. A handle never keeps a table or its
-// database alive and is never undefined behaviour to use:
+// like, share it between threads. A handle never keeps a table's data or
+// its database alive (only the small record naming the table) and is never undefined behaviour to
+// use:
 //   - After the table is dropped, every call through it answers NotFound
 //     ("table 'NAME' was dropped"), also once a new table of the same name
 //     was created: that is a new table, which needs a new handle.
@@ -340,8 +341,9 @@ class MVDB_EXPORT Transaction {
   // transaction that holds it, as LockTable), then removes it and its rows,
   // durably and at once: a later Rollback does not bring it back (DDL is
   // not transactional). NotFound if there is none; Busy while an iterator
-  // of this transaction over it is open (another transaction's iterators
-  // end with it, before its table lock is given back). This transaction's
+  // of this transaction, or of a Snapshot, over it is open (another
+  // transaction's iterators end with it, before its table lock is given
+  // back). This transaction's
   // own writes to it make its Commit fail with NotFound. Every handle on
   // the table answers NotFound from then on (TableHandle).
   Status DropTable(std::string_view table);
@@ -383,8 +385,8 @@ class MVDB_EXPORT Transaction {
 // versions exceed Options::max_version_bytes, oldest first: from then on
 // its Get and its iterators answer SnapshotTooOld, and a new snapshot is
 // the remedy. Taking one holds two mutexes briefly and allocates once (no
-// transaction is made); a Get or an iterator takes no lock of the
-// snapshot's. A transaction may
+// transaction is made); a Get takes no lock of the snapshot's, opening or
+// destroying an iterator over it takes its mutex briefly. A transaction may
 // also begin at it (TransactionOptions::snapshot), to read it with its
 // own writes merged, or to write as of it.
 //
@@ -424,7 +426,8 @@ class MVDB_EXPORT Snapshot {
   // (or there is no such table): *value is then empty or unchanged.
   // SnapshotTooOld once the snapshot was reclaimed (*value then empty);
   // Aborted after the database was destroyed. Never waits for a row or
-  // table lock (only, briefly, behind a CreateTable or DropTable).
+  // table lock (only behind a CreateTable or DropTable, for as long as
+  // that DDL call runs).
   // Through a handle (TableHandle): NotFound ("table 'NAME' was dropped")
   // for a dropped table, InvalidArgument for a handle not of this database;
   // no catalog mutex is taken.
@@ -587,10 +590,10 @@ class MVDB_EXPORT Database {
   // committed or rolled back; transactions that first use the table
   // meanwhile wait behind it. NotFound if there is none; LockTimeout after
   // Options::lock_timeout (unset: no limit); Deadlock if the wait would
-  // close a cycle; Busy while an iterator over it is open (an iterator of
-  // a transaction that failed, which gives its locks back at once, and has
-  // not been rolled back yet: the others end with their transaction,
-  // before its lock is given back). A thread must
+  // close a cycle; Busy while an iterator over it is open (a Snapshot's,
+  // or one of a transaction that failed, which gives its locks back at
+  // once, and has not been rolled back yet: the others end with their
+  // transaction, before its lock is given back). A thread must
   // not call it while a transaction of its own that used the table is open:
   // the drop would wait for that transaction (for ever without a lock
   // timeout); use that transaction's DropTable instead. Every handle on

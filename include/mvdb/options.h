@@ -135,10 +135,12 @@ struct TransactionOptions {
   // Snapshot isolation (an unset isolation means it here, whatever
   // Options::default_isolation says). Begin returns a transaction born
   // ended, every call answering InvalidArgument, for read committed, an
-  // empty snapshot or one of another database (or of a destroyed one), and a failed
-  // one (its calls answer Aborted, its Commit SnapshotTooOld) if the
-  // snapshot was reclaimed. Database::Run begins every attempt at the same
-  // snapshot, so a Conflict there comes back each time: for reads.
+  // empty snapshot or one of another database (or of a destroyed one); if
+  // the snapshot was reclaimed, its first call (or Commit) answers
+  // SnapshotTooOld and fails it, as for any reclaimed transaction.
+  // Database::Run begins every attempt at the same snapshot, so it returns
+  // a Conflict or SnapshotTooOld there at once instead of retrying: for
+  // reads.
   const Snapshot* snapshot = nullptr;
 };
 

@@ -179,6 +179,8 @@ TEST_F(SnapshotConcurrencyTest, ReclaimRacingWithReadersGivesTheSnapshotsValueOr
 
   constexpr int kReaders = 3;
   std::atomic<int> too_old{0};  // readers that have seen SnapshotTooOld
+  std::atomic<int> ready{0};    // readers that have read it whole once
+  std::atomic<bool> give_up{false};
   std::atomic<int> wrong{0};
   std::vector<std::thread> readers;
   for (int r = 0; r < kReaders; ++r) {
@@ -186,7 +188,7 @@ TEST_F(SnapshotConcurrencyTest, ReclaimRacingWithReadersGivesTheSnapshotsValueOr
       std::string value;
       // Reads until the reclaim reaches it: the writer below overruns the
       // bound, so it does.
-      for (;;) {
+      for (int pass = 0; !give_up.load(); ++pass) {
         bool reclaimed = false;
         for (int i = 0; i < kAccounts; ++i) {
           const Status s = snapshot.Get(kTable, Account(i), &value);
@@ -203,23 +205,36 @@ TEST_F(SnapshotConcurrencyTest, ReclaimRacingWithReadersGivesTheSnapshotsValueOr
         }
         if (it->status().IsSnapshotTooOld()) reclaimed = true;
         if (!it->status().ok() && !it->status().IsSnapshotTooOld()) wrong.fetch_add(1);
+        if (pass == 0) {
+          // Nothing is written before every reader has read it whole once.
+          if (reclaimed) wrong.fetch_add(1);
+          ready.fetch_add(1);
+        }
         if (reclaimed) break;
       }
+      if (give_up.load()) return;
       // Once reclaimed, always.
       if (!snapshot.Get(kTable, Account(0), &value).IsSnapshotTooOld()) wrong.fetch_add(1);
       too_old.fetch_add(1);
     });
   }
+  while (ready.load() < kReaders) std::this_thread::yield();
   // Each round rewrites every account with a long value: old versions
-  // pile up past the bound until the snapshot is reclaimed.
-  for (int round = 0; too_old.load() < kReaders; ++round) {
+  // pile up past the bound until the snapshot is reclaimed (bounded: the
+  // test fails instead of hanging if it never is).
+  constexpr int kMaxRounds = 20000;
+  int round = 0;
+  for (; too_old.load() < kReaders && round < kMaxRounds; ++round) {
     auto txn = db_->Begin();
     for (int i = 0; i < kAccounts; ++i) {
       ASSERT_TRUE(txn->Put(kTable, Account(i), std::string(256, 'a' + round % 26)).ok());
     }
     ASSERT_TRUE(txn->Commit().ok());
   }
+  give_up = true;
   for (std::thread& t : readers) t.join();
+  EXPECT_LT(round, kMaxRounds) << "the snapshot was never reclaimed";
+  EXPECT_EQ(too_old.load(), kReaders);
   EXPECT_EQ(wrong.load(), 0);
 }
 
@@ -227,12 +242,21 @@ TEST_F(SnapshotConcurrencyTest, CloseRacingWithSnapshotsIsBusyUntilTheLastGoes) 
   ASSERT_NO_FATAL_FAILURE(Seed());
   constexpr int kThreads = 3, kRounds = 100;
   std::atomic<int> wrong{0}, refused{0};
+  // Every thread holds a snapshot before the first Close, which therefore
+  // answers Busy; then they go on while Close is tried again and again.
+  std::atomic<int> holding{0};
+  std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       std::string value;
       for (int round = 0; round < kRounds; ++round) {
         Result<Snapshot> snapshot = db_->GetSnapshot();
+        if (round == 0) {
+          if (!snapshot.ok()) wrong.fetch_add(1);
+          holding.fetch_add(1);
+          while (!go.load()) std::this_thread::yield();
+        }
         if (!snapshot.ok()) {
           // Closed: the only refusal, and for good.
           if (snapshot.status().code() != StatusCode::kInvalidArgument) wrong.fetch_add(1);
@@ -251,7 +275,11 @@ TEST_F(SnapshotConcurrencyTest, CloseRacingWithSnapshotsIsBusyUntilTheLastGoes) 
   }
   // Busy while any thread holds a snapshot; once one Close succeeds, the
   // threads' GetSnapshot answers InvalidArgument.
-  int busy = 0;
+  while (holding.load() < kThreads) std::this_thread::yield();
+  const Status first = db_->Close();
+  EXPECT_EQ(Code(first), "Busy") << first.ToString();
+  go = true;
+  int busy = 1;
   for (;;) {
     const Status closed = db_->Close();
     if (closed.ok()) break;

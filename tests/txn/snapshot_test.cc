@@ -349,11 +349,30 @@ TEST_F(TxnTest, TransactionAtAReclaimedSnapshotFailsWithSnapshotTooOld) {
   ASSERT_TRUE(db_->CollectGarbage().ok());
   std::string value;
   ASSERT_EQ(Code(snapshot.Get(kTable, "k", &value)), "SnapshotTooOld");
+  // Its first call answers the cause (and fails it), as for any reclaimed
+  // transaction; later ones Aborted; Commit the cause.
   auto txn = BeginAt(*db_, snapshot);
+  const Status first = txn->Get(kTable, "k", &value);
+  EXPECT_EQ(Code(first), "SnapshotTooOld") << first.ToString();
+  EXPECT_TRUE(first.IsRetryable());
   EXPECT_EQ(txn->state(), TransactionState::kFailed);
   EXPECT_EQ(Code(txn->Get(kTable, "k", &value)), "Aborted");
   const Status commit = txn->Commit();
   EXPECT_EQ(Code(commit), "SnapshotTooOld") << commit.ToString();
+
+  // Run at that snapshot gives the cause back at once: every attempt would
+  // begin at the same reclaimed snapshot.
+  RunOptions run;
+  run.transaction.snapshot = &snapshot;
+  int calls = 0;
+  const Status ran = db_->Run(
+      [&](Transaction& t) {
+        ++calls;
+        return t.Get(kTable, "k", &value);
+      },
+      run);
+  EXPECT_EQ(Code(ran), "SnapshotTooOld") << ran.ToString();
+  EXPECT_EQ(calls, 1);
 }
 
 // ---- misuse: Close, destruction orders ----
