@@ -38,13 +38,35 @@ namespace mvdb {
 Status BufferPool::Impl::LoadMissing(std::span<const PageId> ids, size_t limit, size_t* loaded) {
   *loaded = 0;
   limit = std::min(ids.size(), limit);
+  // Pages are read kLoadChunk at a time: one io_uring batch each, and no
+  // more than that many frame latches held by this thread at once (a
+  // latch is held from Publish to FinishLoad; ThreadSanitizer's deadlock
+  // detector also tracks at most 64 locks held by one thread).
+  constexpr size_t kLoadChunk = 32;
   std::vector<Frame*> loading;
   std::vector<PageRead> reads;
-  loading.reserve(limit);
-  reads.reserve(limit);
+  loading.reserve(std::min(limit, kLoadChunk));
+  reads.reserve(std::min(limit, kLoadChunk));
   Status first_error;
+  const auto finish = [&] {
+    if (!reads.empty()) (void)ReadIntoFrames(reads);  // per-page results below
+    for (size_t i = 0; i < loading.size(); ++i) {
+      Frame* frame = loading[i];
+      FinishLoad(frame, reads[i].id, std::move(reads[i].result));
+      if (frame->load_status.ok()) {
+        ++*loaded;
+      } else if (first_error.ok()) {
+        first_error = frame->load_status;
+      }
+      frame->latch.unlock();
+      Unpin(frame);
+    }
+    loading.clear();
+    reads.clear();
+  };
+  size_t taken = 0;
   for (PageId id : ids) {
-    if (loading.size() >= limit) break;
+    if (taken >= limit) break;
     if (id == kInvalidPageId) continue;
     {
       Shard& shard = ShardFor(id);
@@ -61,21 +83,12 @@ Status BufferPool::Impl::LoadMissing(std::span<const PageId> ids, size_t limit, 
       Unpin(frame);  // cached meanwhile
       continue;
     }
+    ++taken;
     loading.push_back(frame);
     reads.push_back(PageRead{id, frame->bytes(), Status::OK()});
+    if (loading.size() == kLoadChunk) finish();
   }
-  if (!reads.empty()) (void)ReadIntoFrames(reads);  // per-page results below
-  for (size_t i = 0; i < loading.size(); ++i) {
-    Frame* frame = loading[i];
-    FinishLoad(frame, reads[i].id, std::move(reads[i].result));
-    if (frame->load_status.ok()) {
-      ++*loaded;
-    } else if (first_error.ok()) {
-      first_error = frame->load_status;
-    }
-    frame->latch.unlock();
-    Unpin(frame);
-  }
+  finish();
   return first_error;
 }
 
