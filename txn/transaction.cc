@@ -714,10 +714,12 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
       Finish(TransactionState::kRolledBack);
       return failure;
     }
+    // The batch borrows the names, keys and values: the caller's, alive
+    // until this call returns, and the commit is over by then.
     if (w.is_delete) {
-      batch.Delete(*w.table->name, w.key);
+      batch.DeleteBorrowed(*w.table->name, w.key);
     } else {
-      batch.Put(*w.table->name, w.key, w.value);
+      batch.PutBorrowed(*w.table->name, w.key, w.value);
     }
     op_tables.push_back(w.table->id);
     op_new_rows.push_back(deleted && !w.is_delete);
