@@ -371,8 +371,13 @@ Status Txn::FailWith(Status status) {
 
 void Txn::UnlockAll() {
   for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
-  for (const std::string& name : blind_locks_) manager_->locks().Unlock(id_, name);
-  blind_locks_.clear();
+  size_t begin = 0;
+  for (const size_t end : blind_lock_ends_) {
+    manager_->locks().Unlock(id_, std::string_view(blind_lock_names_).substr(begin, end - begin));
+    begin = end;
+  }
+  blind_lock_names_.clear();
+  blind_lock_ends_.clear();
   for (const auto& [name, modes] : table_locks_) manager_->locks().UnlockTable(id_, name);
   table_locks_.clear();
   keys_.clear();
@@ -677,10 +682,12 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
   };
   size_t kept = 0;
   size_t bytes = 0;
+  size_t name_bytes = 0;  // of the lock names
   for (size_t i = 0; i < writes.size(); ++i) {
     if (i + 1 < writes.size() && same_key(i, i + 1)) continue;
     const BlindWrite& w = writes[i];
     ++kept;
+    name_bytes += kTableIdBytes + w.key.size();
     bytes += KeyBytes(kTableIdBytes + w.key.size(), std::nullopt, true, w.value.size(),
                       w.table->name == nullptr ? 0 : w.table->name->size());
   }
@@ -690,7 +697,8 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
     return status;
   }
   // Invariant 3, in the order given (key order: invariant 10).
-  blind_locks_.reserve(kept);
+  blind_lock_names_.reserve(name_bytes);
+  blind_lock_ends_.reserve(kept);
   TreeBatch batch;
   batch.Reserve(kept);
   std::vector<TableId> op_tables;
@@ -704,11 +712,21 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
       deleted = deleted || w.is_delete;
       continue;
     }
-    std::string name = LockManager::LockName(w.table->id, w.key);
+    // The name is appended to blind_lock_names_ and kept there if the lock
+    // is newly taken (released by Finish or FailWith).
+    const size_t begin = blind_lock_names_.size();
+    blind_lock_names_.resize(begin + kTableIdBytes);
+    EncodeFixed32(reinterpret_cast<std::byte*>(blind_lock_names_.data() + begin), w.table->id);
+    blind_lock_names_.append(w.key);
     bool newly = false;
     bool waited = false;
-    const Status locked = manager_->locks().Lock(id_, name, lock_timeout_, &newly, &waited);
-    if (newly) blind_locks_.push_back(std::move(name));  // released by Finish or FailWith
+    const Status locked = manager_->locks().Lock(
+        id_, std::string_view(blind_lock_names_).substr(begin), lock_timeout_, &newly, &waited);
+    if (newly) {
+      blind_lock_ends_.push_back(blind_lock_names_.size());
+    } else {
+      blind_lock_names_.resize(begin);
+    }
     if (!locked.ok()) {
       const Status failure = FailWith(locked);
       Finish(TransactionState::kRolledBack);
