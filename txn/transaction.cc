@@ -90,7 +90,11 @@
 //     the old values a batch replaces are bounded only by
 //     max_version_bytes: they go to chains at install, and the commit that
 //     leaves the chains over that limit collects (reclaiming the oldest
-//     snapshots) before it returns, as every commit does.
+//     snapshots) before it returns, as every commit does. Its cost per
+//     key is kept to the lock and the install: the log record's batch
+//     borrows the keys and values (TreeBatch::PutBorrowed; the caller's
+//     WriteBatch outlives the commit, which ends before WriteBlind
+//     returns), and the row locks' names share one buffer.
 #include "txn/transaction.h"
 
 #include <algorithm>
