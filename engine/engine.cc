@@ -122,8 +122,8 @@ Status Validate(const TreeBatch& batch) {
     }
     if (op.key.empty() || op.key.size() > kMaxKeySize) {
       return Status::InvalidArgument("key of " + std::to_string(op.key.size()) +
-                                     " bytes in tree '" + op.tree + "': keys are 1 to " +
-                                     std::to_string(kMaxKeySize) + " bytes");
+                                     " bytes in tree '" + std::string(op.tree) +
+                                     "': keys are 1 to " + std::to_string(kMaxKeySize) + " bytes");
     }
     if (op.value.size() > kMaxValueSize) {
       return Status::InvalidArgument("value of " + std::to_string(op.value.size()) +

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -52,12 +53,32 @@ class TreeStore;
 // Writes to several trees that commit atomically: all or nothing. The
 // storage engine's batch, one log record (not the public mvdb::WriteBatch of
 // include/mvdb/db.h, which db/ commits through transactions of its own).
+//
+// An op's tree, key and value are views: into the batch's own arena (Put,
+// Delete, Decode: one allocation per 64 KiB of ops, not one per string),
+// into a string the batch took over (PutMoved), or into the caller's bytes
+// (PutBorrowed, DeleteBorrowed: no copy at all; the caller keeps them alive
+// and unchanged while the batch is used). Moving a batch keeps its views
+// valid; it cannot be copied.
 class TreeBatch {
  public:
+  TreeBatch() = default;
+  TreeBatch(TreeBatch&&) noexcept = default;
+  TreeBatch& operator=(TreeBatch&&) noexcept = default;
+  TreeBatch(const TreeBatch&) = delete;
+  TreeBatch& operator=(const TreeBatch&) = delete;
+
   void Put(std::string_view tree, std::string_view key, std::string_view value);
   // Takes the value over instead of copying it.
   void PutMoved(std::string_view tree, std::string_view key, std::string&& value);
   void Delete(std::string_view tree, std::string_view key);
+  // REQUIRES: tree, key and value outlive every use of the batch.
+  void PutBorrowed(std::string_view tree, std::string_view key, std::string_view value) {
+    ops_.push_back(Op{false, tree, key, value});
+  }
+  void DeleteBorrowed(std::string_view tree, std::string_view key) {
+    ops_.push_back(Op{true, tree, key, {}});
+  }
   void Clear();
   // Room for n ops, so that a large batch is not grown by doubling.
   void Reserve(size_t n) { ops_.reserve(n); }
@@ -70,12 +91,19 @@ class TreeBatch {
 
   struct Op {
     bool is_delete = false;
-    std::string tree, key, value;
+    std::string_view tree, key, value;
   };
   const std::vector<Op>& ops() const { return ops_; }
 
  private:
+  // A copy of `bytes` in the arena, valid until Clear or destruction.
+  std::string_view Keep(std::string_view bytes);
+
   std::vector<Op> ops_;
+  std::vector<std::unique_ptr<char[]>> blocks_;  // the arena; never moved in memory
+  char* free_ = nullptr;                         // the unused tail of blocks_.back()
+  size_t free_size_ = 0;
+  std::deque<std::string> moved_;  // PutMoved's values (a deque: elements stay put)
 };
 
 // Applies the ops of a logged write batch to the trees: trees[i] is the

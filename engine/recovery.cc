@@ -118,7 +118,7 @@ Status ApplyBatch(TreeStore* store, const TreeBatch& batch, Lsn lsn, const Apply
   for (const TreeBatch::Op& op : batch.ops()) {
     Result<BTree*> tree = store->OpenTree(op.tree);
     if (tree.status().IsNotFound()) {
-      return Status::Corruption("the batch names tree '" + op.tree +
+      return Status::Corruption("the batch names tree '" + std::string(op.tree) +
                                 "', which the checkpoint does not hold");
     }
     MVDB_RETURN_IF_ERROR(tree.status());

@@ -1,6 +1,8 @@
 // TreeBatch and the tree-name records: encoding and checked decoding of
 // the payloads in engine/record_format.md.
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -24,19 +26,47 @@ Status Malformed(size_t offset, const std::string& what) {
 
 }  // namespace
 
+std::string_view TreeBatch::Keep(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  constexpr size_t kBlockSize = 64 << 10;
+  if (bytes.size() > free_size_) {
+    // A piece larger than a block gets a block of its own size.
+    const size_t size = std::max(kBlockSize, bytes.size());
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+    free_ = blocks_.back().get();
+    free_size_ = size;
+  }
+  char* at = free_;
+  std::memcpy(at, bytes.data(), bytes.size());
+  free_ += bytes.size();
+  free_size_ -= bytes.size();
+  return {at, bytes.size()};
+}
+
 void TreeBatch::Put(std::string_view tree, std::string_view key, std::string_view value) {
-  ops_.push_back(Op{false, std::string(tree), std::string(key), std::string(value)});
+  const std::string_view kept_tree = Keep(tree);
+  const std::string_view kept_key = Keep(key);
+  ops_.push_back(Op{false, kept_tree, kept_key, Keep(value)});
 }
 
 void TreeBatch::PutMoved(std::string_view tree, std::string_view key, std::string&& value) {
-  ops_.push_back(Op{false, std::string(tree), std::string(key), std::move(value)});
+  const std::string_view kept_tree = Keep(tree);
+  const std::string_view kept_key = Keep(key);
+  ops_.push_back(Op{false, kept_tree, kept_key, moved_.emplace_back(std::move(value))});
 }
 
 void TreeBatch::Delete(std::string_view tree, std::string_view key) {
-  ops_.push_back(Op{true, std::string(tree), std::string(key), {}});
+  const std::string_view kept_tree = Keep(tree);
+  ops_.push_back(Op{true, kept_tree, Keep(key), {}});
 }
 
-void TreeBatch::Clear() { ops_.clear(); }
+void TreeBatch::Clear() {
+  ops_.clear();
+  blocks_.clear();
+  free_ = nullptr;
+  free_size_ = 0;
+  moved_.clear();
+}
 
 size_t TreeBatch::count() const { return ops_.size(); }
 
@@ -57,9 +87,9 @@ std::string TreeBatch::Encode() const {
     EncodeFixed16(Bytes(out, pos + 3), static_cast<uint16_t>(op.key.size()));
     EncodeFixed32(Bytes(out, pos + 5), static_cast<uint32_t>(op.value.size()));
     pos += db_record::kOpHeaderSize;
-    for (const std::string* part : {&op.tree, &op.key, &op.value}) {
-      std::copy(part->begin(), part->end(), out.begin() + static_cast<ptrdiff_t>(pos));
-      pos += part->size();
+    for (const std::string_view part : {op.tree, op.key, op.value}) {
+      std::copy(part.begin(), part.end(), out.begin() + static_cast<ptrdiff_t>(pos));
+      pos += part.size();
     }
   }
   return out;
@@ -109,11 +139,11 @@ Result<TreeBatch> TreeBatch::Decode(std::string_view payload) {
     }
     Op op;
     op.is_delete = kind == db_record::kOpDelete;
-    op.tree.assign(payload.substr(pos, tree_size));
-    op.key.assign(payload.substr(pos + tree_size, key_size));
-    op.value.assign(payload.substr(pos + tree_size + key_size, value_size));
+    op.tree = batch.Keep(payload.substr(pos, tree_size));
+    op.key = batch.Keep(payload.substr(pos + tree_size, key_size));
+    op.value = batch.Keep(payload.substr(pos + tree_size + key_size, value_size));
     pos += tree_size + key_size + value_size;
-    batch.ops_.push_back(std::move(op));
+    batch.ops_.push_back(op);
   }
   if (pos != size) {
     return Malformed(pos, std::to_string(size - pos) + " bytes after the last op");

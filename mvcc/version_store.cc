@@ -335,10 +335,20 @@ Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
     // Unread (a blind write): in one descent when the key is new, which
     // needs no chain (invariant 2) and starts a row (invariant 7);
     // otherwise the entry found is the one to replace.
+    // A small entry is encoded into a buffer this thread reuses: a batched
+    // load installs thousands of keys a commit, and each would otherwise
+    // allocate its entry (Insert copies it into the leaf). A large one gets
+    // its own, so no thread keeps a large buffer.
+    constexpr size_t kReusedEntryMax = 4096;
+    thread_local std::string reused;
+    std::string large;
+    std::string& entry = value->size() <= kReusedEntryMax ? reused : large;
+    entry.assign(kEntryHeader, '\0');
+    PutFixed64(entry.data(), ts | kNewRowBit);
+    entry.append(*value);
     std::string existing;
     bool inserted = false;
-    MVDB_RETURN_IF_ERROR(
-        tree->Insert(key, EncodeEntry(ts, false, *value, /*new_row=*/true), &inserted, &existing));
+    MVDB_RETURN_IF_ERROR(tree->Insert(key, entry, &inserted, &existing));
     if (inserted) return Status::OK();
     read = std::move(existing);
     current = &read;

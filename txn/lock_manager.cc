@@ -129,14 +129,16 @@ void LockManager::StopWaiting(TxnId txn) {
   waits_for_.erase(txn);
 }
 
-Status LockManager::Lock(TxnId txn, const std::string& name,
+Status LockManager::Lock(TxnId txn, std::string_view name,
                          std::optional<std::chrono::milliseconds> timeout, bool* newly,
                          bool* waited) {
   *newly = false;
   *waited = false;
   Shard& shard = ShardOf(name);
   std::unique_lock lock(shard.mu);
-  Entry& entry = shard.locks[name];  // stays valid: entries are erased only when unused
+  auto found = shard.locks.find(name);
+  if (found == shard.locks.end()) found = shard.locks.emplace(std::string(name), Entry{}).first;
+  Entry& entry = found->second;  // stays valid: entries are erased only when unused
   if (entry.holder == txn) return Status::OK();
   const auto deadline = timeout.has_value()
                             ? std::optional(std::chrono::steady_clock::now() + *timeout)
@@ -152,7 +154,7 @@ Status LockManager::Lock(TxnId txn, const std::string& name,
       }
       if (promoted && StartWaiting(txn, {holder})) continue;
       CountDeadlock();
-      if (entry.holder == 0 && entry.waiters.empty()) shard.locks.erase(name);
+      if (entry.holder == 0 && entry.waiters.empty()) shard.locks.erase(shard.locks.find(name));
       return Status::Deadlock("transaction " + std::to_string(txn) + " waiting for transaction " +
                               std::to_string(holder) + " would close a cycle of lock waits");
     }
@@ -194,7 +196,7 @@ bool LockManager::TryLock(TxnId txn, const std::string& name) {
   return it->second.holder == txn;
 }
 
-void LockManager::Unlock(TxnId txn, const std::string& name) {
+void LockManager::Unlock(TxnId txn, std::string_view name) {
   Shard& shard = ShardOf(name);
   std::lock_guard lock(shard.mu);
   const auto it = shard.locks.find(name);

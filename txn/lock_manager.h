@@ -47,12 +47,12 @@ class LockManager {
   // Deadlock if waiting would close a cycle of waits (txn is the victim);
   // LockTimeout after `timeout` (unset: no limit). `*waited` tells whether
   // it had to wait.
-  Status Lock(TxnId txn, const std::string& name, std::optional<std::chrono::milliseconds> timeout,
+  Status Lock(TxnId txn, std::string_view name, std::optional<std::chrono::milliseconds> timeout,
               bool* newly, bool* waited);
   // Takes `name` for txn if nobody holds it or waits for it; never waits.
   bool TryLock(TxnId txn, const std::string& name);
   // Releases `name` if txn holds it and wakes its waiters.
-  void Unlock(TxnId txn, const std::string& name);
+  void Unlock(TxnId txn, std::string_view name);
 
   // Takes table lock `name` in `mode` for txn, waiting while another
   // transaction holds a conflicting mode or an earlier waiter asks for one
@@ -88,10 +88,16 @@ class LockManager {
     TxnId holder = 0;
     std::vector<TxnId> waiters;
   };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
   struct Shard {
     mutable std::mutex mu;
     std::condition_variable released;
-    std::unordered_map<std::string, Entry> locks;
+    // Looked up by string_view (a transparent hash): a caller's name needs
+    // no std::string of its own.
+    std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> locks;
   };
   static constexpr size_t kShards = 64;
 

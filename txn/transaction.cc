@@ -90,7 +90,11 @@
 //     the old values a batch replaces are bounded only by
 //     max_version_bytes: they go to chains at install, and the commit that
 //     leaves the chains over that limit collects (reclaiming the oldest
-//     snapshots) before it returns, as every commit does.
+//     snapshots) before it returns, as every commit does. Its cost per
+//     key is kept to the lock and the install: the log record's batch
+//     borrows the keys and values (TreeBatch::PutBorrowed; the caller's
+//     WriteBatch outlives the commit, which ends before WriteBlind
+//     returns), and the row locks' names share one buffer.
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -377,8 +381,13 @@ Status Txn::FailWith(Status status) {
 
 void Txn::UnlockAll() {
   for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
-  for (const std::string& name : blind_locks_) manager_->locks().Unlock(id_, name);
-  blind_locks_.clear();
+  size_t begin = 0;
+  for (const size_t end : blind_lock_ends_) {
+    manager_->locks().Unlock(id_, std::string_view(blind_lock_names_).substr(begin, end - begin));
+    begin = end;
+  }
+  blind_lock_names_.clear();
+  blind_lock_ends_.clear();
   for (const auto& [name, modes] : table_locks_) manager_->locks().UnlockTable(id_, name);
   table_locks_.clear();
   keys_.clear();
@@ -683,10 +692,12 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
   };
   size_t kept = 0;
   size_t bytes = 0;
+  size_t name_bytes = 0;  // of the lock names
   for (size_t i = 0; i < writes.size(); ++i) {
     if (i + 1 < writes.size() && same_key(i, i + 1)) continue;
     const BlindWrite& w = writes[i];
     ++kept;
+    name_bytes += kTableIdBytes + w.key.size();
     bytes += KeyBytes(kTableIdBytes + w.key.size(), std::nullopt, true, w.value.size(),
                       w.table->name == nullptr ? 0 : w.table->name->size());
   }
@@ -696,7 +707,8 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
     return status;
   }
   // Invariant 3, in the order given (key order: invariant 10).
-  blind_locks_.reserve(kept);
+  blind_lock_names_.reserve(name_bytes);
+  blind_lock_ends_.reserve(kept);
   TreeBatch batch;
   batch.Reserve(kept);
   std::vector<TableId> op_tables;
@@ -710,20 +722,32 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
       deleted = deleted || w.is_delete;
       continue;
     }
-    std::string name = LockManager::LockName(w.table->id, w.key);
+    // The name is appended to blind_lock_names_ and kept there if the lock
+    // is newly taken (released by Finish or FailWith).
+    const size_t begin = blind_lock_names_.size();
+    blind_lock_names_.resize(begin + kTableIdBytes);
+    EncodeFixed32(reinterpret_cast<std::byte*>(blind_lock_names_.data() + begin), w.table->id);
+    blind_lock_names_.append(w.key);
     bool newly = false;
     bool waited = false;
-    const Status locked = manager_->locks().Lock(id_, name, lock_timeout_, &newly, &waited);
-    if (newly) blind_locks_.push_back(std::move(name));  // released by Finish or FailWith
+    const Status locked = manager_->locks().Lock(
+        id_, std::string_view(blind_lock_names_).substr(begin), lock_timeout_, &newly, &waited);
+    if (newly) {
+      blind_lock_ends_.push_back(blind_lock_names_.size());
+    } else {
+      blind_lock_names_.resize(begin);
+    }
     if (!locked.ok()) {
       const Status failure = FailWith(locked);
       Finish(TransactionState::kRolledBack);
       return failure;
     }
+    // The batch borrows the names, keys and values: the caller's, alive
+    // until this call returns, and the commit is over by then.
     if (w.is_delete) {
-      batch.Delete(*w.table->name, w.key);
+      batch.DeleteBorrowed(*w.table->name, w.key);
     } else {
-      batch.Put(*w.table->name, w.key, w.value);
+      batch.PutBorrowed(*w.table->name, w.key, w.value);
     }
     op_tables.push_back(w.table->id);
     op_new_rows.push_back(deleted && !w.is_delete);

@@ -187,12 +187,16 @@ class Txn {
   const std::optional<std::chrono::milliseconds> lock_timeout_;
   const std::chrono::steady_clock::time_point started_;
   std::atomic<TransactionState> state_{TransactionState::kActive};
-  SnapshotOwner snapshot_;                // registered at snapshot isolation
-  std::map<std::string, Key> keys_;       // every key locked, in key order
-  std::vector<std::string> blind_locks_;  // WriteBlind's row locks, in no map
-  size_t written_ = 0;                    // keys_ with written set
-  size_t write_set_bytes_ = 0;            // the sum of keys_' bytes
-  Status failure_;                        // why the transaction failed (state kFailed)
+  SnapshotOwner snapshot_;           // registered at snapshot isolation
+  std::map<std::string, Key> keys_;  // every key locked, in key order
+  // WriteBlind's row locks, in no map: their names one after another in
+  // blind_lock_names_ (one buffer, not a string per key), each ending at
+  // its offset in blind_lock_ends_.
+  std::string blind_lock_names_;
+  std::vector<size_t> blind_lock_ends_;
+  size_t written_ = 0;          // keys_ with written set
+  size_t write_set_bytes_ = 0;  // the sum of keys_' bytes
+  Status failure_;              // why the transaction failed (state kFailed)
   // Every table locked, with the modes held (a bit per TableLockMode).
   std::vector<std::pair<std::string, uint8_t>> table_locks_;
   // For ListTransactions from other threads.

@@ -79,6 +79,65 @@ std::vector<std::string> WalFiles(const std::string& dir) {
 
 // ---- TreeBatch encoding ----
 
+// A batch's ops are views into its arena, into the strings it took over or
+// into the caller's bytes: each must read back what was given, across many
+// arena blocks (and a piece larger than a block), after the source strings
+// are gone, after the batch is moved, and after Decode's payload is gone.
+TEST(WriteBatchTest, OpsKeepTheirBytes) {
+  const std::string borrowed_key = "borrowed-key";
+  const std::string borrowed_value = Value(300, 9);
+  std::vector<std::string> want_keys;
+  std::vector<std::string> want_values;
+  TreeBatch batch;
+  for (int i = 0; i < 3000; ++i) {  // about 100 bytes an op: several 64 KiB blocks
+    std::string key = "key" + std::to_string(i);
+    std::string value = Value(90, static_cast<uint64_t>(i));
+    want_keys.push_back(key);
+    want_values.push_back(value);
+    if (i % 3 == 0) {
+      batch.Put("tree", key, value);
+    } else if (i % 3 == 1) {
+      batch.PutMoved("tree", key, std::move(value));
+    } else {
+      batch.Delete("tree", key);
+      want_values.back().clear();
+    }
+    key.assign(key.size(), 'x');  // the batch must not see the caller's buffer change
+  }
+  const std::string huge = Value(200000, 7);  // larger than an arena block
+  batch.Put("tree", "huge", huge);
+  batch.PutBorrowed("tree", borrowed_key, borrowed_value);
+  batch.DeleteBorrowed("tree", borrowed_key);
+  want_keys.insert(want_keys.end(), {"huge", borrowed_key, borrowed_key});
+  want_values.insert(want_values.end(), {huge, borrowed_value, ""});
+  const TreeBatch moved = std::move(batch);
+  ASSERT_EQ(moved.count(), want_keys.size());
+  for (size_t i = 0; i < want_keys.size(); ++i) {
+    EXPECT_EQ(moved.ops()[i].tree, "tree");
+    EXPECT_EQ(moved.ops()[i].key, want_keys[i]) << i;
+    EXPECT_EQ(moved.ops()[i].value, want_values[i]) << i;
+  }
+  // The borrowed op reads the caller's bytes themselves, not a copy.
+  EXPECT_EQ(moved.ops()[want_keys.size() - 2].key.data(), borrowed_key.data());
+  auto decoded = [&] {
+    const std::string payload = moved.Encode();
+    return TreeBatch::Decode(payload);  // the payload dies here
+  }();
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->count(), want_keys.size());
+  for (size_t i = 0; i < want_keys.size(); ++i) {
+    EXPECT_EQ(decoded->ops()[i].is_delete, moved.ops()[i].is_delete) << i;
+    EXPECT_EQ(decoded->ops()[i].key, want_keys[i]) << i;
+    EXPECT_EQ(decoded->ops()[i].value, want_values[i]) << i;
+  }
+  TreeBatch cleared = std::move(*decoded);
+  cleared.Clear();
+  EXPECT_TRUE(cleared.empty());
+  cleared.Put("t", "k", "v");
+  ASSERT_EQ(cleared.count(), 1u);
+  EXPECT_EQ(cleared.ops()[0].value, "v");
+}
+
 TEST(WriteBatchTest, RoundTrip) {
   TreeBatch batch;
   batch.Put("t1", "k1", "v1");

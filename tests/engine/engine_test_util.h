@@ -63,15 +63,16 @@ inline Model ReadBack(Engine* engine, const std::map<std::string, std::set<std::
 inline void ApplyToModel(const TreeBatch& batch, Model* model) {
   for (const TreeBatch::Op& op : batch.ops()) {
     if (op.is_delete) {
-      (*model)[op.tree].erase(op.key);
+      (*model)[std::string(op.tree)].erase(std::string(op.key));
     } else {
-      (*model)[op.tree][op.key] = op.value;
+      (*model)[std::string(op.tree)][std::string(op.key)] = op.value;
     }
   }
 }
 
 inline void AddKeys(const TreeBatch& batch, std::map<std::string, std::set<std::string>>* keys) {
-  for (const TreeBatch::Op& op : batch.ops()) (*keys)[op.tree].insert(op.key);
+  for (const TreeBatch::Op& op : batch.ops())
+    (*keys)[std::string(op.tree)].insert(std::string(op.key));
 }
 
 }  // namespace mvdb::testing_db

@@ -10,6 +10,7 @@
 // write_batch_concurrency_test.cc.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -148,6 +149,35 @@ TEST_F(WriteBatchTest, ABadKeyOrValueAppliesNothing) {
   ASSERT_TRUE(db_->Write(edge).ok());
   EXPECT_EQ(ReadLatest(std::string(1024, 'k')), "");
   EXPECT_EQ(ReadLatest("a"), "<NotFound>");
+}
+
+// A batch holds the row lock of every key it took until it ends, whether
+// it committed or stopped at a key another transaction holds: then none
+// is left, so transactions that cannot wait (a 1 ms lock timeout) take
+// every one of its keys right after.
+TEST_F(WriteBatchTest, ABatchReleasesEveryLockItTookWhenItEnds) {
+  options_.lock_timeout = std::chrono::milliseconds(1);
+  ASSERT_NO_FATAL_FAILURE(Reopen(options_));
+  const std::vector<std::string> keys = {"a", "b", "m", "z"};
+  WriteBatch batch;
+  for (const std::string& key : keys) batch.Put(kTable, key, "batch");
+  auto holder = Begin(kReadCommitted);
+  ASSERT_TRUE(holder->Put(kTable, "m", "holder").ok());
+  const Status failed = db_->Write(batch);  // takes a and b, times out on m
+  EXPECT_TRUE(failed.IsLockTimeout()) << failed.ToString();
+  ASSERT_TRUE(holder->Rollback().ok());
+  auto after = Begin(kReadCommitted);
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(after->Put(kTable, key, "after").ok()) << key;
+  }
+  ASSERT_TRUE(after->Commit().ok());
+  ASSERT_TRUE(db_->Write(batch).ok());
+  auto last = Begin(kReadCommitted);
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(last->Put(kTable, key, "last").ok()) << key;
+  }
+  ASSERT_TRUE(last->Commit().ok());
+  for (const std::string& key : keys) EXPECT_EQ(ReadLatest(key), "last") << key;
 }
 
 TEST_F(WriteBatchTest, ABatchPastMaxTransactionBytesIsRefusedWhole) {
