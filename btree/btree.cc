@@ -731,15 +731,20 @@ Status CheckKey(std::string_view key) {
   return Status::OK();
 }
 
-}  // namespace
-
-Status BTree::Put(std::string_view key, std::string_view value) {
+Status CheckKeyValue(std::string_view key, std::string_view value) {
   MVDB_RETURN_IF_ERROR(CheckKey(key));
   if (value.size() > kMaxValueSize) {
     return Status::InvalidArgument("value of " + std::to_string(value.size()) +
                                    " bytes is longer than the limit of " +
                                    std::to_string(kMaxValueSize));
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status BTree::Put(std::string_view key, std::string_view value) {
+  MVDB_RETURN_IF_ERROR(CheckKeyValue(key, value));
   const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
   return impl_->Put(key, value);
 }
@@ -747,12 +752,7 @@ Status BTree::Put(std::string_view key, std::string_view value) {
 Status BTree::Insert(std::string_view key, std::string_view value, bool* inserted,
                      std::string* existing) {
   *inserted = false;
-  MVDB_RETURN_IF_ERROR(CheckKey(key));
-  if (value.size() > kMaxValueSize) {
-    return Status::InvalidArgument("value of " + std::to_string(value.size()) +
-                                   " bytes is longer than the limit of " +
-                                   std::to_string(kMaxValueSize));
-  }
+  MVDB_RETURN_IF_ERROR(CheckKeyValue(key, value));
   const CheckpointGate::SharedHold hold = CheckpointGate::HoldShared(gate_);
   Impl::InsertOnly only{false, existing};
   MVDB_RETURN_IF_ERROR(impl_->Put(key, value, &only));
