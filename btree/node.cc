@@ -66,6 +66,18 @@ constexpr size_t kCacheLine = 64;
 // LowerBound prefetches slot arrays up to this size: a full leaf of small
 // entries and a typical inner node.
 constexpr size_t kPrefetchedSlotBytes = 1024;
+
+// A binary search's probes depend on each other, so in a cold page each
+// would wait for its own cache miss; asking for the whole slot array of
+// `count` slots up front (a few lines in a leaf) lets the misses overlap.
+// A prefetch never faults, so a torn count read optimistically is harmless.
+inline void PrefetchSlots(const std::byte* page, size_t count) {
+  const size_t slot_bytes = count * kSlotSize;
+  if (slot_bytes > kPrefetchedSlotBytes) return;
+  for (size_t line = 0; line < slot_bytes; line += kCacheLine) {
+    __builtin_prefetch(page + kSlotsOffset + line);
+  }
+}
 // The most slots a page can hold, empty cells aside; bounds ValidateNode's
 // scratch array.
 constexpr size_t kMaxSlots = (kPageSize - kSlotsOffset) / kSlotSize;
@@ -299,15 +311,7 @@ uint16_t ConstNode::LowerBound(std::string_view target, bool* exact) const {
   const size_t count = Load16(p, kSlotCountOffset);
   const size_t prefix = Load16(p, kPrefixSizeOffset);
   const uint32_t target_hint = KeyHint(target.data(), target.size(), prefix);
-  // A binary search's probes depend on each other, so in a cold page each
-  // would wait for its own cache miss; asking for the whole slot array up
-  // front (a few lines in a leaf) lets the misses overlap.
-  const size_t slot_bytes = count * kSlotSize;
-  if (slot_bytes <= kPrefetchedSlotBytes) {
-    for (size_t line = 0; line < slot_bytes; line += kCacheLine) {
-      __builtin_prefetch(p + kSlotsOffset + line);
-    }
-  }
+  PrefetchSlots(p, count);
   size_t lo = 0;
   size_t hi = count;
   while (lo < hi) {
@@ -472,13 +476,7 @@ bool OptimisticNode::LowerBound(std::string_view target, bool leaf, size_t* inde
     return false;
   }
   const uint32_t target_hint = KeyHint(target.data(), target.size(), prefix);
-  // As ConstNode::LowerBound: overlap the binary search's cache misses.
-  const size_t slot_bytes = count * kSlotSize;
-  if (slot_bytes <= kPrefetchedSlotBytes) {
-    for (size_t line = 0; line < slot_bytes; line += kCacheLine) {
-      __builtin_prefetch(page_ + kSlotsOffset + line);
-    }
-  }
+  PrefetchSlots(page_, count);  // as ConstNode::LowerBound
   size_t lo = 0;
   size_t hi = count;
   *exact = false;
