@@ -18,7 +18,6 @@
 #include <cstring>
 #include <vector>
 
-#include "btree/btree.h"  // kMaxKeySize, kMaxValueSize
 #include "common/coding.h"
 #include "db/db_impl.h"
 
@@ -55,18 +54,10 @@ Status ClosedError(const std::string& dir) {
 // InvalidArgument (naming operation `i` of a batch, unless it is npos: a
 // Put or Delete of its own) if the key or value is out of bounds.
 Status CheckOp(const BatchOpRef& op, size_t i) {
-  const std::string which =
-      i == std::string::npos ? "" : "write batch operation " + std::to_string(i) + ": ";
-  if (op.key.empty() || op.key.size() > kMaxKeySize) {
-    return Status::InvalidArgument(which + "key of " + std::to_string(op.key.size()) +
-                                   " bytes: keys are 1 to " + std::to_string(kMaxKeySize) +
-                                   " bytes");
-  }
-  if (op.value.size() > kMaxValueSize) {
-    return Status::InvalidArgument(which + "value of " + std::to_string(op.value.size()) +
-                                   " bytes exceeds " + std::to_string(kMaxValueSize));
-  }
-  return Status::OK();
+  Status checked = CheckKeyAndValueSize(op.key, op.value.size());
+  if (checked.ok() || i == std::string::npos) return checked;
+  return Status::InvalidArgument("write batch operation " + std::to_string(i) + ": " +
+                                 std::string(checked.message()));
 }
 
 }  // namespace

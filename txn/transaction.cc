@@ -403,10 +403,7 @@ void Txn::Finish(TransactionState final_state) {
   manager_->Unregister(this);
 }
 
-Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
-  if (read_only_) {
-    return Status::InvalidArgument("transaction " + std::to_string(id_) + " is read-only");
-  }
+Status CheckKeyAndValueSize(std::string_view key, size_t value_size) {
   if (key.empty() || key.size() > kMaxKeySize) {
     return Status::InvalidArgument("key of " + std::to_string(key.size()) +
                                    " bytes: keys are 1 to " + std::to_string(kMaxKeySize) +
@@ -417,6 +414,13 @@ Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
                                    std::to_string(kMaxValueSize));
   }
   return Status::OK();
+}
+
+Status Txn::ValidateWrite(std::string_view key, size_t value_size) const {
+  if (read_only_) {
+    return Status::InvalidArgument("transaction " + std::to_string(id_) + " is read-only");
+  }
+  return CheckKeyAndValueSize(key, value_size);
 }
 
 Status Txn::Get(const TableRef& table, std::string_view key, std::string* value) {

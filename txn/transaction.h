@@ -53,6 +53,11 @@ inline constexpr char kConcurrentUpdate[] = "could not serialize access due to c
 // (TxnManager::Collect).
 Status SnapshotReclaimed(Timestamp ts);
 
+// InvalidArgument if a key (1 to kMaxKeySize bytes) or a value size
+// (up to kMaxValueSize) is out of bounds: what every write checks, in a
+// transaction (Txn) or a write batch (db/write_batch.cc).
+Status CheckKeyAndValueSize(std::string_view key, size_t value_size);
+
 class Txn {
  public:
   ~Txn();  // rolls back if still open
