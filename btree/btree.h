@@ -90,6 +90,18 @@ class BTree {
   // and copies its value into *existing (*inserted false). Errors as Put.
   Status Insert(std::string_view key, std::string_view value, bool* inserted,
                 std::string* existing);
+  // Insert for a run of entries (keys[i], values[i]) in increasing key
+  // order: inserts them from the first while each key is absent, and stops
+  // at the first key that is present, copying its value into *existing.
+  // *done is the number inserted (all of them, or the index of the present
+  // key). Keys that follow one another in a leaf go in under one latch of
+  // it, without a descent each, so a load in key order descends about once
+  // a leaf; keys out of order are inserted correctly, each with its own
+  // descent. Errors as Put (a key or value out of bounds is checked before
+  // anything is inserted); on an error, *done entries are in the tree.
+  // REQUIRES: keys.size() == values.size().
+  Status InsertRun(std::span<const std::string_view> keys, std::span<const std::string_view> values,
+                   size_t* done, std::string* existing);
   // Copies the value of `key` into *value. NotFound if absent.
   Status Get(std::string_view key, std::string* value);
   // Copies the value of `key` once, split in two: its first head.size()

@@ -109,6 +109,9 @@ struct BTree::Impl {
     std::string* existing = nullptr;
   };
   Status Put(std::string_view key, std::string_view value, InsertOnly* only = nullptr);
+  // BTree::InsertRun, the keys and values checked.
+  Status InsertRun(std::span<const std::string_view> keys, std::span<const std::string_view> values,
+                   size_t* done, std::string* existing);
   Status Delete(std::string_view key);  // btree_delete.cc
 
   // ---- page retirement (btree_delete.cc) ----
