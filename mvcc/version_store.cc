@@ -386,6 +386,55 @@ Status VersionStore::Install(TableId table, BTree* tree, std::string_view key,
   return tree->Put(key, EncodeEntry(ts, false, *value, new_row || !replaces_value));
 }
 
+Status VersionStore::InstallPuts(TableId table, BTree* tree, std::span<const std::string_view> keys,
+                                 std::span<const std::string_view> values,
+                                 std::span<const uint8_t> new_rows, Timestamp ts) {
+  // The entries of a chunk of the run are encoded into a buffer this thread
+  // reuses (a load commits thousands of keys a batch), at most about
+  // kChunkBytes at a time so that no thread keeps a large one.
+  constexpr size_t kChunkBytes = size_t{256} << 10;
+  thread_local std::string buffer;
+  std::vector<std::string_view> entries;
+  std::string existing;
+  size_t i = 0;
+  while (i < keys.size()) {
+    const size_t first = i;  // entries[k - first] is key k's
+    size_t end = i;
+    size_t bytes = 0;
+    while (end < keys.size() &&
+           (end == i || bytes + kEntryHeader + values[end].size() <= kChunkBytes)) {
+      bytes += kEntryHeader + values[end].size();
+      ++end;
+    }
+    std::string large;
+    std::string& arena = bytes <= kChunkBytes ? buffer : large;
+    arena.resize(bytes);
+    entries.clear();
+    char* at = arena.data();
+    for (size_t k = i; k < end; ++k) {
+      PutFixed64(at, ts | kNewRowBit);
+      if (!values[k].empty()) std::memcpy(at + kEntryHeader, values[k].data(), values[k].size());
+      entries.emplace_back(at, kEntryHeader + values[k].size());
+      at += kEntryHeader + values[k].size();
+    }
+    while (i < end) {
+      size_t done = 0;
+      MVDB_RETURN_IF_ERROR(
+          tree->InsertRun(keys.subspan(i, end - i),
+                          std::span<const std::string_view>(entries).subspan(i - first, end - i),
+                          &done, &existing));
+      i += done;
+      if (i == end) break;
+      // keys[i] is present: replace its entry as any write does.
+      const std::optional<std::string> current = std::move(existing);
+      MVDB_RETURN_IF_ERROR(
+          Install(table, tree, keys[i], values[i], ts, &current, new_rows[i] != 0));
+      ++i;
+    }
+  }
+  return Status::OK();
+}
+
 Status VersionStore::ApplyReplayed(BTree* tree, std::string_view key,
                                    const std::optional<std::string_view>& value, Timestamp ts) {
   if (value.has_value()) return tree->Put(key, EncodeEntry(ts, false, *value));

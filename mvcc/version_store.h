@@ -21,6 +21,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -133,6 +134,13 @@ class VersionStore {
   Status Install(TableId table, BTree* tree, std::string_view key,
                  const std::optional<std::string_view>& value, Timestamp ts,
                  const std::optional<std::string>* current = nullptr, bool new_row = false);
+  // Install of puts nobody read (a write batch's) to one tree, in increasing
+  // key order, new_rows[i] as Install's new_row: the keys that are absent go
+  // in with BTree::InsertRun (a latch a leaf, not a descent a key), each
+  // present one through Install. REQUIRES the row lock of every key.
+  Status InstallPuts(TableId table, BTree* tree, std::span<const std::string_view> keys,
+                     std::span<const std::string_view> values, std::span<const uint8_t> new_rows,
+                     Timestamp ts);
   // The raw tree entry of `key`, for Install's `current`.
   static Result<std::optional<std::string>> ReadEntry(BTree* tree, std::string_view key);
   // Recovery's apply: no snapshot exists, so a put writes the entry and a

@@ -62,8 +62,25 @@ std::string LockManager::LockName(uint32_t table, std::string_view key) {
   return name;
 }
 
-LockManager::Shard& LockManager::ShardOf(std::string_view name) {
-  return shards_[std::hash<std::string_view>{}(name) % kShards];
+size_t LockManager::ShardIndex(std::string_view name) {
+  return std::hash<std::string_view>{}(name) % kShards;
+}
+
+void LockManager::GroupByShard(std::span<const std::string_view> names,
+                               std::array<uint32_t, kShards + 1>* start,
+                               std::vector<uint32_t>* order) {
+  std::vector<uint8_t> shard_of(names.size());
+  start->fill(0);
+  for (size_t i = 0; i < names.size(); ++i) {
+    shard_of[i] = static_cast<uint8_t>(ShardIndex(names[i]));
+    ++(*start)[shard_of[i] + 1];
+  }
+  for (size_t s = 0; s < kShards; ++s) (*start)[s + 1] += (*start)[s];
+  std::array<uint32_t, kShards> next;
+  std::copy(start->begin(), start->end() - 1, next.begin());
+  order->resize(names.size());
+  for (size_t i = 0; i < names.size(); ++i)
+    (*order)[next[shard_of[i]]++] = static_cast<uint32_t>(i);
 }
 
 bool LockManager::Reaches(const std::vector<TxnId>& from, TxnId target, TxnId skip) const {
@@ -183,6 +200,76 @@ Status LockManager::Lock(TxnId txn, std::string_view name,
   entry.holder = txn;
   *newly = true;
   return Status::OK();
+}
+
+Status LockManager::LockMany(TxnId txn, std::span<const std::string_view> names,
+                             std::optional<std::chrono::milliseconds> timeout,
+                             std::span<uint8_t> newly) {
+  std::fill(newly.begin(), newly.end(), uint8_t{0});
+  std::array<uint32_t, kShards + 1> start;
+  std::vector<uint32_t> order;
+  GroupByShard(names, &start, &order);
+  size_t first_held = names.size();  // the first name another transaction holds
+  for (size_t s = 0; s < kShards; ++s) {
+    if (start[s] == start[s + 1]) continue;
+    Shard& shard = shards_[s];
+    std::lock_guard lock(shard.mu);
+    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+      const uint32_t i = order[k];
+      auto found = shard.locks.find(names[i]);
+      if (found == shard.locks.end()) {
+        shard.locks.emplace(std::string(names[i]), Entry{txn, {}});
+        newly[i] = 1;
+      } else if (found->second.holder == 0) {  // as Lock: a released lock is anyone's
+        found->second.holder = txn;
+        newly[i] = 1;
+      } else if (found->second.holder != txn) {
+        first_held = std::min<size_t>(first_held, i);
+      }
+    }
+  }
+  if (first_held == names.size()) return Status::OK();
+  std::vector<std::string_view> undo;
+  for (size_t i = first_held + 1; i < names.size(); ++i) {
+    if (newly[i] != 0) {
+      undo.push_back(names[i]);
+      newly[i] = 0;
+    }
+  }
+  UnlockMany(txn, undo);
+  for (size_t i = first_held; i < names.size(); ++i) {
+    bool taken = false;
+    bool waited = false;
+    const Status locked = Lock(txn, names[i], timeout, &taken, &waited);
+    newly[i] = taken ? 1 : 0;
+    if (!locked.ok()) return locked;
+  }
+  return Status::OK();
+}
+
+void LockManager::UnlockMany(TxnId txn, std::span<const std::string_view> names) {
+  std::array<uint32_t, kShards + 1> start;
+  std::vector<uint32_t> order;
+  GroupByShard(names, &start, &order);
+  for (size_t s = 0; s < kShards; ++s) {
+    if (start[s] == start[s + 1]) continue;
+    Shard& shard = shards_[s];
+    bool wake = false;
+    {
+      std::lock_guard lock(shard.mu);
+      for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
+        const auto it = shard.locks.find(names[order[k]]);
+        if (it == shard.locks.end() || it->second.holder != txn) continue;
+        if (it->second.waiters.empty()) {
+          shard.locks.erase(it);
+        } else {
+          it->second.holder = 0;
+          wake = true;
+        }
+      }
+    }
+    if (wake) shard.released.notify_all();
+  }
 }
 
 bool LockManager::TryLock(TxnId txn, const std::string& name) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -49,10 +50,23 @@ class LockManager {
   // it had to wait.
   Status Lock(TxnId txn, std::string_view name, std::optional<std::chrono::milliseconds> timeout,
               bool* newly, bool* waited);
+  // Lock for several names, as if Lock were called for each in the order
+  // given, stopping at the first failure: newly[i] tells whether names[i]
+  // was taken by this call (the locks taken before a failure stay held).
+  // The locks nobody else holds are taken shard by shard, a shard's mutex
+  // once for all of its names; from the first name held by another
+  // transaction on, the locks taken past it are released again and the rest
+  // are taken one at a time in order, so that callers locking in key order
+  // still never wait for each other in a cycle.
+  // REQUIRES: newly.size() == names.size().
+  Status LockMany(TxnId txn, std::span<const std::string_view> names,
+                  std::optional<std::chrono::milliseconds> timeout, std::span<uint8_t> newly);
   // Takes `name` for txn if nobody holds it or waits for it; never waits.
   bool TryLock(TxnId txn, const std::string& name);
   // Releases `name` if txn holds it and wakes its waiters.
   void Unlock(TxnId txn, std::string_view name);
+  // Unlock for several names, a shard's mutex once for all of its names.
+  void UnlockMany(TxnId txn, std::span<const std::string_view> names);
 
   // Takes table lock `name` in `mode` for txn, waiting while another
   // transaction holds a conflicting mode or an earlier waiter asks for one
@@ -118,7 +132,12 @@ class LockManager {
   static std::vector<TxnId> TableBlockers(const TableEntry& entry, TxnId txn, TableLockMode mode,
                                           size_t at);
 
-  Shard& ShardOf(std::string_view name);
+  static size_t ShardIndex(std::string_view name);
+  Shard& ShardOf(std::string_view name) { return shards_[ShardIndex(name)]; }
+  // Indices 0..names.size()-1 grouped by shard, in order within a shard:
+  // shard s's are order[start[s]] to order[start[s + 1] - 1].
+  static void GroupByShard(std::span<const std::string_view> names,
+                           std::array<uint32_t, kShards + 1>* start, std::vector<uint32_t>* order);
   // Records txn -> each of `blockers` in the wait-for graph (replacing
   // txn's edges) unless that closes a cycle; returns false (recording
   // nothing, txn's old edges removed) if it would.

@@ -94,7 +94,11 @@
 //     key is kept to the lock and the install: the log record's batch
 //     borrows the keys and values (TreeBatch::PutBorrowed; the caller's
 //     WriteBatch outlives the commit, which ends before WriteBlind
-//     returns), and the row locks' names share one buffer.
+//     returns), the row locks' names share one buffer and are taken and
+//     released a lock-table shard at a time (LockManager::LockMany, which
+//     falls back to key order at the first lock another transaction
+//     holds), and the puts go into the tree a leaf at a time
+//     (VersionStore::InstallPuts, BTree::InsertRun).
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -381,10 +385,15 @@ Status Txn::FailWith(Status status) {
 
 void Txn::UnlockAll() {
   for (const auto& [name, key] : keys_) manager_->locks().Unlock(id_, name);
-  size_t begin = 0;
-  for (const size_t end : blind_lock_ends_) {
-    manager_->locks().Unlock(id_, std::string_view(blind_lock_names_).substr(begin, end - begin));
-    begin = end;
+  if (!blind_lock_ends_.empty()) {
+    std::vector<std::string_view> names;
+    names.reserve(blind_lock_ends_.size());
+    size_t begin = 0;
+    for (const size_t end : blind_lock_ends_) {
+      names.push_back(std::string_view(blind_lock_names_).substr(begin, end - begin));
+      begin = end;
+    }
+    manager_->locks().UnlockMany(id_, names);
   }
   blind_lock_names_.clear();
   blind_lock_ends_.clear();
@@ -594,7 +603,7 @@ Status Txn::Commit(const CommitOptions& options) {
   batch.Reserve(written_);
   std::vector<TableId> op_tables;
   std::vector<const std::optional<std::string>*> op_bases;
-  std::vector<bool> op_new_rows;  // a put after this transaction's delete of the key
+  std::vector<uint8_t> op_new_rows;  // a put after this transaction's delete of the key
   op_tables.reserve(written_);
   op_bases.reserve(written_);
   op_new_rows.reserve(written_);
@@ -631,7 +640,7 @@ Status Txn::Commit(const CommitOptions& options) {
 
 Status Txn::CommitBatch(const TreeBatch& batch, const std::vector<TableId>& op_tables,
                         const std::vector<const std::optional<std::string>*>& op_bases,
-                        const std::vector<bool>& op_new_rows, const CommitOptions& options) {
+                        const std::vector<uint8_t>& op_new_rows, const CommitOptions& options) {
   // A table dropped from here on fails the engine's commit with NotFound
   // (it checks every tree under its commit lock, as DropTree takes it).
   Timestamp ts = 0;
@@ -645,15 +654,38 @@ Status Txn::CommitBatch(const TreeBatch& batch, const std::vector<TableId>& op_t
     ts = lsn + 1;
     timeline.BeginCommit(ts);
   };
+  // A run of puts nobody read (a write batch's, in key order) to one tree
+  // goes in with InstallPuts: a latch a leaf instead of a descent a key.
+  std::vector<std::string_view> run_keys;
+  std::vector<std::string_view> run_values;
   const auto install = [&](const TreeBatch& logged, std::span<BTree* const> trees,
                            Lsn lsn) -> Status {
-    for (size_t i = 0; i < logged.ops().size(); ++i) {
-      const TreeBatch::Op& op = logged.ops()[i];
+    const std::vector<TreeBatch::Op>& ops = logged.ops();
+    for (size_t i = 0; i < ops.size();) {
+      if (op_bases.empty() && !ops[i].is_delete) {
+        size_t end = i + 1;
+        while (end < ops.size() && !ops[end].is_delete && trees[end] == trees[i]) ++end;
+        if (end - i > 1) {
+          run_keys.clear();
+          run_values.clear();
+          for (size_t k = i; k < end; ++k) {
+            run_keys.push_back(ops[k].key);
+            run_values.push_back(ops[k].value);
+          }
+          MVDB_RETURN_IF_ERROR(
+              versions.InstallPuts(op_tables[i], trees[i], run_keys, run_values,
+                                   std::span<const uint8_t>(op_new_rows).subspan(i, end - i), ts));
+          i = end;
+          continue;
+        }
+      }
+      const TreeBatch::Op& op = ops[i];
       const std::optional<std::string_view> value =
           op.is_delete ? std::nullopt : std::optional<std::string_view>(op.value);
       const std::optional<std::string>* base = op_bases.empty() ? nullptr : op_bases[i];
       MVDB_RETURN_IF_ERROR(
-          versions.Install(op_tables[i], trees[i], op.key, value, ts, base, op_new_rows[i]));
+          versions.Install(op_tables[i], trees[i], op.key, value, ts, base, op_new_rows[i] != 0));
+      ++i;
     }
     return Status::OK();
   };
@@ -710,15 +742,18 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
     Finish(TransactionState::kRolledBack);
     return status;
   }
-  // Invariant 3, in the order given (key order: invariant 10).
-  blind_lock_names_.reserve(name_bytes);
-  blind_lock_ends_.reserve(kept);
+  // Invariant 3, in the order given (key order: invariant 10): the names,
+  // one after another in blind_lock_names_, locked together (LockMany).
+  std::vector<size_t> name_ends;
+  name_ends.reserve(kept);
   TreeBatch batch;
   batch.Reserve(kept);
   std::vector<TableId> op_tables;
-  std::vector<bool> op_new_rows;
+  std::vector<uint8_t> op_new_rows;
   op_tables.reserve(kept);
   op_new_rows.reserve(kept);
+  const size_t names_begin = blind_lock_names_.size();
+  blind_lock_names_.reserve(names_begin + name_bytes);
   bool deleted = false;  // an earlier write of this key was a delete (invariant 8)
   for (size_t i = 0; i < writes.size(); ++i) {
     const BlindWrite& w = writes[i];
@@ -726,26 +761,11 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
       deleted = deleted || w.is_delete;
       continue;
     }
-    // The name is appended to blind_lock_names_ and kept there if the lock
-    // is newly taken (released by Finish or FailWith).
     const size_t begin = blind_lock_names_.size();
     blind_lock_names_.resize(begin + kTableIdBytes);
     EncodeFixed32(reinterpret_cast<std::byte*>(blind_lock_names_.data() + begin), w.table->id);
     blind_lock_names_.append(w.key);
-    bool newly = false;
-    bool waited = false;
-    const Status locked = manager_->locks().Lock(
-        id_, std::string_view(blind_lock_names_).substr(begin), lock_timeout_, &newly, &waited);
-    if (newly) {
-      blind_lock_ends_.push_back(blind_lock_names_.size());
-    } else {
-      blind_lock_names_.resize(begin);
-    }
-    if (!locked.ok()) {
-      const Status failure = FailWith(locked);
-      Finish(TransactionState::kRolledBack);
-      return failure;
-    }
+    name_ends.push_back(blind_lock_names_.size());
     // The batch borrows the names, keys and values: the caller's, alive
     // until this call returns, and the commit is over by then.
     if (w.is_delete) {
@@ -754,8 +774,31 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
       batch.PutBorrowed(*w.table->name, w.key, w.value);
     }
     op_tables.push_back(w.table->id);
-    op_new_rows.push_back(deleted && !w.is_delete);
+    op_new_rows.push_back(deleted && !w.is_delete ? 1 : 0);
     deleted = false;
+  }
+  // blind_lock_names_ is complete: views into it stay valid.
+  std::vector<std::string_view> names;
+  names.reserve(kept);
+  for (size_t k = 0, begin = names_begin; k < name_ends.size(); begin = name_ends[k++]) {
+    names.emplace_back(blind_lock_names_.data() + begin, name_ends[k] - begin);
+  }
+  std::vector<uint8_t> newly(names.size());
+  const Status locked = manager_->locks().LockMany(id_, names, lock_timeout_, newly);
+  // Kept: the names of the locks taken now (released by Finish or FailWith).
+  std::string taken;
+  taken.reserve(name_bytes);
+  for (size_t k = 0; k < names.size(); ++k) {
+    if (newly[k] == 0) continue;
+    taken.append(names[k]);
+    blind_lock_ends_.push_back(names_begin + taken.size());
+  }
+  blind_lock_names_.resize(names_begin);
+  blind_lock_names_.append(taken);
+  if (!locked.ok()) {
+    const Status failure = FailWith(locked);
+    Finish(TransactionState::kRolledBack);
+    return failure;
   }
   written_ = kept;
   write_count_.store(kept, std::memory_order_relaxed);

@@ -173,7 +173,7 @@ class Txn {
   // (empty: none read) and op_new_rows[i] are what Install needs of op i.
   Status CommitBatch(const TreeBatch& batch, const std::vector<TableId>& op_tables,
                      const std::vector<const std::optional<std::string>*>& op_bases,
-                     const std::vector<bool>& op_new_rows, const CommitOptions& options);
+                     const std::vector<uint8_t>& op_new_rows, const CommitOptions& options);
   // Releases every row and table lock.
   void UnlockAll();
   // Records the transaction's write of a locked key.
