@@ -168,6 +168,10 @@ struct BufferPoolStats {
   // rest were cached already, dropped, or failed to load).
   uint64_t read_ahead_requested = 0;
   uint64_t read_ahead_loaded = 0;
+  // Frames, from the start of the pool's memory, that the loader thread has
+  // made resident ahead of their first use (the kernel's fault and zeroing
+  // taken off the thread that needs a fresh frame).
+  uint64_t populated_frames = 0;
 };
 
 class BufferPool {
@@ -222,7 +226,9 @@ class BufferPool {
   // harmless: they load what the store holds for them, as a fetch would.
   void StartLoads(std::span<const PageId> ids);
   // Returns once every page StartLoads queued before the call has been
-  // loaded, found cached, dropped or failed: for tests and for shutdown.
+  // loaded, found cached, dropped or failed, and the fresh frames asked for
+  // ahead of use are resident (BufferPoolStats::populated_frames): for tests
+  // and for shutdown.
   void WaitForStartedLoads();
   // Whether page `id` is cached now (it may be evicted the next moment).
   bool IsCached(PageId id);

@@ -116,6 +116,15 @@ struct BufferPool::Impl {
   std::mutex free_mu;
   std::vector<Frame*> free_frames;  // reserved to capacity at Create
   std::atomic<size_t> free_count{0};
+  // Fresh frames made resident ahead of use (read_ahead_loader.cc,
+  // RequestPopulate). Frames are handed out from the start of the area, so
+  // the frames past the highest one handed out are the next to be touched
+  // for the first time; the loader thread asks the kernel to fault them in
+  // (and zero them) a window ahead, off the path of the thread that needs
+  // the frame.
+  size_t fresh_frontier = 0;      // guarded by free_mu: 1 + the highest frame handed out
+  size_t populate_requested = 0;  // guarded by free_mu: frames asked of the loader so far
+  size_t populate_ahead = 0;      // the window, in frames; 0: never populate
 
   std::atomic<uint64_t> clock_hand{0};
   std::atomic<uint64_t> epoch{0};  // invariant 9
@@ -150,10 +159,12 @@ struct BufferPool::Impl {
 
   // Read-ahead (read_ahead_loader.cc): StartLoads queues ids, the loader
   // thread (started by the first StartLoads) loads them in batches.
-  std::mutex loader_mu;                    // guards the five below
+  mutable std::mutex loader_mu;            // guards the seven below
   std::condition_variable loader_cv;       // work queued, or stop
   std::condition_variable loader_idle_cv;  // the loader finished a batch
   std::vector<PageId> loader_queue;
+  size_t populate_to = 0;     // frames [0, populate_to) wanted resident
+  size_t populated_upto = 0;  // frames [0, populated_upto) made resident
   bool loader_stop = false;
   bool loader_busy = false;  // a batch is being loaded
   std::thread loader;
@@ -205,6 +216,11 @@ struct BufferPool::Impl {
   Status LoadMissing(std::span<const PageId> ids, size_t limit, size_t* loaded);
   void LoaderLoop();
   void StopLoader();
+  // Starts the loader thread unless it runs. REQUIRES: loader_mu held.
+  // False if no thread could be started.
+  bool EnsureLoaderLocked();
+  // Asks the loader to make frames [0, upto) resident (PopFree's window).
+  void RequestPopulate(size_t upto);
 };
 
 static_assert(kShardCount == 64, "ShardFor keeps the top 6 bits of the hash");

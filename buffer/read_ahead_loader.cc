@@ -31,6 +31,8 @@
 // too; Discard handles a page being loaded like any pinned page (zombie).
 #include <system_error>
 
+#include <sys/mman.h>
+
 #include "buffer/buffer_pool_impl.h"
 
 namespace mvdb {
@@ -95,17 +97,33 @@ Status BufferPool::Impl::LoadMissing(std::span<const PageId> ids, size_t limit, 
 void BufferPool::Impl::LoaderLoop() {
   std::vector<PageId> batch;
   for (;;) {
+    size_t populate_from = 0;
+    size_t populate_end = 0;
     {
       std::unique_lock lock(loader_mu);
-      loader_cv.wait(lock, [this] { return loader_stop || !loader_queue.empty(); });
+      loader_cv.wait(lock, [this] {
+        return loader_stop || !loader_queue.empty() || populate_to > populated_upto;
+      });
       if (loader_stop) return;
       batch.clear();
       batch.swap(loader_queue);
+      populate_from = populated_upto;
+      populate_end = populate_to;
+      populated_upto = populate_to;
       loader_busy = true;
+    }
+    if (populate_end > populate_from) {
+      // Faults the memory in without writing a byte of it, so no thread
+      // can see a change, even in a frame handed out meanwhile (the range
+      // is mostly frames no one has had yet). Advice only: a kernel without
+      // MADV_POPULATE_WRITE (before Linux 5.14) refuses it, and the first
+      // touch then faults as before.
+      (void)::madvise(frame_memory.get() + populate_from * kPageSize,
+                      (populate_end - populate_from) * kPageSize, MADV_POPULATE_WRITE);
     }
     size_t loaded = 0;
     // Errors stay with the pages (see above); a fetch reports them.
-    (void)LoadMissing(batch, std::max<size_t>(1, capacity / 4), &loaded);
+    if (!batch.empty()) (void)LoadMissing(batch, std::max<size_t>(1, capacity / 4), &loaded);
     read_ahead_loaded.fetch_add(loaded, std::memory_order_relaxed);
     {
       std::lock_guard lock(loader_mu);
@@ -138,23 +156,43 @@ void BufferPool::StartLoads(std::span<const PageId> ids) {
       impl->loader_queue.push_back(id);
       queued = true;
     }
-    if (queued && !impl->loader.joinable()) {
-      try {
-        impl->loader = std::thread([impl] { impl->LoaderLoop(); });
-      } catch (const std::system_error&) {
-        impl->loader_queue.clear();  // no thread: the hint is dropped
-        return;
-      }
+    if (queued && !impl->EnsureLoaderLocked()) {
+      impl->loader_queue.clear();  // no thread: the hint is dropped
+      return;
     }
   }
   if (queued) impl->loader_cv.notify_one();
+}
+
+bool BufferPool::Impl::EnsureLoaderLocked() {
+  if (loader.joinable()) return true;
+  try {
+    loader = std::thread([this] { LoaderLoop(); });
+  } catch (const std::system_error&) {
+    return false;
+  }
+  return true;
+}
+
+void BufferPool::Impl::RequestPopulate(size_t upto) {
+  {
+    std::lock_guard lock(loader_mu);
+    if (loader_stop || upto <= populate_to) return;
+    populate_to = upto;
+    if (!EnsureLoaderLocked()) {
+      populate_to = populated_upto;  // no thread: the first touches fault as before
+      return;
+    }
+  }
+  loader_cv.notify_one();
 }
 
 void BufferPool::WaitForStartedLoads() {
   Impl* impl = impl_.get();
   std::unique_lock lock(impl->loader_mu);
   impl->loader_idle_cv.wait(lock, [impl] {
-    return impl->loader_stop || (impl->loader_queue.empty() && !impl->loader_busy);
+    return impl->loader_stop || (impl->loader_queue.empty() && !impl->loader_busy &&
+                                 impl->populated_upto == impl->populate_to);
   });
 }
 

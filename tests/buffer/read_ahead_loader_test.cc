@@ -3,9 +3,13 @@
 // the fetch that needs the page, and ids freed or reused meanwhile do no
 // harm, also while other threads fetch, write and evict.
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -160,6 +164,39 @@ TEST(ReadAheadLoaderTest, DestroyingThePoolStopsTheLoader) {
   pool->StartLoads(Range(1, 30));
   pool.reset();  // joins the loader, which may be in the middle of a batch
   SUCCEED();
+}
+
+// The loader makes fresh frames resident ahead of their first use: after a
+// few pages are handed out, the frames of the next few MiB are in memory
+// (mincore) although nothing has touched them.
+TEST(ReadAheadLoaderTest, FreshFramesAreMadeResidentAheadOfUse) {
+  MemPageStore store;
+  // 64 MiB of frames: a window of 8 MiB, well past the huge pages the first
+  // frames share.
+  auto pool = MakePool(&store, /*capacity=*/8192);
+  const std::byte* first = nullptr;
+  for (PageId id = 1; id <= 20; ++id) {
+    auto guard = pool->NewPage(id, PageType::kBTreeLeaf);
+    ASSERT_TRUE(guard.ok()) << guard.status().ToString();
+    if (id == 1) first = guard->data().data();
+  }
+  pool->WaitForStartedLoads();
+  const BufferPoolStats stats = pool->stats();
+  EXPECT_GE(stats.populated_frames, 20u + 512u);
+  EXPECT_LE(stats.populated_frames, 20u + 1024u);
+  // Frames are handed out from the start of the memory, page 1 in frame 0:
+  // frames 512 to 1000 (4 MiB on) are resident now.
+  const long page = ::sysconf(_SC_PAGESIZE);
+  const auto start = reinterpret_cast<uintptr_t>(first) + 512 * kPageSize;
+  const uintptr_t aligned = start & ~static_cast<uintptr_t>(page - 1);
+  const size_t length = 488 * kPageSize;
+  std::vector<unsigned char> resident((length + static_cast<size_t>(page) - 1) /
+                                      static_cast<size_t>(page));
+  ASSERT_EQ(::mincore(reinterpret_cast<void*>(aligned), length, resident.data()), 0)
+      << std::strerror(errno);
+  size_t in_memory = 0;
+  for (const unsigned char bit : resident) in_memory += bit & 1;
+  EXPECT_EQ(in_memory, resident.size());
 }
 
 // Readers and writers on a pool much smaller than the data, while a thread
