@@ -96,13 +96,17 @@ Status Database::Impl::WriteOps(std::span<BatchOpRef> ops, std::span<const std::
                           LockAndFind(txn.get(), name, TableLockMode::kRowExclusive));
     refs.push_back(table->ref());
   }
-  // Key order (tables by id), batch order within a key.
-  std::stable_sort(ops.begin(), ops.end(), [&](const BatchOpRef& a, const BatchOpRef& b) {
+  // Key order (tables by id), batch order within a key. A batch built in
+  // that order already (a load in key order) is only checked.
+  const auto before = [&](const BatchOpRef& a, const BatchOpRef& b) {
     const TableId ta = refs[a.table_index].id;
     const TableId tb = refs[b.table_index].id;
     if (ta != tb) return ta < tb;
     return a.key < b.key;
-  });
+  };
+  if (!std::is_sorted(ops.begin(), ops.end(), before)) {
+    std::stable_sort(ops.begin(), ops.end(), before);
+  }
   std::vector<Txn::BlindWrite> writes;
   writes.reserve(ops.size());
   for (const BatchOpRef& op : ops) {
