@@ -205,39 +205,14 @@ Status LockManager::Lock(TxnId txn, std::string_view name,
 Status LockManager::LockMany(TxnId txn, std::span<const std::string_view> names,
                              std::optional<std::chrono::milliseconds> timeout,
                              std::span<uint8_t> newly) {
+  // One name at a time, in order. Taking the free locks of a shard together
+  // and handing back those past a busy one was tried and is wrong: a
+  // transaction that began to wait for a lock handed back keeps its wait-for
+  // edge until it wakes, and the caller, waiting next, would find that stale
+  // edge closing a cycle (a false Deadlock). Invariant 3 holds only because
+  // a lock is released at the end of its transaction, never before a wait.
   std::fill(newly.begin(), newly.end(), uint8_t{0});
-  std::array<uint32_t, kShards + 1> start;
-  std::vector<uint32_t> order;
-  GroupByShard(names, &start, &order);
-  size_t first_held = names.size();  // the first name another transaction holds
-  for (size_t s = 0; s < kShards; ++s) {
-    if (start[s] == start[s + 1]) continue;
-    Shard& shard = shards_[s];
-    std::lock_guard lock(shard.mu);
-    for (uint32_t k = start[s]; k < start[s + 1]; ++k) {
-      const uint32_t i = order[k];
-      auto found = shard.locks.find(names[i]);
-      if (found == shard.locks.end()) {
-        shard.locks.emplace(std::string(names[i]), Entry{txn, {}});
-        newly[i] = 1;
-      } else if (found->second.holder == 0) {  // as Lock: a released lock is anyone's
-        found->second.holder = txn;
-        newly[i] = 1;
-      } else if (found->second.holder != txn) {
-        first_held = std::min<size_t>(first_held, i);
-      }
-    }
-  }
-  if (first_held == names.size()) return Status::OK();
-  std::vector<std::string_view> undo;
-  for (size_t i = first_held + 1; i < names.size(); ++i) {
-    if (newly[i] != 0) {
-      undo.push_back(names[i]);
-      newly[i] = 0;
-    }
-  }
-  UnlockMany(txn, undo);
-  for (size_t i = first_held; i < names.size(); ++i) {
+  for (size_t i = 0; i < names.size(); ++i) {
     bool taken = false;
     bool waited = false;
     const Status locked = Lock(txn, names[i], timeout, &taken, &waited);

@@ -50,14 +50,10 @@ class LockManager {
   // it had to wait.
   Status Lock(TxnId txn, std::string_view name, std::optional<std::chrono::milliseconds> timeout,
               bool* newly, bool* waited);
-  // Lock for several names, as if Lock were called for each in the order
-  // given, stopping at the first failure: newly[i] tells whether names[i]
-  // was taken by this call (the locks taken before a failure stay held).
-  // The locks nobody else holds are taken shard by shard, a shard's mutex
-  // once for all of its names; from the first name held by another
-  // transaction on, the locks taken past it are released again and the rest
-  // are taken one at a time in order, so that callers locking in key order
-  // still never wait for each other in a cycle.
+  // Lock for several names in the order given, stopping at the first
+  // failure: newly[i] tells whether names[i] was taken by this call (the
+  // locks taken before a failure stay held). Callers that lock in key order
+  // never wait for each other in a cycle.
   // REQUIRES: newly.size() == names.size().
   Status LockMany(TxnId txn, std::span<const std::string_view> names,
                   std::optional<std::chrono::milliseconds> timeout, std::span<uint8_t> newly);

@@ -94,11 +94,10 @@
 //     key is kept to the lock and the install: the log record's batch
 //     borrows the keys and values (TreeBatch::PutBorrowed; the caller's
 //     WriteBatch outlives the commit, which ends before WriteBlind
-//     returns), the row locks' names share one buffer and are taken and
-//     released a lock-table shard at a time (LockManager::LockMany, which
-//     falls back to key order at the first lock another transaction
-//     holds), and the puts go into the tree a leaf at a time
-//     (VersionStore::InstallPuts, BTree::InsertRun).
+//     returns), the row locks' names share one buffer and are released a
+//     lock-table shard at a time (LockManager::UnlockMany), and the puts
+//     go into the tree a leaf at a time (VersionStore::InstallPuts,
+//     BTree::InsertRun).
 #include "txn/transaction.h"
 
 #include <algorithm>
@@ -743,7 +742,7 @@ Status Txn::WriteBlind(std::span<const BlindWrite> writes, const CommitOptions& 
     return status;
   }
   // Invariant 3, in the order given (key order: invariant 10): the names,
-  // one after another in blind_lock_names_, locked together (LockMany).
+  // one after another in blind_lock_names_, locked in that order (LockMany).
   std::vector<size_t> name_ends;
   name_ends.reserve(kept);
   TreeBatch batch;

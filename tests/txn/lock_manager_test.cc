@@ -1,9 +1,9 @@
-// LockManager::LockMany and UnlockMany, the row locks of a write batch taken
-// a lock-table shard at a time: what they must keep of Lock's behaviour
-// called key by key — the locks held afterwards, which were taken newly,
-// waits in the order given (locks taken past a busy one are handed back
-// while it waits), deadlock and timeout stopping where Lock would, and
-// waiters woken by UnlockMany.
+// LockManager::LockMany and UnlockMany, the row locks of a write batch
+// (UnlockMany releases a lock-table shard at a time): the locks held
+// afterwards, which were taken newly, waits in the order given (nothing past
+// the lock waited for is held meanwhile), deadlock and timeout stopping
+// where Lock would, and waiters woken by UnlockMany. Two batches over the
+// same keys in opposite orders are in write_batch_concurrency_test.
 #include "txn/lock_manager.h"
 
 #include <gtest/gtest.h>
@@ -69,7 +69,7 @@ TEST(LockManyTest, LocksAlreadyHeldByTheCallerAreNotNew) {
   EXPECT_EQ(HolderOf(locks, LockManager::LockName(1, "other")), 9u);
 }
 
-TEST(LockManyTest, WaitsInOrderHandingBackTheLocksPastTheBusyOne) {
+TEST(LockManyTest, WaitsInOrderHoldingNothingPastTheBusyLock) {
   LockManager locks;
   const std::vector<std::string> names = Names(6);
   ASSERT_TRUE(locks.TryLock(1, names[3]));  // transaction 1 holds key3
