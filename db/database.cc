@@ -457,6 +457,10 @@ DatabaseStats Database::stats() const {
   s.aborts_snapshot_too_old = txn.aborts_snapshot_too_old;
   s.aborts_other = txn.aborts_other;
   s.active_transactions = txn.active;
+  {
+    std::lock_guard live(impl_->live_mu);
+    s.open_snapshots = impl_->snapshots.size;
+  }
   s.lock_waits = impl.txns->locks().stats().waits;
   Timeline& timeline = impl.txns->timeline();
   s.visible_ts = timeline.visible();

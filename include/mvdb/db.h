@@ -402,10 +402,11 @@ class MVDB_EXPORT Transaction {
 // object is a race (as for std::shared_ptr).
 //
 // Lifetimes (see Lifetimes at the top): Database::Close answers Busy while
-// a snapshot, or an iterator over it, is alive. ~Database detaches the
-// snapshots left: their Get and new iterators answer Aborted ("database
-// DIR was destroyed with snapshot N open"), their open iterators end
-// (Aborted), and they may be destroyed afterwards.
+// a snapshot, or an iterator over it, is alive (DatabaseStats::
+// open_snapshots counts them). ~Database detaches the snapshots left:
+// their Get and new iterators answer Aborted ("database DIR was destroyed
+// with snapshot N open"), their open iterators end (Aborted), and they may
+// be destroyed afterwards.
 class MVDB_EXPORT Snapshot {
  public:
   Snapshot(const Snapshot& other);
@@ -464,6 +465,10 @@ struct DatabaseStats {
   uint64_t aborts_other = 0;             // commit failed for another reason (I/O, dropped table)
   uint64_t lock_waits = 0;               // waits started for another transaction's lock
   uint64_t active_transactions = 0;
+  // Snapshots made by GetSnapshot that are still alive (one with its
+  // copies and iterators counts once; a reclaimed one counts until it
+  // goes): what makes Close answer Busy besides open transactions.
+  uint64_t open_snapshots = 0;
   uint64_t visible_ts = 0;  // the newest commit every new snapshot sees
   // The GC watermark: the oldest snapshot held by a transaction, an
   // iterator or a Snapshot (visible_ts when none is).
