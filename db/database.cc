@@ -457,6 +457,10 @@ DatabaseStats Database::stats() const {
   s.aborts_snapshot_too_old = txn.aborts_snapshot_too_old;
   s.aborts_other = txn.aborts_other;
   s.active_transactions = txn.active;
+  {
+    std::lock_guard live(impl_->live_mu);
+    s.open_snapshots = impl_->snapshots.size;
+  }
   s.lock_waits = impl.txns->locks().stats().waits;
   Timeline& timeline = impl.txns->timeline();
   s.visible_ts = timeline.visible();
@@ -505,14 +509,15 @@ std::vector<LockInfo> Database::ListLocks() const {
   return out;
 }
 
-Result<TableInfo> Database::DescribeTable(std::string_view table_name) {
-  Impl& impl = *impl_;
-  if (impl.closed) return ClosedError(impl.dir);
-  std::shared_lock catalog(impl.catalog_mu);
-  if (impl.Find(table_name) == nullptr) {
-    return Impl::NoTable(table_name);
-  }
-  MVDB_ASSIGN_OR_RETURN(const TreeCheckReport report, impl.engine->CheckTree(table_name));
+Result<TableInfo> Database::Impl::Describe(const TableArg& table) {
+  if (closed) return ClosedError(dir);
+  TreeCheckReport report;
+  // The table kept from being dropped while the check runs (WithTable):
+  // its tree is the engine's tree of its name meanwhile.
+  MVDB_RETURN_IF_ERROR(WithTable(table, [&](const Table& found) -> Status {
+    MVDB_ASSIGN_OR_RETURN(report, engine->CheckTree(found.name));
+    return Status::OK();
+  }));
   TableInfo info;
   info.height = report.height;
   info.leaf_pages = report.leaf_pages;
@@ -523,14 +528,33 @@ Result<TableInfo> Database::DescribeTable(std::string_view table_name) {
   return info;
 }
 
-Result<std::vector<VersionInfo>> Database::ListVersions(std::string_view table_name,
+Result<TableInfo> Database::DescribeTable(std::string_view table) {
+  return impl_->Describe(TableArg(table));
+}
+
+Result<TableInfo> Database::DescribeTable(const TableHandle& table) {
+  return impl_->Describe(TableArg(table));
+}
+
+Result<std::vector<VersionInfo>> Database::Impl::Versions(const TableArg& table,
+                                                          std::string_view key) {
+  if (closed) return ClosedError(dir);
+  std::vector<VersionInfo> versions;
+  MVDB_RETURN_IF_ERROR(WithTable(table, [&](const Table& found) -> Status {
+    MVDB_ASSIGN_OR_RETURN(versions, txns->versions().ListVersions(found.id, found.tree, key));
+    return Status::OK();
+  }));
+  return versions;
+}
+
+Result<std::vector<VersionInfo>> Database::ListVersions(std::string_view table,
                                                         std::string_view key) {
-  Impl& impl = *impl_;
-  if (impl.closed) return ClosedError(impl.dir);
-  std::shared_lock catalog(impl.catalog_mu);
-  const Table* table = impl.Find(table_name);
-  if (table == nullptr) return Impl::NoTable(table_name);
-  return impl.txns->versions().ListVersions(table->id, table->tree, key);
+  return impl_->Versions(TableArg(table), key);
+}
+
+Result<std::vector<VersionInfo>> Database::ListVersions(const TableHandle& table,
+                                                        std::string_view key) {
+  return impl_->Versions(TableArg(table), key);
 }
 
 }  // namespace mvdb

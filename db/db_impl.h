@@ -118,7 +118,7 @@ struct TableArg {
 struct BatchOpRef {
   bool is_delete = false;
   std::string_view key, value;
-  size_t table_index = 0;  // into the batch's distinct table names
+  size_t table_index = 0;  // into the batch's distinct tables (handles, then names)
 };
 
 struct Database::Impl final : Catalog {
@@ -203,11 +203,13 @@ struct Database::Impl final : Catalog {
   Result<Table*> LockAndFind(Txn* txn, std::string_view name, TableLockMode mode) {
     return Resolve(txn, TableArg(name), mode);
   }
-  // For a call without a transaction (Database::Get): runs fn(Table&)
-  // with the table kept from being dropped meanwhile — by name under
-  // catalog_mu shared, for a handle under its Table::use_mu shared (after
-  // Check) — and returns what fn returns; NotFound as Resolve. fn must not
-  // wait for anything (a lock, another transaction).
+  // For a call without a transaction (Database::Get, DescribeTable): runs
+  // fn(Table&) with the table kept from being dropped meanwhile — by name
+  // under catalog_mu shared, for a handle under its Table::use_mu shared
+  // (after Check) — and returns what fn returns; NotFound as Resolve. fn
+  // must not wait for a lock of the lock manager or another transaction;
+  // it may take the engine's mutexes (DescribeTable's check takes
+  // commit_mu), which the drop takes only after both of these.
   template <class Fn>
   Status WithTable(const TableArg& table, Fn&& fn);
   // Database::Get's work.
@@ -217,10 +219,16 @@ struct Database::Impl final : Catalog {
   // earlier Database). OK for a name.
   Status Check(const TableArg& table) const;
   // Database::Write's work: `ops` in one read-committed transaction of its
-  // own; `tables` are the distinct table names they refer to by index.
-  // Reorders `ops` (into key order).
-  Status WriteOps(std::span<BatchOpRef> ops, std::span<const std::string_view> tables,
+  // own; `tables` are the distinct tables (names and handles, each resolved
+  // once: Resolve) they refer to by index. Reorders `ops` (into key order).
+  Status WriteOps(std::span<BatchOpRef> ops, std::span<const TableArg> tables,
                   const CommitOptions& options);
+  // Database::Put's (value) and Delete's (null) work: a batch of one.
+  Status WriteOne(const TableArg& table, std::string_view key, const std::string_view* value,
+                  const CommitOptions& options);
+  // Database::DescribeTable's and ListVersions's work.
+  Result<TableInfo> Describe(const TableArg& table);
+  Result<std::vector<VersionInfo>> Versions(const TableArg& table, std::string_view key);
   // Drops `table`. REQUIRES: the caller's transaction holds its
   // kAccessExclusive lock, and it is not dropped.
   Status DropLocked(Table* table);

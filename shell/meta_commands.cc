@@ -548,6 +548,7 @@ bool SqlShell::MetaStats() {
   add("aborts: other", std::to_string(s.aborts_other));
   add("lock waits", std::to_string(s.lock_waits));
   add("active transactions", std::to_string(s.active_transactions));
+  add("open snapshots", std::to_string(s.open_snapshots));
   add("visible timestamp", std::to_string(s.visible_ts));
   add("oldest snapshot (GC watermark)", std::to_string(s.oldest_snapshot_ts));
   add("oldest snapshot age (ms)", Milliseconds(s.oldest_snapshot_age_ms));

@@ -8,9 +8,10 @@
 // handles, writes and reads through them in transactions and with
 // Database::Get, shows that a drop waits for a transaction using the table
 // through a handle, that a dropped table's handles answer NotFound (also
-// once a table of the same name exists again) and that a default handle
-// answers InvalidArgument. Prints what it sees; exit status 1 if anything
-// is not as described.
+// once a table of the same name exists again), that a WriteBatch keeps the
+// handles it names (a batch built before the drop applies nothing after
+// it) and that a default handle answers InvalidArgument. Prints what it
+// sees; exit status 1 if anything is not as described.
 #include <stdlib.h>
 
 #include <cerrno>
@@ -85,6 +86,12 @@ int Run(const std::string& dir) {
     Check(it->status().ok() && count == 2, "the scan through a handle sees both orders");
   }
 
+  // A batch names its tables by handle too, and keeps the handles: this
+  // one is written after orders was dropped (below), and applies nothing.
+  mvdb::WriteBatch late;
+  late.Put(users, "carol", "Carol Danvers");
+  late.Put(orders, "0003", "carol: 2 hats");
+
   // A handle takes the table lock as a name does: a drop waits for the
   // transaction that used the table (here it gives up after 100 ms).
   std::unique_ptr<mvdb::Transaction> reader = db->Begin();
@@ -121,6 +128,21 @@ int Run(const std::string& dir) {
     Check(s.ok(), "the new handle writes");
   }
   Check(txn->Commit().ok(), "the transaction commits");
+
+  s = db->Write(late);
+  std::printf("Write of a batch built on the old handle: %s\n", Show(s).c_str());
+  Check(s.IsNotFound(), "a batch on a dropped table's handle answers NotFound");
+  s = db->Get(users, "carol", &value);
+  std::printf("its write to users: %s\n", s.IsNotFound() ? "not applied" : "APPLIED");
+  Check(s.IsNotFound(), "none of that batch is applied");
+  if (new_orders.ok()) {
+    mvdb::WriteBatch batch;
+    batch.Put(users, "carol", "Carol Danvers");
+    batch.Put(*new_orders, "0004", "carol: 5 spoons");
+    s = db->Write(batch);
+    std::printf("Write of the batch through users and the new handle: %s\n", Show(s).c_str());
+    Check(s.ok() && db->Get(users, "carol", &value).ok(), "a batch through handles writes");
+  }
 
   // Misuse is a Status: a handle that names no table.
   const mvdb::TableHandle none;

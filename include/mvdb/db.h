@@ -44,9 +44,9 @@
 // DropTable waits for it waits behind the drop (then finds no table:
 // NotFound). These waits are lock waits like a row lock's: the lock
 // timeout bounds them (LockTimeout) and a cycle fails with Deadlock.
-// Every call that takes a table takes it by name or by a TableHandle
-// (Database::OpenTable), which skips the lookup by name and takes the same
-// table lock.
+// Every call that takes a table, and every operation of a WriteBatch,
+// takes it by name or by a TableHandle (Database::OpenTable), which skips
+// the lookup by name and takes the same table lock.
 //
 // Errors (mvdb/status.h). Conflict, Deadlock, LockTimeout and
 // SnapshotTooOld are retryable (Status::IsRetryable): they fail the
@@ -402,10 +402,11 @@ class MVDB_EXPORT Transaction {
 // object is a race (as for std::shared_ptr).
 //
 // Lifetimes (see Lifetimes at the top): Database::Close answers Busy while
-// a snapshot, or an iterator over it, is alive. ~Database detaches the
-// snapshots left: their Get and new iterators answer Aborted ("database
-// DIR was destroyed with snapshot N open"), their open iterators end
-// (Aborted), and they may be destroyed afterwards.
+// a snapshot, or an iterator over it, is alive (DatabaseStats::
+// open_snapshots counts them). ~Database detaches the snapshots left:
+// their Get and new iterators answer Aborted ("database DIR was destroyed
+// with snapshot N open"), their open iterators end (Aborted), and they may
+// be destroyed afterwards.
 class MVDB_EXPORT Snapshot {
  public:
   Snapshot(const Snapshot& other);
@@ -464,6 +465,10 @@ struct DatabaseStats {
   uint64_t aborts_other = 0;             // commit failed for another reason (I/O, dropped table)
   uint64_t lock_waits = 0;               // waits started for another transaction's lock
   uint64_t active_transactions = 0;
+  // Snapshots made by GetSnapshot that are still alive (one with its
+  // copies and iterators counts once; a reclaimed one counts until it
+  // goes): what makes Close answer Busy besides open transactions.
+  uint64_t open_snapshots = 0;
   uint64_t visible_ts = 0;  // the newest commit every new snapshot sees
   // The GC watermark: the oldest snapshot held by a transaction, an
   // iterator or a Snapshot (visible_ts when none is).
@@ -537,28 +542,45 @@ struct VersionInfo {
 // 1,024 bytes, values up to 64 MiB, tables that exist) is checked by
 // Database::Write, which then applies none of them.
 //
+// An operation names its table by name or by a TableHandle, and one batch
+// may mix the two (a name and a handle of the same table reach the same
+// table, and the last operation on a key still wins). The batch keeps a
+// copy of each handle it is given (not its name): its operations apply to
+// that table, as every call through the handle does, so Database::Write
+// answers NotFound ("table 'NAME' was dropped") if the table was dropped
+// after the handle was opened, also when a new table of the same name
+// exists by then, and InvalidArgument for a default handle or another
+// database's (TableHandle); none of the batch is applied then either.
+//
 // A plain value: copy, move and reuse it (Clear) freely; one thread at a
 // time, like a std::string.
 class MVDB_EXPORT WriteBatch {
  public:
   // Sets `key` to `value` in `table`.
   void Put(std::string_view table, std::string_view key, std::string_view value);
+  void Put(const TableHandle& table, std::string_view key, std::string_view value);
   // Removes `key` from `table` (nothing happens if it has no value).
   void Delete(std::string_view table, std::string_view key);
-  // Forgets every operation (the memory is kept for the next batch).
+  void Delete(const TableHandle& table, std::string_view key);
+  // Forgets every operation, and the handles it held (the memory is kept
+  // for the next batch).
   void Clear();
   // How many Put and Delete calls the batch holds.
   size_t Count() const { return count_; }
-  // The bytes the batch holds: about its keys, values and table names plus
-  // 13 bytes per operation.
+  // The bytes the batch holds: about its keys, values and table names
+  // (none for an operation through a handle) plus 13 bytes per operation.
   size_t ApproximateSize() const { return rep_.size(); }
 
  private:
   friend class Database;
-  // The operations in order, each a kind byte (1 put, 2 delete), the
-  // lengths of table, key and value (4 bytes each, little-endian), then
-  // their bytes.
+  // The operations in order, each a kind byte (1 put, 2 delete; plus 4
+  // when the table is a handle), the table's length (for a handle, its
+  // index in handles_) and the lengths of key and value (4 bytes each,
+  // little-endian), then the bytes of table (none for a handle), key and
+  // value.
   std::string rep_;
+  // The distinct handles the operations name, in the order of first use.
+  std::vector<TableHandle> handles_;
   size_t count_ = 0;
 };
 
@@ -650,7 +672,8 @@ class MVDB_EXPORT Database {
   //   - a batch that waits for a transaction's key goes on once that
   //     commits or rolls back, and writes over what it committed.
   // OK for an empty batch (nothing happens). NotFound if a table does not
-  // exist, InvalidArgument for an empty or too long key, a value over
+  // exist (through a handle: was dropped, WriteBatch), InvalidArgument for
+  // a handle not of this database, an empty or too long key, a value over
   // 64 MiB, or a batch whose keys, values and locks would take more than
   // Options::max_transaction_bytes of memory (as a transaction's writes
   // would); in each case none of the batch is applied. Deadlock and
@@ -659,9 +682,13 @@ class MVDB_EXPORT Database {
   // Close. Thread-safe; batches on many threads commit in parallel.
   Status Write(const WriteBatch& batch, const CommitOptions& options = {});
   // A batch of one Put or one Delete (Write): a one-statement transaction.
+  // Through a handle, with the handle's errors as in a batch.
   Status Put(std::string_view table, std::string_view key, std::string_view value,
              const CommitOptions& options = {});
+  Status Put(const TableHandle& table, std::string_view key, std::string_view value,
+             const CommitOptions& options = {});
   Status Delete(std::string_view table, std::string_view key, const CommitOptions& options = {});
+  Status Delete(const TableHandle& table, std::string_view key, const CommitOptions& options = {});
 
   // Runs fn in a new transaction and commits it. When fn or the commit
   // fails with a retryable error, rolls back, sleeps a random backoff and
@@ -700,10 +727,16 @@ class MVDB_EXPORT Database {
   std::vector<LockInfo> ListLocks() const;
   // The table's B+tree, checked (checksums, order, links) while writes
   // wait: NotFound if there is no such table, Corruption if the check fails.
+  // Through a handle (TableHandle): NotFound ("table 'NAME' was dropped")
+  // for a dropped table, InvalidArgument for a handle not of this
+  // database; no catalog mutex is taken, and a drop of the table waits
+  // for the check (as for Database::Get).
   Result<TableInfo> DescribeTable(std::string_view table);
+  Result<TableInfo> DescribeTable(const TableHandle& table);
   // Every version of `key` that is still kept, newest first. NotFound if
-  // there is no such table.
+  // there is no such table; through a handle, as DescribeTable.
   Result<std::vector<VersionInfo>> ListVersions(std::string_view table, std::string_view key);
+  Result<std::vector<VersionInfo>> ListVersions(const TableHandle& table, std::string_view key);
 
  private:
   friend class Transaction;

@@ -6,7 +6,7 @@
 # exit status, -c and -f, data kept across a reopen, `mvdb check` (also of
 # a damaged database), a temporary database without DBDIR, the
 # lock that keeps a second process out, output that cannot be written,
-# scripts that cannot be read, and invalid UTF-8. (kill -9 of a shell
+# scripts that cannot be read, invalid UTF-8, and \stats. (kill -9 of a shell
 # printing COMMITs: shell_crash_test.py; the terminal: shell_pty_test.py;
 # signals: shell_signal_test.py; endless input:
 # shell_endless_input_test.py.)
@@ -298,6 +298,13 @@ ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xfe
 ERROR:  22021 invalid byte sequence for encoding "UTF8": 0xed 0xa0 0x80
 ERROR:  25P02 current transaction is aborted, commands ignored until end of transaction block' \
   "$(cat "$tmp/err")"
+
+# 12. \stats: the database's counters, one row each; a SQL session holds
+# no shared snapshot (Database::GetSnapshot), so "open snapshots" is 0.
+out="$(printf '\\stats\n' | "$mvdb" "$tmp/stats-db" 2>"$tmp/err")" || fail "\\stats: status $?"
+grep -Eq '^ open snapshots +\| +0$' <<<"$out" || fail "\\stats: no 'open snapshots | 0' row: $out"
+grep -Eq '^ active transactions +\| +0$' <<<"$out" || fail "\\stats: no 'active transactions' row"
+expect "\\stats: errors" "" "$(cat "$tmp/err")"
 
 if ((failures > 0)); then
   echo "$failures failure(s)" >&2

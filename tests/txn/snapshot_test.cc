@@ -162,6 +162,39 @@ TEST_F(TxnTest, SnapshotCopiesShareOneRegistrationReleasedWithTheLast) {
   EXPECT_EQ(ReadAt(assigned, "k"), "1");
 }
 
+// DatabaseStats::open_snapshots counts each snapshot once while a copy or
+// an iterator of it lives; transactions (also one begun at a snapshot) are
+// not snapshots.
+TEST_F(TxnTest, OpenSnapshotsCountsEachLiveSnapshotOnce) {
+  CommitPut("k", "1");
+  EXPECT_EQ(db_->stats().open_snapshots, 0u);
+  std::optional<Snapshot> first(Take(*db_));
+  EXPECT_EQ(db_->stats().open_snapshots, 1u);
+  std::optional<Snapshot> copy(*first);
+  EXPECT_EQ(db_->stats().open_snapshots, 1u);  // a copy is the same snapshot
+  std::optional<Snapshot> second(Take(*db_));
+  EXPECT_EQ(db_->stats().open_snapshots, 2u);
+  auto txn = db_->Begin();
+  EXPECT_EQ(Read(*txn, "k"), "1");  // a transaction's snapshot is not counted
+  TransactionOptions at;
+  at.snapshot = &*second;
+  auto at_snapshot = db_->Begin(at);
+  EXPECT_EQ(Read(*at_snapshot, "k"), "1");
+  EXPECT_EQ(db_->stats().open_snapshots, 2u);
+  std::unique_ptr<Iterator> it = first->NewIterator(kTable);
+  first.reset();
+  copy.reset();
+  EXPECT_EQ(db_->stats().open_snapshots, 2u);  // the iterator keeps the first alive
+  it.reset();
+  EXPECT_EQ(db_->stats().open_snapshots, 1u);
+  second.reset();
+  EXPECT_EQ(db_->stats().open_snapshots, 0u);  // the transaction at it holds its own claim
+  EXPECT_EQ(Read(*at_snapshot, "k"), "1");
+  ASSERT_TRUE(at_snapshot->Commit().ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  EXPECT_EQ(db_->stats().open_snapshots, 0u);
+}
+
 TEST_F(TxnTest, SnapshotIsReleasedWhenItsLastCopyGoes) {
   CommitPut("k", "1");
   { const Snapshot snapshot = Take(*db_); }
@@ -245,6 +278,7 @@ TEST_F(TxnTest, SnapshotReclaimedByTheMemoryBoundAnswersSnapshotTooOld) {
   EXPECT_GE(stats.aborts_snapshot_too_old, too_old_before + 1);
   EXPECT_LE(stats.old_version_bytes, kLimit);
   EXPECT_EQ(stats.oldest_snapshot_ts, stats.visible_ts);  // no longer registered
+  EXPECT_EQ(stats.open_snapshots, 1u);                    // but alive until it goes
 
   std::string value = "stale";
   const Status status = snapshot.Get(kTable, key(1), &value);
@@ -383,12 +417,14 @@ TEST_F(TxnTest, CloseIsBusyWhileASnapshotLivesAndNothingBreaks) {
   const Status busy = db_->Close();
   EXPECT_EQ(Code(busy), "Busy") << busy.ToString();
   EXPECT_TRUE(Contains(busy.message(), "1 open snapshot(s)")) << busy.ToString();
+  EXPECT_EQ(db_->stats().open_snapshots, 1u);  // what Close was Busy for
   // Nothing changed: the snapshot reads, the database writes.
   CommitPut("k", "2");
   EXPECT_EQ(ReadAt(*snapshot, "k"), "1");
   EXPECT_EQ(Scan(*snapshot), (KeyValues{{"k", "1"}}));
   snapshot.reset();
   EXPECT_TRUE(db_->Close().ok());
+  EXPECT_EQ(db_->stats().open_snapshots, 0u);  // after Close: all zero
   db_.reset();
 }
 

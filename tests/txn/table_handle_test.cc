@@ -1,5 +1,6 @@
 // Table handles (include/mvdb/db.h, TableHandle; issue 13): every call that
-// takes a table name does the same through a handle; a dropped table's
+// takes a table name (WriteBatch operations, DescribeTable and ListVersions
+// included) does the same through a handle; a dropped table's
 // handles answer NotFound ("was dropped"), also once a table of the same
 // name exists again; a default handle, another database's handle and a
 // handle after Close or after its database was destroyed answer a Status,
@@ -73,13 +74,30 @@ class TableHandleTest : public ::testing::Test {
   }
 
   // Every call that takes a table, through `table`, answers `code` (and a
-  // message containing `message`), and the transaction stays active.
+  // message containing `message`), and the transaction stays active; a
+  // batch with an operation through `table` applies none of its others.
   void ExpectEveryCallAnswers(const TableHandle& table, std::string_view code,
                               std::string_view message) {
     std::string value = "unchanged";
     std::vector<Status> answers;
     answers.push_back(db_->Get(table, "a", &value));
     answers.push_back(db_->DropTable(table));
+    answers.push_back(db_->DescribeTable(table).status());
+    answers.push_back(db_->ListVersions(table, "a").status());
+    answers.push_back(db_->Put(table, "a", "x"));
+    answers.push_back(db_->Delete(table, "a"));
+    WriteBatch batch;
+    batch.Put(kOther, "by-name", "x");  // a good table first: it is locked, then let go
+    batch.Put(table, "a", "x");
+    batch.Delete(table, "b");
+    answers.push_back(db_->Write(batch));
+    WriteBatch handle_first;
+    handle_first.Delete(table, "a");
+    handle_first.Put(kOther, "by-name", "x");
+    answers.push_back(db_->Write(handle_first));
+    std::string other;
+    EXPECT_EQ(Code(db_->Get(kOther, "by-name", &other)), "NotFound") << other;
+    EXPECT_TRUE(db_->ListLocks().empty());
     auto txn = db_->Begin();
     answers.push_back(txn->Get(table, "a", &value));
     answers.push_back(txn->GetForUpdate(table, "a", &value));
@@ -149,6 +167,31 @@ TEST_F(TableHandleTest, EveryCallThroughAHandleDoesWhatTheNameDoes) {
   ASSERT_TRUE(db_->Get(kTable, "c", &value).ok());
   EXPECT_EQ(value, "3");
   EXPECT_EQ(Code(db_->Get(table, "a", &value)), "NotFound");
+
+  // Inspection: the same tree and the same versions as by name.
+  const Result<TableInfo> by_handle = db_->DescribeTable(table);
+  const Result<TableInfo> by_name = db_->DescribeTable(kTable);
+  ASSERT_TRUE(by_handle.ok()) << by_handle.status().ToString();
+  ASSERT_TRUE(by_name.ok()) << by_name.status().ToString();
+  EXPECT_EQ(by_handle->entries, by_name->entries);
+  EXPECT_EQ(by_handle->leaf_pages, by_name->leaf_pages);
+  EXPECT_EQ(by_handle->height, by_name->height);
+  const Result<std::vector<VersionInfo>> versions = db_->ListVersions(table, "c");
+  ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  ASSERT_EQ(versions->size(), 1u);  // put once, by the transaction above
+  EXPECT_EQ(versions->front().value, "3");
+  EXPECT_TRUE(versions->front().in_tree);
+  EXPECT_EQ(db_->ListVersions(kTable, "c")->front().commit_ts, versions->front().commit_ts);
+  const Result<std::vector<VersionInfo>> never = db_->ListVersions(table, "never");
+  ASSERT_TRUE(never.ok()) << never.status().ToString();
+  EXPECT_TRUE(never->empty());
+
+  // Writes without a read through the handle.
+  ASSERT_TRUE(db_->Put(table, "d", "4").ok());
+  ASSERT_TRUE(db_->Get(kTable, "d", &value).ok());
+  EXPECT_EQ(value, "4");
+  ASSERT_TRUE(db_->Delete(table, "d").ok());
+  EXPECT_EQ(Code(db_->Get(kTable, "d", &value)), "NotFound");
 }
 
 TEST_F(TableHandleTest, ADroppedTablesHandlesAnswerNotFoundAlsoAfterARecreate) {
@@ -264,6 +307,14 @@ TEST_F(TableHandleTest, AHandleAfterCloseAndAfterTheDatabaseWasDestroyed) {
   auto born_ended = db_->Begin();
   EXPECT_EQ(Code(born_ended->Put(table, "a", "x")), "InvalidArgument");
   EXPECT_EQ(Code(born_ended->NewIterator(table)->status()), "InvalidArgument");
+  WriteBatch batch;
+  batch.Put(table, "a", "x");
+  for (const Status& answer :
+       {db_->DescribeTable(table).status(), db_->ListVersions(table, "a").status(),
+        db_->Put(table, "a", "x"), db_->Delete(table, "a"), db_->Write(batch)}) {
+    EXPECT_EQ(Code(answer), "InvalidArgument") << answer.ToString();
+    EXPECT_TRUE(Contains(answer.message(), "is closed")) << answer.ToString();
+  }
 
   // The Database destroyed: the handle lives on; the same directory
   // reopened is another database, whose tables need new handles.

@@ -6,6 +6,10 @@
 // max_transaction_bytes is refused, every call after Close answers
 // InvalidArgument, and a snapshot-isolation transaction that read a key
 // before a batch wrote it fails with Conflict when it writes it.
+// Operations through table handles: mixed with names in one batch, the
+// batch keeping the handle (a dropped table's, also once its name was
+// created again, applies nothing: NotFound), default and other databases'
+// handles (InvalidArgument), Clear forgetting them.
 // The interactions with transactions on other threads are
 // write_batch_concurrency_test.cc.
 #include <gtest/gtest.h>
@@ -14,6 +18,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/logging.h"
@@ -259,6 +265,125 @@ TEST_F(WriteBatchTest, ASnapshotThatReadTheKeyGetsItsConflict) {
   const Status del = later->Delete(kTable, "row");
   EXPECT_TRUE(del.IsConflict()) << del.ToString();
   EXPECT_NE(del.ToString().find("concurrent delete"), std::string::npos) << del.ToString();
+}
+
+// ---- through table handles ----
+
+// `status` is `code` and its message holds `words`.
+void ExpectError(const Status& status, std::string_view code, std::string_view words) {
+  EXPECT_EQ(Code(status), code) << status.ToString();
+  EXPECT_NE(status.ToString().find(words), std::string::npos) << status.ToString();
+}
+
+TEST_F(WriteBatchTest, HandlesAndNamesMixInOneBatch) {
+  Result<TableHandle> table = db_->OpenTable(kTable);
+  Result<TableHandle> other = db_->OpenTable(kOther);
+  ASSERT_TRUE(table.ok() && other.ok());
+  CommitPut("gone", "old");
+  WriteBatch batch;
+  batch.Put(*table, "a", "1");
+  batch.Put(kOther, "b", "2");
+  batch.Delete(*table, "gone");
+  batch.Put(*other, "c", "3");
+  // One key by name and by handle: the batch's order decides, as for names.
+  batch.Put(kTable, "k", "by-name");
+  batch.Put(*table, "k", "by-handle");
+  batch.Put(*other, "j", "by-handle");
+  batch.Delete(kOther, "j");
+  const TableHandle copy = *table;  // a copy names the same table
+  batch.Put(copy, "copy", "x");
+  EXPECT_EQ(batch.Count(), 9u);
+  const uint64_t commits = db_->stats().commits;
+  ASSERT_TRUE(db_->Write(batch).ok());
+  EXPECT_EQ(db_->stats().commits, commits + 1);  // one commit for the whole batch
+  EXPECT_EQ(Contents(kTable), (KeyValues{{"a", "1"}, {"copy", "x"}, {"k", "by-handle"}}));
+  EXPECT_EQ(Contents(kOther), (KeyValues{{"b", "2"}, {"c", "3"}}));
+}
+
+TEST_F(WriteBatchTest, AnOperationThroughAHandleHoldsNoNameAndClearForgetsIt) {
+  Result<TableHandle> table = db_->OpenTable(kTable);
+  ASSERT_TRUE(table.ok());
+  WriteBatch batch;
+  batch.Put(*table, "key", "value");
+  batch.Delete(*table, "gone");
+  EXPECT_EQ(batch.Count(), 2u);
+  EXPECT_EQ(batch.ApproximateSize(), 2 * 13 + 3 + 5 + 4);  // no table bytes
+  // A bad key through a handle is found as by name, naming the operation.
+  batch.Put(*table, "", "v");
+  ExpectError(db_->Write(batch), "InvalidArgument", "write batch operation 2");
+  EXPECT_EQ(ReadLatest("key"), "<NotFound>");
+
+  // Cleared, the batch holds no handle: the table dropped afterwards does
+  // not concern it.
+  batch.Clear();
+  EXPECT_EQ(batch.Count(), 0u);
+  ASSERT_TRUE(db_->DropTable(*table).ok());
+  batch.Put(kOther, "o", "1");
+  ASSERT_TRUE(db_->Write(batch).ok());
+  EXPECT_EQ(Contents(kOther), (KeyValues{{"o", "1"}}));
+}
+
+// The batch holds the handle, not its name: the table dropped (and a new
+// one created under the name) after the batch was built, Write answers what
+// every call through the handle answers, and applies nothing.
+TEST_F(WriteBatchTest, ABatchOnADroppedTablesHandleAppliesNothing) {
+  TableHandle table;
+  {
+    Result<TableHandle> opened = db_->OpenTable(kTable);
+    ASSERT_TRUE(opened.ok());
+    table = *opened;
+  }
+  WriteBatch batch;
+  batch.Put(kOther, "o", "1");
+  batch.Put(table, "a", "1");
+  WriteBatch copy = batch;  // a copy holds the handle too
+  WriteBatch moved_from = copy;
+  WriteBatch moved = std::move(moved_from);
+  table = TableHandle();  // the batches' own copies are what counts
+  ASSERT_TRUE(db_->DropTable(kTable).ok());
+  ExpectError(db_->Write(batch), "NotFound", "table 't' was dropped");
+
+  ASSERT_TRUE(db_->CreateTable(kTable).ok());  // the same name, another table
+  for (const WriteBatch* stale : {&batch, &copy, &moved}) {
+    ExpectError(db_->Write(*stale), "NotFound", "table 't' was dropped");
+  }
+  EXPECT_TRUE(Contents(kTable).empty());
+  EXPECT_TRUE(Contents(kOther).empty());
+  EXPECT_TRUE(db_->ListLocks().empty());
+  EXPECT_EQ(db_->stats().active_transactions, 0u);
+  // Through a new handle the new table takes the batch.
+  Result<TableHandle> fresh = db_->OpenTable(kTable);
+  ASSERT_TRUE(fresh.ok());
+  WriteBatch renewed;
+  renewed.Put(*fresh, "a", "new");
+  ASSERT_TRUE(db_->Write(renewed).ok());
+  EXPECT_EQ(ReadLatest("a"), "new");
+}
+
+TEST_F(WriteBatchTest, ADefaultOrAnotherDatabasesHandleIsInvalidArgument) {
+  WriteBatch none;
+  none.Put(kOther, "o", "1");
+  none.Put(TableHandle(), "a", "1");
+  ExpectError(db_->Write(none), "InvalidArgument", "the table handle names no table");
+
+  testing::TempDir other_dir("batch-other", /*prefer_tmpfs=*/true);
+  ASSERT_TRUE(other_dir.ok());
+  auto opened = Database::Open(other_dir.path(), options_);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Database> other = std::move(opened).value();
+  ASSERT_TRUE(other->CreateTable(kTable).ok());
+  Result<TableHandle> foreign = other->OpenTable(kTable);
+  ASSERT_TRUE(foreign.ok());
+  WriteBatch batch;
+  batch.Put(kTable, "a", "1");
+  batch.Delete(*foreign, "a");
+  ExpectError(db_->Write(batch), "InvalidArgument", "belongs to another database");
+  // The batch, and the handle in it, outlive the other database.
+  ASSERT_TRUE(other->Close().ok());
+  other.reset();
+  ExpectError(db_->Write(batch), "InvalidArgument", "belongs to another database");
+  EXPECT_TRUE(Contents(kTable).empty());
+  EXPECT_TRUE(Contents(kOther).empty());
 }
 
 // ---- crashes ----
