@@ -47,7 +47,7 @@ enum class ExprKind : uint8_t {
   kAggregate,  // aggregate(operands[0]), or count(*) with no operand
 };
 
-enum class UnaryOp : uint8_t { kNegate, kNot };
+enum class UnaryOp : uint8_t { kNegate, kNot, kPlus };
 
 enum class BinaryOp : uint8_t {
   kAdd,

@@ -217,13 +217,19 @@ ExprPtr Parser::ParsePrefix() {
         if (inner == nullptr || !ExpectOp(")")) return nullptr;
         return inner;
       }
-      if (t.token.text == "-") {
+      if (t.token.text == "-" || t.token.text == "+") {
+        const bool minus = t.token.text == "-";
         Advance();
         const PositionedToken& next = Peek();
         // -5 is the literal -5, as in PostgreSQL's grammar; that is also
-        // how the smallest bigint can be written at all.
-        if (next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) {
-          ExprPtr node = ParseNumber(next, true, t.pos);
+        // how the smallest bigint can be written at all. +5 is 5, which
+        // differs from PostgreSQL's "+ 5" in nothing a user sees (a
+        // literal names its column ?column? either way) and leaves the
+        // planner a constant. Not when a cast follows: -5::text is
+        // -('5'::text) (the cast binds tighter), an error.
+        if ((next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) &&
+            !IsOp(Peek(1), "::")) {
+          ExprPtr node = ParseNumber(next, minus, t.pos);
           if (node != nullptr) Advance();
           return node;
         }
@@ -232,7 +238,7 @@ ExprPtr Parser::ParsePrefix() {
         std::vector<ExprPtr> operands;
         operands.push_back(std::move(operand));
         ExprPtr node = MakeNode(ExprKind::kUnary, t.pos, std::move(operands));
-        if (node != nullptr) node->unary_op = UnaryOp::kNegate;
+        if (node != nullptr) node->unary_op = minus ? UnaryOp::kNegate : UnaryOp::kPlus;
         return node;
       }
       break;
@@ -387,7 +393,8 @@ std::string ExprToString(const Expr& expr) {
       // A literal operand keeps its parentheses, else -(5) would read back
       // as the literal -5.
       if (expr.operands[0]->kind == ExprKind::kLiteral) inner = "(" + inner + ")";
-      return std::string(expr.unary_op == UnaryOp::kNot ? "(NOT " : "(- ") + inner + ")";
+      static constexpr std::array<std::string_view, 3> kSpellings = {"(- ", "(NOT ", "(+ "};
+      return std::string(kSpellings[static_cast<size_t>(expr.unary_op)]) + inner + ")";
     }
     case ExprKind::kBinary: {
       static constexpr std::array<std::string_view, 13> kSpellings = {

@@ -477,6 +477,11 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
         return FromTruth(truth.has_value() ? std::optional<bool>(!*truth) : truth);
       }
       if (operand.is_null()) return operand;
+      if (expr.unary_op == UnaryOp::kPlus) {
+        if (IsNumeric(operand.type())) return operand;
+        return MakeSqlError("42883", "operator does not exist: + " +
+                                         std::string(TypeName(operand.type())));
+      }
       if (operand.type() == TypeId::kInt) {
         if (operand.int_value() == kInt64Min) return OutOfRange();
         return Value::Int(-operand.int_value());
