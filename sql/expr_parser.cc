@@ -291,9 +291,12 @@ ExprPtr Parser::ParseFunction() {
                                    [&](const auto& entry) { return entry.first == name; });
   std::vector<ExprPtr> args;
   bool star = false;
-  if (AcceptOp("*")) {
+  // count(ALL x) is count(x); ALL takes an argument (count(ALL *) is a
+  // syntax error, as in PostgreSQL).
+  const bool all = AcceptWord("all");
+  if (!all && AcceptOp("*")) {
     star = true;
-  } else if (!IsOp(Peek(), ")")) {
+  } else if (all || !IsOp(Peek(), ")")) {
     do {
       ExprPtr arg = ParseExpr(0);
       if (arg == nullptr) return nullptr;

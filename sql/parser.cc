@@ -397,6 +397,7 @@ bool Parser::ParseInsert(StatementNode* out) {
 bool Parser::ParseSelect(StatementNode* out) {
   Advance();  // SELECT
   Select select;
+  AcceptWord("all");  // the default: keep duplicates
   do {
     select.items.emplace_back();
     if (!ParseSelectItem(&select.items.back())) return false;

@@ -427,6 +427,13 @@ TEST(ParserTest, AggregatesOnly) {
   EXPECT_EQ(ParseFails("SELECT max(a, b) FROM t").sqlstate, "42883");
 }
 
+TEST(ParserTest, AllIsTheDefault) {
+  EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
+  EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
+  EXPECT_EQ(ParseFails("SELECT count(ALL *) FROM t").message, "syntax error at or near \"*\"");
+  EXPECT_EQ(ParseFails("SELECT count(ALL) FROM t").message, "syntax error at or near \")\"");
+}
+
 TEST(ParserTest, ExpressionPositions) {
   std::vector<Statement> keep;
   const Select& select = ParseOne<Select>("SELECT a\n  + b * 3 FROM t WHERE c / 0 = 1", &keep);
