@@ -13,8 +13,10 @@
 //   [----                   one line: the command tag it must answer
 //   TAG]                    ("INSERT 0 2", "ROLLBACK", ...).
 //
-//   statement error SQLSTATE
-//   SQL...                  The SQL must fail with that SQLSTATE.
+//   statement error SQLSTATE [MESSAGE]
+//   SQL...                  The SQL must fail with that SQLSTATE, and with
+//                           exactly that message when one is given (the
+//                           rest of the line: PostgreSQL's primary message).
 //
 //   query [rowsort] [header]
 //   SQL...                  The SQL must succeed and return exactly these
@@ -60,6 +62,7 @@ struct Record {
   int line = 0;                       // where the record starts, for messages
   std::string sql;                    // or the session name
   std::string sqlstate;               // kStatementError
+  std::string message;                // kStatementError; empty: any message
   std::string tag;                    // kStatementOk with '----'; empty: any tag
   bool rowsort = false;               // kQuery
   bool header = false;                // kQuery
@@ -100,9 +103,14 @@ std::vector<Record> ParseRecords(const std::string& file, const std::string& tex
     }
     if (words[0] == "statement" && words.size() == 2 && words[1] == "ok") {
       record.kind = RecordKind::kStatementOk;
-    } else if (words[0] == "statement" && words.size() == 3 && words[1] == "error") {
+    } else if (words[0] == "statement" && words.size() >= 3 && words[1] == "error") {
       record.kind = RecordKind::kStatementError;
       record.sqlstate = words[2];
+      if (words.size() > 3) {
+        const std::string& line = lines[i - 1];
+        const size_t at = line.find_first_not_of(" \t", line.find(words[2]) + words[2].size());
+        record.message = line.substr(at);
+      }
     } else if (words[0] == "query") {
       record.kind = RecordKind::kQuery;
       for (size_t w = 1; w < words.size(); ++w) {
@@ -213,6 +221,9 @@ class LogicFileRunner {
             << where << "-> " << Describe(outcome) << ", expected error " << record.sqlstate;
         if (!outcome.ok()) {
           EXPECT_EQ(outcome.error.sqlstate, record.sqlstate) << where << "-> " << Describe(outcome);
+          if (!record.message.empty()) {
+            EXPECT_EQ(outcome.error.message, record.message) << where;
+          }
         }
         return;
       case RecordKind::kQuery:
