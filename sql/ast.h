@@ -92,6 +92,7 @@ struct Expr {
   UnaryOp unary_op = UnaryOp::kNegate;
   BinaryOp binary_op = BinaryOp::kAdd;
   AggregateFunc aggregate = AggregateFunc::kCount;
+  bool distinct = false;  // kAggregate: count(DISTINCT e), sum(DISTINCT e), ...
   bool negated = false;  // NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL
   std::vector<ExprPtr> operands;
 };
@@ -175,9 +176,10 @@ struct OrderItem {
   std::optional<bool> nulls_first;
 };
 
-// SELECT items [FROM table [alias]] [WHERE e] [GROUP BY e, ...]
-// [ORDER BY ...] [LIMIT n] [OFFSET m] [FOR UPDATE]
+// SELECT [ALL | DISTINCT] items [FROM table [alias]] [WHERE e]
+// [GROUP BY e, ...] [ORDER BY ...] [LIMIT n] [OFFSET m] [FOR UPDATE]
 struct Select {
+  bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
   std::vector<SelectItem> items;
   std::string table;  // empty: no FROM (SELECT 1 + 1)
   std::string table_alias;

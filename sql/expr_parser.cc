@@ -291,12 +291,13 @@ ExprPtr Parser::ParseFunction() {
                                    [&](const auto& entry) { return entry.first == name; });
   std::vector<ExprPtr> args;
   bool star = false;
-  // count(ALL x) is count(x); ALL takes an argument (count(ALL *) is a
-  // syntax error, as in PostgreSQL).
-  const bool all = AcceptWord("all");
-  if (!all && AcceptOp("*")) {
+  // count(ALL x) is count(x); ALL and DISTINCT take an argument
+  // (count(ALL *) is a syntax error, as in PostgreSQL).
+  const bool distinct = AcceptWord("distinct");
+  const bool all = !distinct && AcceptWord("all");
+  if (!all && !distinct && AcceptOp("*")) {
     star = true;
-  } else if (all || !IsOp(Peek(), ")")) {
+  } else if (all || distinct || !IsOp(Peek(), ")")) {
     do {
       ExprPtr arg = ParseExpr(0);
       if (arg == nullptr) return nullptr;
@@ -320,7 +321,10 @@ ExprPtr Parser::ParseFunction() {
     return nullptr;
   }
   ExprPtr node = MakeNode(ExprKind::kAggregate, name_token.pos, std::move(args));
-  if (node != nullptr) node->aggregate = found->second;
+  if (node != nullptr) {
+    node->aggregate = found->second;
+    node->distinct = distinct;
+  }
   return node;
 }
 
@@ -383,14 +387,17 @@ std::string LiteralToString(const Value& value) {
   return "NULL";
 }
 
-std::string ExprToString(const Expr& expr) {
-  auto operand = [&](size_t i) { return ExprToString(*expr.operands[i]); };
+namespace {
+
+std::string ExprText(const Expr& expr, bool qualified) {
+  auto operand = [&](size_t i) { return ExprText(*expr.operands[i], qualified); };
   const std::string not_word = expr.negated ? " NOT" : "";
   switch (expr.kind) {
     case ExprKind::kLiteral:
       return LiteralToString(expr.literal);
     case ExprKind::kColumn:
-      return (expr.table.empty() ? "" : QuoteName(expr.table) + ".") + QuoteName(expr.column);
+      return (expr.table.empty() || !qualified ? "" : QuoteName(expr.table) + ".") +
+             QuoteName(expr.column);
     case ExprKind::kUnary: {
       std::string inner = operand(0);
       // A literal operand keeps its parentheses, else -(5) would read back
@@ -423,10 +430,16 @@ std::string ExprToString(const Expr& expr) {
       static constexpr std::array<std::string_view, 5> kNames = {"count", "sum", "min", "max",
                                                                  "avg"};
       return std::string(kNames[static_cast<size_t>(expr.aggregate)]) + "(" +
-             (expr.operands.empty() ? "*" : operand(0)) + ")";
+             (expr.distinct ? "DISTINCT " : "") + (expr.operands.empty() ? "*" : operand(0)) + ")";
     }
   }
   return "?";
 }
+
+}  // namespace
+
+std::string ExprToString(const Expr& expr) { return ExprText(expr, true); }
+
+std::string ExprToUnqualifiedString(const Expr& expr) { return ExprText(expr, false); }
 
 }  // namespace mvdb::sql

@@ -397,7 +397,15 @@ bool Parser::ParseInsert(StatementNode* out) {
 bool Parser::ParseSelect(StatementNode* out) {
   Advance();  // SELECT
   Select select;
-  AcceptWord("all");  // the default: keep duplicates
+  if (IsWord(Peek(), "distinct")) {
+    const PositionedToken& distinct = Advance();
+    if (IsWord(Peek(), "on")) {
+      return Fail("0A000", "SELECT DISTINCT ON is not supported", distinct.pos);
+    }
+    select.distinct = true;
+  } else {
+    AcceptWord("all");  // the default: keep duplicates
+  }
   do {
     select.items.emplace_back();
     if (!ParseSelectItem(&select.items.back())) return false;

@@ -59,6 +59,11 @@ Result<std::vector<Statement>> ParseScript(std::string_view text, ParseError* er
 // messages.
 std::string ExprToString(const Expr& expr);
 
+// ExprToString without the qualifiers of columns: in a query over one
+// table, `t.a + 1` and `a + 1` are the same expression, and the texts
+// match. What GROUP BY, ORDER BY and DISTINCT compare expressions by.
+std::string ExprToUnqualifiedString(const Expr& expr);
+
 // A value as the SQL literal that reads back as it: NULL, TRUE, 42, 1.5,
 // 'NaN' (as a float column reads it), 'it''s'.
 std::string LiteralToString(const Value& value);

@@ -9,6 +9,7 @@
 // version.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "sql/executor.h"
@@ -23,6 +24,9 @@ struct OutputColumn {
   const Expr* expr = nullptr;
   int column = -1;  // when expr is null
   std::string name;
+  // ExprToUnqualifiedString of what it computes: ORDER BY and GROUP BY
+  // expressions that match it are this column.
+  std::string text;
 };
 
 // One ORDER BY key: a result column, or an expression over the row.
@@ -39,7 +43,12 @@ struct ResultRow {
   std::vector<Value> sort_values;
 };
 
+struct ValueLess {
+  bool operator()(const Value& a, const Value& b) const { return CompareValues(a, b) < 0; }
+};
+
 struct Accumulator {
+  std::set<Value, ValueLess> seen;  // the values so far of an aggregate with DISTINCT
   int64_t count = 0;
   bool saw_float = false;
   __int128 int_sum = 0;
@@ -80,6 +89,7 @@ SqlStatus Accumulate(const Expr& aggregate, const EvalContext& context, Accumula
   }
   MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*aggregate.operands[0], context));
   if (value.is_null()) return {};
+  if (aggregate.distinct && !acc->seen.insert(value).second) return {};
   switch (aggregate.aggregate) {
     case AggregateFunc::kCount:
       break;
@@ -156,6 +166,30 @@ SqlStatus CheckGrouped(const Expr& expr, const std::vector<std::string>& group_t
   return {};
 }
 
+// The result column named `name`: -1 when none is, 42702 when several
+// computing different things are.
+SqlResult<int> OutputNamed(const std::vector<OutputColumn>& outputs, const std::string& name,
+                           std::string_view clause) {
+  int found = -1;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].name != name) continue;
+    if (found >= 0 && outputs[found].text != outputs[i].text) {
+      return MakeSqlError("42702", std::string(clause) + " \"" + name + "\" is ambiguous");
+    }
+    if (found < 0) found = static_cast<int>(i);
+  }
+  return found;
+}
+
+// The first result column computing `expr`, or -1.
+int OutputComputing(const std::vector<OutputColumn>& outputs, const Expr& expr) {
+  const std::string text = ExprToUnqualifiedString(expr);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].text == text) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int CompareSortValues(const std::vector<Value>& a, const std::vector<Value>& b,
                       const std::vector<SortKey>& keys) {
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -194,12 +228,17 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         return MakeSqlError("42601", "SELECT * with no tables specified is not valid");
       }
       for (size_t i = 0; i < schema->columns.size(); ++i) {
-        outputs.push_back(OutputColumn{nullptr, static_cast<int>(i), schema->columns[i].name});
+        Expr column;
+        column.kind = ExprKind::kColumn;
+        column.column = schema->columns[i].name;
+        outputs.push_back(OutputColumn{nullptr, static_cast<int>(i), schema->columns[i].name,
+                                       ExprToUnqualifiedString(column)});
       }
       continue;
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*item.expr, context, ExprPlace::kSelect, &aggregates));
-    outputs.push_back(OutputColumn{item.expr.get(), -1, item.output_name});
+    outputs.push_back(OutputColumn{item.expr.get(), -1, item.output_name,
+                                   ExprToUnqualifiedString(*item.expr)});
   }
   const Expr* where = select.where.get();
   if (where != nullptr) {
@@ -225,7 +264,9 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     group_exprs.push_back(group);
   }
 
-  // ORDER BY: a position, a result column's name, or an expression.
+  // ORDER BY, as PostgreSQL resolves it: a result column's name (before a
+  // table column's), a position, or an expression, which is the result
+  // column computing the same (or, without DISTINCT, computed apart).
   std::vector<SortKey> sort_keys;
   for (const OrderItem& item : select.order_by) {
     SortKey key;
@@ -241,15 +282,17 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       key.output = static_cast<int>(position - 1);
     } else {
       if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
-        for (size_t i = 0; i < outputs.size(); ++i) {
-          if (outputs[i].expr != nullptr && outputs[i].name == expr.column) {
-            key.output = static_cast<int>(i);
-            break;
-          }
-        }
+        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "ORDER BY"));
       }
       if (key.output < 0) {
         MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+        key.output = OutputComputing(outputs, expr);
+      }
+      if (key.output < 0) {
+        if (select.distinct) {
+          return MakeSqlError("42P10",
+                              "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+        }
         key.expr = &expr;
       }
     }
@@ -278,6 +321,10 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
                                        ? "FOR UPDATE is not allowed with aggregate functions"
                                        : "FOR UPDATE is not allowed with GROUP BY clause");
     }
+  }
+
+  if (select.distinct && select.for_update) {
+    return MakeSqlError("0A000", "FOR UPDATE is not allowed with DISTINCT clause");
   }
 
   // The rows the WHERE keeps.
@@ -369,6 +416,13 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       row.source = std::move(candidate);
       rows.push_back(std::move(row));
     }
+  }
+
+  if (select.distinct) {
+    // The first of each set of equal rows stays (every sort key is a result
+    // column, so equal rows sort alike).
+    std::set<std::vector<Value>, TupleLess> seen;
+    std::erase_if(rows, [&](const ResultRow& row) { return !seen.insert(row.outputs).second; });
   }
 
   if (!sort_keys.empty()) {

@@ -427,6 +427,17 @@ TEST(ParserTest, AggregatesOnly) {
   EXPECT_EQ(ParseFails("SELECT max(a, b) FROM t").sqlstate, "42883");
 }
 
+TEST(ParserTest, Distinct) {
+  std::vector<Statement> keep;
+  EXPECT_TRUE(ParseOne<Select>("SELECT DISTINCT a FROM t", &keep).distinct);
+  EXPECT_FALSE(ParseOne<Select>("SELECT ALL a FROM t", &keep).distinct);
+  EXPECT_EQ(Expr("count(DISTINCT a) + sum(distinct a * 2)"),
+            "(count(DISTINCT a) + sum(DISTINCT (a * 2)))");
+  EXPECT_EQ(ParseFails("SELECT count(DISTINCT *) FROM t").message,
+            "syntax error at or near \"*\"");
+  EXPECT_EQ(ParseFails("SELECT DISTINCT ON (a) a FROM t").sqlstate, "0A000");
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
