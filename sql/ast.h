@@ -177,7 +177,8 @@ struct OrderItem {
 };
 
 // SELECT [ALL | DISTINCT] items [FROM table [alias]] [WHERE e]
-// [GROUP BY e, ...] [ORDER BY ...] [LIMIT n] [OFFSET m] [FOR UPDATE]
+// [GROUP BY e, ...] [HAVING e] [ORDER BY ...] [LIMIT n] [OFFSET m]
+// [FOR UPDATE]
 struct Select {
   bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
   std::vector<SelectItem> items;
@@ -185,6 +186,7 @@ struct Select {
   std::string table_alias;
   ExprPtr where;  // null when absent
   std::vector<ExprPtr> group_by;
+  ExprPtr having;  // null when absent
   std::vector<OrderItem> order_by;
   std::optional<int64_t> limit;  // absent: no LIMIT, or LIMIT ALL
   std::optional<int64_t> offset;

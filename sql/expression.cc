@@ -529,10 +529,11 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
   return MakeSqlError("XX000", "unknown expression kind");
 }
 
-SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context) {
+SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context,
+                                  std::string_view clause) {
   MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(expr, context));
   if (value.is_null()) return false;
-  if (value.type() != TypeId::kBool) return NotBoolean("WHERE", value.type());
+  if (value.type() != TypeId::kBool) return NotBoolean(clause, value.type());
   return value.bool_value();
 }
 

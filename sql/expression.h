@@ -95,9 +95,10 @@ SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right);
 // Evaluates `expr` over context.row.
 SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context);
 
-// Evaluates a WHERE condition: true keeps the row, false or NULL drops it;
-// a non-boolean is 42804.
-SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context);
+// Evaluates a WHERE (or HAVING, `clause`) condition: true keeps the row,
+// false or NULL drops it; a non-boolean is 42804.
+SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context,
+                                  std::string_view clause = "WHERE");
 
 // The type `expr` produces, or kNull when unknown before evaluation.
 TypeId InferType(const Expr& expr, const EvalContext& context);

@@ -428,6 +428,10 @@ bool Parser::ParseSelect(StatementNode* out) {
       select.group_by.push_back(std::move(e));
     } while (AcceptOp(","));
   }
+  if (AcceptWord("having")) {
+    select.having = ParseExpr(0);
+    if (select.having == nullptr) return false;
+  }
   if (AcceptWord("order")) {
     if (!ExpectWord("by")) return false;
     do {

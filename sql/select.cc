@@ -147,21 +147,35 @@ Value Finish(const Expr& aggregate, const Accumulator& acc) {
   return Value::Null();
 }
 
+// What a grouped query may use outside aggregates: the GROUP BY
+// expressions (by their ExprToUnqualifiedString), and every column of the
+// table when the primary key's columns are all grouped (PostgreSQL's
+// functional dependency).
+struct Grouping {
+  std::vector<std::string> texts;
+  bool by_primary_key = false;
+};
+
+SqlError NotGrouped(const EvalContext& context, const std::string& column) {
+  return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." + column +
+                                   "\" must appear in the GROUP BY clause or be used in an "
+                                   "aggregate function");
+}
+
 // In a grouped query every column outside an aggregate must be part of a
 // GROUP BY expression (42803).
-SqlStatus CheckGrouped(const Expr& expr, const std::vector<std::string>& group_texts,
-                       const EvalContext& context) {
+SqlStatus CheckGrouped(const Expr& expr, const Grouping& grouping, const EvalContext& context) {
   if (expr.kind == ExprKind::kAggregate) return {};
-  if (std::find(group_texts.begin(), group_texts.end(), ExprToString(expr)) != group_texts.end()) {
+  const std::string text = ExprToUnqualifiedString(expr);
+  if (std::find(grouping.texts.begin(), grouping.texts.end(), text) != grouping.texts.end()) {
     return {};
   }
   if (expr.kind == ExprKind::kColumn) {
-    return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." + expr.column +
-                                     "\" must appear in the GROUP BY clause or be used in an "
-                                     "aggregate function");
+    if (grouping.by_primary_key) return {};
+    return NotGrouped(context, expr.column);
   }
   for (const ExprPtr& operand : expr.operands) {
-    MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*operand, group_texts, context));
+    MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*operand, grouping, context));
   }
   return {};
 }
@@ -247,6 +261,7 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
 
   // GROUP BY: an expression, or a result column's position.
   std::vector<const Expr*> group_exprs;
+  std::vector<ExprPtr> star_groups;  // the columns of * that positions name
   for (const ExprPtr& expr : select.group_by) {
     const Expr* group = expr.get();
     if (group->kind == ExprKind::kLiteral && group->literal.type() == TypeId::kInt) {
@@ -255,13 +270,28 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         return MakeSqlError(
             "42P10", "GROUP BY position " + std::to_string(position) + " is not in select list");
       }
-      group = outputs[position - 1].expr;
-      if (group == nullptr) {
-        return MakeSqlError("0A000", "GROUP BY position of a * column is not supported");
+      const OutputColumn& output = outputs[position - 1];
+      group = output.expr;
+      if (group == nullptr) {  // a column of *
+        auto column = std::make_unique<Expr>();
+        column->kind = ExprKind::kColumn;
+        column->column = output.name;
+        group = column.get();
+        star_groups.push_back(std::move(column));
       }
+    } else if (group->kind == ExprKind::kColumn && group->table.empty() &&
+               (schema == nullptr || schema->ColumnIndex(group->column) < 0)) {
+      // Not a table column: a result column's name (PostgreSQL tries the
+      // table's columns first in GROUP BY, the result's first in ORDER BY).
+      MVDB_SQL_ASSIGN_OR_RETURN(const int output, OutputNamed(outputs, group->column, "GROUP BY"));
+      if (output >= 0) group = outputs[output].expr;
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*group, context, ExprPlace::kGroupBy, nullptr));
     group_exprs.push_back(group);
+  }
+  const Expr* having = select.having.get();
+  if (having != nullptr) {
+    MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*having, context, ExprPlace::kSelect, &aggregates));
   }
 
   // ORDER BY, as PostgreSQL resolves it: a result column's name (before a
@@ -299,22 +329,33 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     sort_keys.push_back(key);
   }
 
-  const bool grouped = !group_exprs.empty() || !aggregates.empty();
+  const bool grouped = !group_exprs.empty() || !aggregates.empty() || having != nullptr;
   if (grouped) {
-    std::vector<std::string> group_texts;
-    for (const Expr* expr : group_exprs) group_texts.push_back(ExprToString(*expr));
+    Grouping grouping;
+    for (const Expr* expr : group_exprs) grouping.texts.push_back(ExprToUnqualifiedString(*expr));
+    if (schema != nullptr && schema->has_primary_key()) {
+      grouping.by_primary_key = std::all_of(
+          schema->primary_key.begin(), schema->primary_key.end(), [&](int column) {
+            Expr key;
+            key.kind = ExprKind::kColumn;
+            key.column = schema->columns[column].name;
+            const std::string text = ExprToUnqualifiedString(key);
+            return std::find(grouping.texts.begin(), grouping.texts.end(), text) !=
+                   grouping.texts.end();
+          });
+    }
     for (const OutputColumn& output : outputs) {
       if (output.expr == nullptr) {
-        return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." +
-                                         output.name +
-                                         "\" must appear in the GROUP BY clause or be used in "
-                                         "an aggregate function");
+        const bool listed = std::find(grouping.texts.begin(), grouping.texts.end(),
+                                      output.text) != grouping.texts.end();
+        if (!listed && !grouping.by_primary_key) return NotGrouped(context, output.name);
+        continue;
       }
-      MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, group_texts, context));
+      MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, grouping, context));
     }
+    if (having != nullptr) MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*having, grouping, context));
     for (const SortKey& key : sort_keys) {
-      if (key.expr != nullptr)
-        MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, group_texts, context));
+      if (key.expr != nullptr) MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, grouping, context));
     }
     if (select.for_update) {
       return MakeSqlError("0A000", group_exprs.empty()
@@ -405,6 +446,11 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       EvalContext group_context = context;
       group_context.row = &group.first_row;
       group_context.aggregates = &values;
+      if (having != nullptr) {
+        MVDB_SQL_ASSIGN_OR_RETURN(const bool keep,
+                                  EvaluateCondition(*having, group_context, "HAVING"));
+        if (!keep) continue;
+      }
       MVDB_SQL_ASSIGN_OR_RETURN(ResultRow row, make_row(group_context));
       rows.push_back(std::move(row));
     }

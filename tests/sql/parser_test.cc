@@ -438,6 +438,17 @@ TEST(ParserTest, Distinct) {
   EXPECT_EQ(ParseFails("SELECT DISTINCT ON (a) a FROM t").sqlstate, "0A000");
 }
 
+TEST(ParserTest, Having) {
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>(
+      "SELECT a, count(*) FROM t WHERE b > 0 GROUP BY a HAVING count(*) > 1 ORDER BY 1", &keep);
+  ASSERT_NE(select.having, nullptr);
+  EXPECT_EQ(ExprToString(*select.having), "(count(*) > 1)");
+  EXPECT_EQ(ParseFails("SELECT a FROM t HAVING").message, "syntax error at end of input");
+  EXPECT_EQ(ParseFails("SELECT a FROM t HAVING a > 1 GROUP BY a").message,
+            "syntax error at or near \"GROUP\"");
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
