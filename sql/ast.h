@@ -45,6 +45,9 @@ enum class ExprKind : uint8_t {
   kBetween,    // operands[0] [NOT] BETWEEN operands[1] AND operands[2]
   kLike,       // operands[0] [NOT] LIKE operands[1]
   kAggregate,  // aggregate(operands[0]), or count(*) with no operand
+  kFunction,   // function(operands...): coalesce, nullif, abs
+  kCase,       // CASE [operand] WHEN w THEN t ... [ELSE e] END (Expr::case_*)
+  kCast,       // CAST(operands[0] AS type), operands[0]::type (Expr::cast_*)
 };
 
 enum class UnaryOp : uint8_t { kNegate, kNot, kPlus };
@@ -66,6 +69,9 @@ enum class BinaryOp : uint8_t {
 };
 
 enum class AggregateFunc : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+
+// The scalar functions (ExprKind::kFunction).
+enum class ScalarFunc : uint8_t { kCoalesce, kNullif, kAbs };
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
@@ -93,6 +99,17 @@ struct Expr {
   BinaryOp binary_op = BinaryOp::kAdd;
   AggregateFunc aggregate = AggregateFunc::kCount;
   bool distinct = false;  // kAggregate: count(DISTINCT e), sum(DISTINCT e), ...
+  ScalarFunc function = ScalarFunc::kCoalesce;  // kFunction
+  // kCase: the operands are [x of CASE x WHEN ..., when case_operand], then
+  // each WHEN and its THEN, then [the ELSE, when case_else].
+  bool case_operand = false;
+  bool case_else = false;
+  // kCast: the type (a varchar's length in cast_length, else -1), and its
+  // name as PostgreSQL knows it (int4, int8, float8, varchar, ...), which
+  // names a result column: SELECT 1::bigint is "int8".
+  TypeId cast_type = TypeId::kNull;
+  int32_t cast_length = -1;
+  std::string cast_type_name;
   bool negated = false;  // NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL
   std::vector<ExprPtr> operands;
 };

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "sql/compare.h"
+#include "sql/expression_internal.h"
 #include "sql/key_codec.h"
 #include "sql/parser.h"
 
@@ -23,7 +24,7 @@ SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right) {
                                    std::string(op) + " " + std::string(TypeName(right)));
 }
 
-namespace {
+namespace expression_internal {
 
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
@@ -350,7 +351,9 @@ size_t CharLength(std::string_view s, size_t i) {
   return std::min(length, s.size() - i);
 }
 
-}  // namespace
+}  // namespace expression_internal
+
+using namespace expression_internal;  // NOLINT(google-build-using-namespace): its helpers
 
 std::string ValueToText(const Value& value) {
   switch (value.type()) {
@@ -455,7 +458,7 @@ SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace plac
       for (const ExprPtr& operand : expr.operands) {
         MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*operand, context, place, aggregates));
       }
-      return {};
+      return CheckScalar(expr, context);
   }
 }
 
@@ -525,6 +528,10 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
       }
       return MakeSqlError("42803", "aggregate functions are not allowed here");
     }
+    case ExprKind::kFunction:
+    case ExprKind::kCase:
+    case ExprKind::kCast:
+      return EvaluateScalar(expr, context);
   }
   return MakeSqlError("XX000", "unknown expression kind");
 }
@@ -577,6 +584,10 @@ TypeId InferType(const Expr& expr, const EvalContext& context) {
         default:
           return expr.operands.empty() ? TypeId::kNull : InferType(*expr.operands[0], context);
       }
+    case ExprKind::kFunction:
+    case ExprKind::kCase:
+    case ExprKind::kCast:
+      return InferScalarType(expr, context);
   }
   return TypeId::kNull;
 }

@@ -482,19 +482,46 @@ bool Parser::ParseSelectItem(SelectItem* item) {
     item->output_name = Advance().token.text;  // a bare alias: SELECT a b
     return true;
   }
-  const Expr& e = *item->expr;
+  item->output_name = "?column?";
+  FigureColumnName(*item->expr, &item->output_name);
+  return true;
+}
+
+// PostgreSQL's FigureColnameInternal: the name a result column gets from
+// its expression, and how strong that name is (2 a column's or function's
+// name, 1 a type's, 0 none: *name is left alone).
+int FigureColumnName(const Expr& e, std::string* name) {
   static constexpr std::array<std::string_view, 5> kAggregateNames = {"count", "sum", "min", "max",
                                                                       "avg"};
-  if (e.kind == ExprKind::kColumn) {
-    item->output_name = e.column;
-  } else if (e.kind == ExprKind::kAggregate) {
-    item->output_name = std::string(kAggregateNames[static_cast<size_t>(e.aggregate)]);
-  } else if (e.kind == ExprKind::kLiteral && e.literal.type() == TypeId::kBool) {
-    item->output_name = "bool";  // PostgreSQL reads TRUE as 'true'::boolean
-  } else {
-    item->output_name = "?column?";
+  switch (e.kind) {
+    case ExprKind::kColumn:
+      *name = e.column;
+      return 2;
+    case ExprKind::kAggregate:
+      *name = std::string(kAggregateNames[static_cast<size_t>(e.aggregate)]);
+      return 2;
+    case ExprKind::kFunction:
+      *name = std::string(ScalarFuncName(e.function));
+      return 2;
+    case ExprKind::kLiteral:
+      if (e.literal.type() != TypeId::kBool) return 0;
+      *name = "bool";  // PostgreSQL reads TRUE as 'true'::boolean
+      return 1;
+    case ExprKind::kCast: {
+      const int strength = FigureColumnName(*e.operands[0], name);
+      if (strength > 1) return strength;
+      *name = e.cast_type_name;
+      return 1;
+    }
+    case ExprKind::kCase: {
+      const int strength = e.case_else ? FigureColumnName(*e.operands.back(), name) : 0;
+      if (strength > 1) return strength;
+      *name = "case";
+      return 1;
+    }
+    default:
+      return 0;
   }
-  return true;
 }
 
 bool Parser::ParseOrderItem(OrderItem* item) {

@@ -64,6 +64,9 @@ std::string ExprToString(const Expr& expr);
 // match. What GROUP BY, ORDER BY and DISTINCT compare expressions by.
 std::string ExprToUnqualifiedString(const Expr& expr);
 
+// "coalesce", "nullif", "abs".
+std::string_view ScalarFuncName(ScalarFunc function);
+
 // A value as the SQL literal that reads back as it: NULL, TRUE, 42, 1.5,
 // 'NaN' (as a float column reads it), 'it''s'.
 std::string LiteralToString(const Value& value);

@@ -449,6 +449,40 @@ TEST(ParserTest, Having) {
             "syntax error at or near \"GROUP\"");
 }
 
+TEST(ParserTest, CaseFunctionsAndCasts) {
+  EXPECT_EQ(Expr("CASE WHEN a > 1 THEN 'x' WHEN b THEN 'y' ELSE NULL END"),
+            "CASE WHEN (a > 1) THEN 'x' WHEN b THEN 'y' ELSE NULL END");
+  EXPECT_EQ(Expr("case a + 1 when 2 then b end"), "CASE (a + 1) WHEN 2 THEN b END");
+  EXPECT_EQ(Expr("coalesce(a, b, 1) + nullif(a, 2) * abs(- b)"),
+            "(coalesce(a, b, 1) + (nullif(a, 2) * abs((- b))))");
+  EXPECT_EQ(Expr("CAST(a AS integer) + b::double precision"),
+            "(CAST(a AS bigint) + CAST(b AS double precision))");
+  // :: binds tighter than unary minus, also on a number.
+  EXPECT_EQ(Expr("-a::text"), "(- CAST(a AS text))");
+  EXPECT_EQ(Expr("-5::varchar(3)"), "(- CAST(5 AS varchar(3)))");
+  EXPECT_EQ(Expr("a::bigint::text"), "CAST(CAST(a AS bigint) AS text)");
+
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>(
+      "SELECT CASE WHEN a THEN 1 END, CASE WHEN a THEN 1 ELSE b END, coalesce(a, 1), "
+      "nullif(a, 1), abs(a), 1::int, 1::bigint, a::text, 'x'::varchar(2), true::int, "
+      "CAST(1 AS double precision), 2::real FROM t",
+      &keep);
+  std::vector<std::string> names;
+  for (const SelectItem& item : select.items) names.push_back(item.output_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"case", "b", "coalesce", "nullif", "abs", "int4",
+                                             "int8", "a", "varchar", "int4", "float8", "float4"}));
+
+  EXPECT_EQ(ParseFails("SELECT CASE END").message, "syntax error at or near \"END\"");
+  EXPECT_EQ(ParseFails("SELECT CASE WHEN a THEN 1").message, "syntax error at end of input");
+  EXPECT_EQ(ParseFails("SELECT nullif(a)").message, "syntax error at or near \")\"");
+  EXPECT_EQ(ParseFails("SELECT nullif(a, b, c)").message, "syntax error at or near \",\"");
+  EXPECT_EQ(ParseFails("SELECT coalesce()").message, "syntax error at or near \")\"");
+  EXPECT_EQ(ParseFails("SELECT CAST(a AS nosuch)").sqlstate, "42704");
+  EXPECT_EQ(ParseFails("SELECT CAST(a, text)").message, "syntax error at or near \",\"");
+  EXPECT_EQ(ParseFails("SELECT a::").message, "syntax error at end of input");
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
