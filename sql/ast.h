@@ -193,10 +193,19 @@ struct OrderItem {
   std::optional<bool> nulls_first;
 };
 
+enum class SetOp : uint8_t { kNone, kUnion, kIntersect, kExcept };
+
 // SELECT [ALL | DISTINCT] items [FROM table [alias]] [WHERE e]
 // [GROUP BY e, ...] [HAVING e] [ORDER BY ...] [LIMIT n] [OFFSET m]
-// [FOR UPDATE]
+// [FOR UPDATE]; or a set operation, `left` UNION | INTERSECT | EXCEPT
+// [ALL] `right`, whose ORDER BY, LIMIT and OFFSET apply to the whole
+// result (its other fields, items to having, stay empty).
 struct Select {
+  SetOp set_op = SetOp::kNone;
+  bool set_all = false;  // UNION ALL, INTERSECT ALL, EXCEPT ALL
+  std::unique_ptr<Select> left;
+  std::unique_ptr<Select> right;
+
   bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
   std::vector<SelectItem> items;
   std::string table;  // empty: no FROM (SELECT 1 + 1)

@@ -134,6 +134,7 @@ bool Parser::ParseScript(std::vector<Statement>* statements) {
 
 bool Parser::ParseStatement(StatementNode* out) {
   const PositionedToken& first = Peek();
+  if (IsOp(first, "(")) return ParseSelect(out);  // (SELECT ...) UNION ...
   if (first.token.kind != TokenKind::kIdentifier) return SyntaxError(first);
   const std::string& word = first.token.text;
   if (word == "create") return ParseCreate(out);
@@ -395,8 +396,57 @@ bool Parser::ParseInsert(StatementNode* out) {
 }
 
 bool Parser::ParseSelect(StatementNode* out) {
-  Advance();  // SELECT
   Select select;
+  if (!ParseQuery(&select)) return false;
+  *out = std::move(select);
+  return true;
+}
+
+bool Parser::ParseQuery(Select* select) {
+  return ParseSetOperations(0, select) && ParseQueryTail(select);
+}
+
+bool Parser::ParseSetOperations(int min_prec, Select* select) {
+  Select left;
+  if (AcceptOp("(")) {
+    if (!ParseQuery(&left) || !ExpectOp(")")) return false;
+  } else if (IsWord(Peek(), "select")) {
+    if (!ParseSelectCore(&left)) return false;
+  } else {
+    return SyntaxError(Peek());
+  }
+  for (;;) {
+    const PositionedToken& t = Peek();
+    SetOp op = SetOp::kNone;
+    int prec = 0;
+    if (IsWord(t, "union")) {
+      op = SetOp::kUnion;
+      prec = 1;
+    } else if (IsWord(t, "except")) {
+      op = SetOp::kExcept;
+      prec = 1;
+    } else if (IsWord(t, "intersect")) {
+      op = SetOp::kIntersect;
+      prec = 2;
+    }
+    if (op == SetOp::kNone || prec < min_prec) break;
+    Advance();
+    Select combined;
+    combined.set_op = op;
+    combined.set_all = AcceptWord("all");
+    if (!combined.set_all) AcceptWord("distinct");
+    combined.left = std::make_unique<Select>(std::move(left));
+    combined.right = std::make_unique<Select>();
+    if (!ParseSetOperations(prec + 1, combined.right.get())) return false;
+    left = std::move(combined);
+  }
+  *select = std::move(left);
+  return true;
+}
+
+bool Parser::ParseSelectCore(Select* out) {
+  Advance();  // SELECT
+  Select& select = *out;
   if (IsWord(Peek(), "distinct")) {
     const PositionedToken& distinct = Advance();
     if (IsWord(Peek(), "on")) {
@@ -432,7 +482,22 @@ bool Parser::ParseSelect(StatementNode* out) {
     select.having = ParseExpr(0);
     if (select.having == nullptr) return false;
   }
-  if (AcceptWord("order")) {
+  return true;
+}
+
+bool Parser::ParseQueryTail(Select* out) {
+  Select& select = *out;
+  if (IsWord(Peek(), "order")) {
+    const PositionedToken& order = Advance();
+    if (!select.order_by.empty()) {  // (SELECT ... ORDER BY a) ORDER BY b
+      return Fail("42601", "multiple ORDER BY clauses not allowed", order.pos);
+    }
+    if (select.limit.has_value() || select.offset.has_value()) {
+      // (SELECT ... LIMIT n) ORDER BY b sorts the n rows; a Select node
+      // sorts before it limits.
+      return Fail("0A000", "ORDER BY after a parenthesized LIMIT or OFFSET is not supported",
+                  order.pos);
+    }
     if (!ExpectWord("by")) return false;
     do {
       select.order_by.emplace_back();
@@ -443,12 +508,19 @@ bool Parser::ParseSelect(StatementNode* out) {
   bool seen_limit = false;
   bool seen_offset = false;
   for (;;) {
+    const PositionedToken& t = Peek();
     if (!seen_limit && AcceptWord("limit")) {
       seen_limit = true;
+      if (select.limit.has_value()) {
+        return Fail("42601", "multiple LIMIT clauses not allowed", t.pos);
+      }
       if (AcceptWord("all")) continue;
       if (!ParseLimitValue("LIMIT", &select.limit)) return false;
     } else if (!seen_offset && AcceptWord("offset")) {
       seen_offset = true;
+      if (select.offset.has_value()) {
+        return Fail("42601", "multiple OFFSET clauses not allowed", t.pos);
+      }
       if (!ParseLimitValue("OFFSET", &select.offset)) return false;
     } else {
       break;
@@ -458,7 +530,6 @@ bool Parser::ParseSelect(StatementNode* out) {
     if (!ExpectWord("update")) return false;
     select.for_update = true;
   }
-  *out = std::move(select);
   return true;
 }
 

@@ -109,6 +109,14 @@ class Parser {
   bool ParseAlter(StatementNode* out);
   bool ParseInsert(StatementNode* out);
   bool ParseSelect(StatementNode* out);
+  // A query: set operations of SELECTs and parenthesized queries, then
+  // ORDER BY, LIMIT, OFFSET, FOR UPDATE for the whole.
+  bool ParseQuery(Select* select);
+  // Set operations binding at least as tight as `min_prec` (UNION and
+  // EXCEPT 1, INTERSECT 2, as in PostgreSQL; each associates left).
+  bool ParseSetOperations(int min_prec, Select* select);
+  bool ParseSelectCore(Select* select);  // SELECT ... [HAVING e]
+  bool ParseQueryTail(Select* select);   // [ORDER BY] [LIMIT] [OFFSET] [FOR UPDATE]
   bool ParseSelectItem(SelectItem* item);
   bool ParseOrderItem(OrderItem* item);
   bool ParseLimitValue(std::string_view clause, std::optional<int64_t>* value);

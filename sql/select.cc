@@ -225,6 +225,7 @@ int CompareSortValues(const std::vector<Value>& a, const std::vector<Value>& b,
 }  // namespace
 
 SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Transaction& txn) {
+  if (select.set_op != SetOp::kNone) return SetOperationStatement(select, txn);
   std::shared_ptr<const TableSchema> schema;
   if (!select.table.empty()) {
     MVDB_SQL_ASSIGN_OR_RETURN(schema, FindTable(select.table));
@@ -521,6 +522,158 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         break;
       }
     }
+  }
+  const std::string tag = "SELECT " + std::to_string(result.rows.size());
+  return StatementResult{tag, std::move(result)};
+}
+
+}  // namespace mvdb::sql
+
+namespace mvdb::sql {
+namespace {
+
+std::string_view SetOpName(SetOp op) {
+  switch (op) {
+    case SetOp::kUnion:
+      return "UNION";
+    case SetOp::kIntersect:
+      return "INTERSECT";
+    case SetOp::kExcept:
+      return "EXCEPT";
+    case SetOp::kNone:
+      break;
+  }
+  return "?";
+}
+
+// The rows of `left` op `right`, as PostgreSQL combines them: without ALL
+// each distinct row once (UNION: in either; INTERSECT: in both; EXCEPT:
+// in the left only); with ALL, UNION keeps every row, INTERSECT a row as
+// often as it is in both, EXCEPT as often as it is in the left more than
+// in the right. Rows compare equal with NULLs equal. The left's rows come
+// first, in their order.
+std::vector<std::vector<Value>> CombineRows(SetOp op, bool all,
+                                            std::vector<std::vector<Value>> left,
+                                            std::vector<std::vector<Value>> right) {
+  using Row = std::vector<Value>;
+  std::vector<Row> rows;
+  if (op == SetOp::kUnion) {
+    rows = std::move(left);
+    for (Row& row : right) rows.push_back(std::move(row));
+    if (!all) {
+      std::set<Row, TupleLess> seen;
+      std::erase_if(rows, [&](const Row& row) { return !seen.insert(row).second; });
+    }
+    return rows;
+  }
+  std::map<Row, int64_t, TupleLess> in_right;
+  for (Row& row : right) ++in_right[std::move(row)];
+  std::set<Row, TupleLess> emitted;  // without ALL: each row once
+  for (Row& row : left) {
+    auto it = in_right.find(row);
+    const bool matched = it != in_right.end() && it->second > 0;
+    if (all && matched) --it->second;
+    const bool keep = (op == SetOp::kIntersect) == matched;
+    if (!keep || (!all && !emitted.insert(row).second)) continue;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select,
+                                                           Transaction& txn) {
+  const std::string_view name = SetOpName(select.set_op);
+  if (select.for_update || select.left->for_update || select.right->for_update) {
+    return MakeSqlError("0A000", "FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT");
+  }
+  MVDB_SQL_ASSIGN_OR_RETURN(StatementResult left_result, SelectStatement(*select.left, txn));
+  MVDB_SQL_ASSIGN_OR_RETURN(StatementResult right_result, SelectStatement(*select.right, txn));
+  ResultSet left = std::move(*left_result.rows);
+  ResultSet right = std::move(*right_result.rows);
+  if (left.columns.size() != right.columns.size()) {
+    return MakeSqlError("42601", "each " + std::string(name) +
+                                     " query must have the same number of columns");
+  }
+  // Each column's type: the two sides' common type (bigint and double
+  // precision make double precision; other pairs must be equal).
+  ResultSet result;
+  result.columns = std::move(left.columns);
+  for (size_t c = 0; c < result.columns.size(); ++c) {
+    const TypeId a = left.types[c];
+    const TypeId b = right.types[c];
+    TypeId type = a == TypeId::kNull ? b : a;
+    if (a != b && a != TypeId::kNull && b != TypeId::kNull) {
+      const auto is_number = [](TypeId t) { return t == TypeId::kInt || t == TypeId::kFloat; };
+      if (!is_number(a) || !is_number(b)) {
+        return MakeSqlError("42804", std::string(name) + " types " + std::string(TypeName(a)) +
+                                         " and " + std::string(TypeName(b)) +
+                                         " cannot be matched");
+      }
+      type = TypeId::kFloat;
+    }
+    result.types.push_back(type);
+    if (type != TypeId::kFloat) continue;
+    for (auto* side : {&left.rows, &right.rows}) {
+      for (std::vector<Value>& row : *side) {
+        if (row[c].type() == TypeId::kInt) {
+          row[c] = Value::Float(static_cast<double>(row[c].int_value()));
+        }
+      }
+    }
+  }
+  std::vector<std::vector<Value>> rows =
+      CombineRows(select.set_op, select.set_all, std::move(left.rows), std::move(right.rows));
+
+  // ORDER BY of the whole: result columns only, by name or position.
+  std::vector<SortKey> sort_keys;
+  for (const OrderItem& item : select.order_by) {
+    SortKey key;
+    key.descending = item.descending;
+    key.nulls_first = item.nulls_first.value_or(item.descending);
+    const Expr& expr = *item.expr;
+    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
+      const int64_t position = expr.literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(result.columns.size())) {
+        return MakeSqlError(
+            "42P10", "ORDER BY position " + std::to_string(position) + " is not in select list");
+      }
+      key.output = static_cast<int>(position - 1);
+    } else if (expr.kind == ExprKind::kColumn && !expr.table.empty()) {
+      return MakeSqlError("42P01", "missing FROM-clause entry for table \"" + expr.table + "\"");
+    } else if (expr.kind == ExprKind::kColumn) {
+      const auto it = std::find(result.columns.begin(), result.columns.end(), expr.column);
+      if (it == result.columns.end()) {
+        return MakeSqlError("42703", "column \"" + expr.column + "\" does not exist");
+      }
+      key.output = static_cast<int>(it - result.columns.begin());
+    } else {
+      return MakeSqlError("0A000", "invalid UNION/INTERSECT/EXCEPT ORDER BY clause");
+    }
+    sort_keys.push_back(key);
+  }
+  if (!sort_keys.empty()) {
+    std::vector<std::vector<Value>> sort_values;
+    std::vector<size_t> order(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      order[i] = i;
+      std::vector<Value> values;
+      for (const SortKey& key : sort_keys) values.push_back(rows[i][key.output]);
+      sort_values.push_back(std::move(values));
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return CompareSortValues(sort_values[a], sort_values[b], sort_keys) < 0;
+    });
+    std::vector<std::vector<Value>> sorted;
+    for (size_t i : order) sorted.push_back(std::move(rows[i]));
+    rows = std::move(sorted);
+  }
+  const size_t offset = static_cast<size_t>(select.offset.value_or(0));
+  const size_t wanted = select.limit.has_value() ? offset + static_cast<size_t>(*select.limit)
+                                                 : std::numeric_limits<size_t>::max();
+  for (size_t i = offset; i < rows.size() && i < wanted; ++i) {
+    result.rows.push_back(std::move(rows[i]));
   }
   const std::string tag = "SELECT " + std::to_string(result.rows.size());
   return StatementResult{tag, std::move(result)};

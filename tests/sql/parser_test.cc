@@ -483,6 +483,35 @@ TEST(ParserTest, CaseFunctionsAndCasts) {
   EXPECT_EQ(ParseFails("SELECT a::").message, "syntax error at end of input");
 }
 
+TEST(ParserTest, SetOperations) {
+  std::vector<Statement> keep;
+  // INTERSECT binds tighter; UNION and EXCEPT associate to the left.
+  const Select& select = ParseOne<Select>(
+      "SELECT a FROM t UNION ALL SELECT b FROM u INTERSECT SELECT 1 EXCEPT (SELECT 2 LIMIT 1) "
+      "ORDER BY 1 LIMIT 5",
+      &keep);
+  EXPECT_EQ(select.set_op, SetOp::kExcept);
+  EXPECT_FALSE(select.set_all);
+  EXPECT_EQ(select.order_by.size(), 1u);
+  EXPECT_EQ(select.limit, 5);
+  EXPECT_EQ(select.right->limit, 1);
+  const Select& union_all = *select.left;
+  EXPECT_EQ(union_all.set_op, SetOp::kUnion);
+  EXPECT_TRUE(union_all.set_all);
+  EXPECT_EQ(union_all.left->table, "t");
+  EXPECT_EQ(union_all.right->set_op, SetOp::kIntersect);
+  EXPECT_EQ(union_all.right->left->table, "u");
+
+  EXPECT_EQ(ParseOne<Select>("(SELECT a FROM t)", &keep).table, "t");
+  EXPECT_EQ(ParseFails("(SELECT a FROM t ORDER BY a) ORDER BY a").message,
+            "multiple ORDER BY clauses not allowed");
+  EXPECT_EQ(ParseFails("(SELECT a FROM t LIMIT 1) LIMIT 2").message,
+            "multiple LIMIT clauses not allowed");
+  EXPECT_EQ(ParseFails("SELECT a FROM t ORDER BY a UNION SELECT 1").message,
+            "syntax error at or near \"UNION\"");
+  EXPECT_EQ(ParseFails("SELECT 1 UNION").message, "syntax error at end of input");
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
