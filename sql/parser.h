@@ -3,7 +3,8 @@
 //
 // Operator precedence is PostgreSQL's, loosest first:
 //   OR < AND < NOT < IS < comparisons (= <> != < <= > >=)
-//      < BETWEEN, IN, LIKE < + - < * / % < unary minus
+//      < BETWEEN, IN, LIKE < + - < * / % < unary minus and plus < ::
+// and for queries: UNION, EXCEPT < INTERSECT.
 // OR, AND, + - * / % associate to the left; comparisons, IS, BETWEEN, IN and
 // LIKE do not associate (`a = b = c` is a syntax error, as in PostgreSQL).
 //
@@ -39,8 +40,9 @@ struct ParseError {
   //   22003 a numeric literal out of range (an integer beyond 64 bits, a
   //         float beyond double precision)
   //   54001 expression nested deeper than kMaxExpressionDepth
-  //   42704 unknown type name;  42883 unknown function (only the
-  //         aggregates count sum min max avg exist)
+  //   42704 unknown type name;  42883 unknown function (the aggregates
+  //         count sum min max avg and coalesce nullif abs exist)
+  //   0A000 SELECT DISTINCT ON; ORDER BY after a parenthesized LIMIT
   //   42P16 more than one primary key;  2201W negative LIMIT/OFFSET
   std::string sqlstate;
   std::string message;  // PostgreSQL's text, without the place
