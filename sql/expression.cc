@@ -454,6 +454,18 @@ SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace plac
       if (aggregates != nullptr) aggregates->push_back(&expr);
       return {};
     }
+    case ExprKind::kUnary:
+      MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*expr.operands[0], context, place, aggregates));
+      if (expr.unary_op != UnaryOp::kNot) {
+        // +x and -x take numbers only; PostgreSQL knows before any row.
+        const TypeId type = InferType(*expr.operands[0], context);
+        if (type == TypeId::kBool || (type == TypeId::kText && expr.operands[0]->kind != ExprKind::kLiteral)) {
+          return MakeSqlError("42883", std::string("operator does not exist: ") +
+                                           (expr.unary_op == UnaryOp::kPlus ? "+ " : "- ") +
+                                           std::string(TypeName(type)));
+        }
+      }
+      return {};
     default:
       for (const ExprPtr& operand : expr.operands) {
         MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*operand, context, place, aggregates));
