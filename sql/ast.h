@@ -177,11 +177,12 @@ struct Insert {
 };
 
 struct SelectItem {
-  ExprPtr expr;  // null for *
+  ExprPtr expr;  // null for * and t.*
   // The result column's name (docs/sql.md, as PostgreSQL names
   // them): the alias; else the column's name, the aggregate's function name,
   // "bool" for TRUE/FALSE; else "?column?". Empty for *.
   std::string output_name;
+  std::string star_table;  // t.*: the qualifier; empty for a bare *
   bool is_star() const { return expr == nullptr; }
 };
 

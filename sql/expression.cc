@@ -19,6 +19,14 @@
 
 namespace mvdb::sql {
 
+SqlError UnknownQualifier(std::string_view qualifier, const EvalContext& context) {
+  // The table's own name after it was given an alias, or another name.
+  const bool aliased = context.table != nullptr && qualifier == context.table->name;
+  return MakeSqlError("42P01", std::string(aliased ? "invalid reference to" : "missing") +
+                                   " FROM-clause entry for table \"" + std::string(qualifier) +
+                                   "\"");
+}
+
 SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right) {
   return MakeSqlError("42883", "operator does not exist: " + std::string(TypeName(left)) + " " +
                                    std::string(op) + " " + std::string(TypeName(right)));
@@ -265,7 +273,7 @@ SqlResult<Value> EvaluateLogic(const Expr& expr, const EvalContext& context) {
 
 SqlResult<int> ResolveColumn(const Expr& expr, const EvalContext& context) {
   if (!expr.table.empty() && (context.table == nullptr || expr.table != context.qualifier)) {
-    return MakeSqlError("42P01", "missing FROM-clause entry for table \"" + expr.table + "\"");
+    return UnknownQualifier(expr.table, context);
   }
   const int index = context.table == nullptr ? -1 : context.table->ColumnIndex(expr.column);
   if (index < 0) {

@@ -89,6 +89,11 @@ enum class ExprPlace { kWhere, kSelect, kGroupBy, kUpdateSet, kValues };
 SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace place,
                     std::vector<const Expr*>* aggregates);
 
+// 42P01 for a column qualifier that names no table of the query: "missing
+// FROM-clause entry for table "x"", or "invalid reference to ..." when it
+// is the table's name but the query calls the table by an alias.
+SqlError UnknownQualifier(std::string_view qualifier, const EvalContext& context);
+
 // 42883 "operator does not exist: left op right".
 SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right);
 

@@ -535,6 +535,16 @@ bool Parser::ParseQueryTail(Select* out) {
 
 bool Parser::ParseSelectItem(SelectItem* item) {
   if (AcceptOp("*")) return true;
+  const PositionedToken& first = Peek();
+  const bool name = first.token.kind == TokenKind::kQuotedIdentifier ||
+                    (first.token.kind == TokenKind::kIdentifier && !IsReserved(first.token.text));
+  if (name && IsOp(Peek(1), ".") && IsOp(Peek(2), "*")) {  // t.*
+    item->star_table = first.token.text;
+    Advance();
+    Advance();
+    Advance();
+    return true;
+  }
   item->expr = ParseExpr(0);
   if (item->expr == nullptr) return false;
   const PositionedToken& t = Peek();

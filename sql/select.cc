@@ -239,6 +239,9 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
   std::vector<const Expr*> aggregates;
   for (const SelectItem& item : select.items) {
     if (item.is_star()) {
+      if (!item.star_table.empty() && (schema == nullptr || item.star_table != context.qualifier)) {
+        return UnknownQualifier(item.star_table, context);
+      }
       if (schema == nullptr) {
         return MakeSqlError("42601", "SELECT * with no tables specified is not valid");
       }

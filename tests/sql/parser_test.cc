@@ -512,6 +512,18 @@ TEST(ParserTest, SetOperations) {
   EXPECT_EQ(ParseFails("SELECT 1 UNION").message, "syntax error at end of input");
 }
 
+TEST(ParserTest, QualifiedStar) {
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>("SELECT t.*, \"T\".*, *, t.a FROM t", &keep);
+  ASSERT_EQ(select.items.size(), 4u);
+  EXPECT_TRUE(select.items[0].is_star());
+  EXPECT_EQ(select.items[0].star_table, "t");
+  EXPECT_EQ(select.items[1].star_table, "T");
+  EXPECT_TRUE(select.items[2].is_star());
+  EXPECT_EQ(select.items[2].star_table, "");
+  EXPECT_FALSE(select.items[3].is_star());
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
