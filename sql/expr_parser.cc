@@ -225,14 +225,14 @@ ExprPtr Parser::ParsePrefix() {
         Advance();
         const PositionedToken& next = Peek();
         // -5 is the literal -5, as in PostgreSQL's grammar; that is also
-        // how the smallest bigint can be written at all. +5 is 5, which
-        // differs from PostgreSQL's "+ 5" in nothing a user sees (a
-        // literal names its column ?column? either way) and leaves the
-        // planner a constant. Not when a cast follows: -5::text is
-        // -('5'::text) (the cast binds tighter), an error.
-        if ((next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) &&
+        // how the smallest bigint can be written at all. Not when a cast
+        // follows: -5::text is -('5'::text) (the cast binds tighter), an
+        // error. +5 stays an operator, as in PostgreSQL (ORDER BY +1 sorts
+        // by a constant; ORDER BY 1 by the first column).
+        if (minus &&
+            (next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) &&
             !IsOp(Peek(1), "::")) {
-          ExprPtr node = ParseNumber(next, minus, t.pos);
+          ExprPtr node = ParseNumber(next, true, t.pos);
           if (node != nullptr) Advance();
           return node;
         }

@@ -366,12 +366,14 @@ TEST(ParserTest, PostgresPrecedence) {
   EXPECT_EQ(Expr("a != b"), "(a <> b)");
   EXPECT_EQ(Expr("a<=b"), "(a <= b)");
   EXPECT_EQ(Expr("a>=-1"), "(a >= -1)");
-  // Unary plus binds like unary minus; on a number it is the number.
+  // Unary plus binds like unary minus, and stays an operator on a number
+  // (only -5 is a literal).
   EXPECT_EQ(Expr("+a"), "(+ a)");
   EXPECT_EQ(Expr("- +a * b"), "((- (+ a)) * b)");
-  EXPECT_EQ(Expr("+ +1"), "(+ 1)");
+  EXPECT_EQ(Expr("+ +1"), "(+ (+ (1)))");
   EXPECT_EQ(Expr("+(5)"), "(+ (5))");
-  EXPECT_EQ(Expr("+5 - +2.5"), "(5 - 2.5)");
+  EXPECT_EQ(Expr("+5 - +2.5"), "((+ (5)) - (+ (2.5)))");
+  EXPECT_EQ(Expr("- +5"), "(- (+ (5)))");
   EXPECT_EQ(Expr("a + + b"), "(a + (+ b))");
 }
 
