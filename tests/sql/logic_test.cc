@@ -1,8 +1,10 @@
 // SQL logic tests: every file tests/sql/logic/*.test runs, on a fresh
 // temporary database, through sql::SqlDatabase and Session, and each
 // statement's outcome is compared with the one the file expects. The
-// expectations were checked against PostgreSQL 15 where the two overlap, so
-// a difference is a departure from docs/sql.md and docs/output.md.
+// expectations were checked against PostgreSQL 15 where the two overlap
+// (logic/check_postgres.py runs files against a server and names every
+// record that differs), so a difference is a departure from docs/sql.md
+// and docs/output.md.
 //
 // File format (sqllogictest-like, simpler). A file is a list of records
 // separated by blank lines; a line starting with '#' outside a record's
