@@ -180,6 +180,10 @@ SqlResult<Value> EvaluateFunction(const Expr& expr, const EvalContext& context) 
       if (expr.operands.size() != 1) return NoSuchFunction(expr, context);
       MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*expr.operands[0], context));
       if (value.is_null()) return value;
+      if (IsUntypedLiteral(*expr.operands[0])) {
+        // PostgreSQL resolves abs(unknown) to the numbers' preferred type.
+        MVDB_SQL_ASSIGN_OR_RETURN(value, ParseText(value.text_value(), TypeId::kFloat));
+      }
       if (value.type() == TypeId::kInt) {
         if (value.int_value() == std::numeric_limits<int64_t>::min()) return OutOfRange();
         return Value::Int(value.int_value() < 0 ? -value.int_value() : value.int_value());
@@ -269,11 +273,11 @@ SqlStatus CheckScalar(const Expr& expr, const EvalContext& context) {
         (void)common;
       } else if (expr.function == ScalarFunc::kAbs) {
         if (expr.operands.size() != 1) return NoSuchFunction(expr, context);
-        if (IsUntypedLiteral(*expr.operands[0])) {
-          return MakeSqlError("42725", "function abs(unknown) is not unique");
-        }
         const TypeId type = InferType(*expr.operands[0], context);
-        if (type == TypeId::kText || type == TypeId::kBool) return NoSuchFunction(expr, context);
+        const bool untyped = IsUntypedLiteral(*expr.operands[0]);
+        if ((type == TypeId::kText && !untyped) || type == TypeId::kBool) {
+          return NoSuchFunction(expr, context);
+        }
       }
       return {};
     case ExprKind::kCast: {
@@ -314,7 +318,11 @@ TypeId InferScalarType(const Expr& expr, const EvalContext& context) {
         SqlResult<TypeId> common = CommonType(expr, context);
         return common.ok() ? common.value() : TypeId::kNull;
       }
-      return expr.operands.empty() ? TypeId::kNull : InferType(*expr.operands[0], context);
+      if (expr.operands.empty()) return TypeId::kNull;
+      if (expr.function == ScalarFunc::kAbs && IsUntypedLiteral(*expr.operands[0])) {
+        return TypeId::kFloat;
+      }
+      return InferType(*expr.operands[0], context);
     case ExprKind::kCast:
       return expr.cast_type;
     default:
