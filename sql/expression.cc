@@ -466,8 +466,15 @@ SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace plac
       MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*expr.operands[0], context, place, aggregates));
       if (expr.unary_op != UnaryOp::kNot) {
         // +x and -x take numbers only; PostgreSQL knows before any row.
-        const TypeId type = InferType(*expr.operands[0], context);
-        if (type == TypeId::kBool || (type == TypeId::kText && expr.operands[0]->kind != ExprKind::kLiteral)) {
+        const Expr& operand = *expr.operands[0];
+        const bool literal = operand.kind == ExprKind::kLiteral;
+        if (literal && operand.literal.is_null() && expr.unary_op == UnaryOp::kNegate) {
+          // PostgreSQL has several prefix minus operators and no way to
+          // choose for NULL's unknown type (it has one prefix plus).
+          return MakeSqlError("42725", "operator is not unique: - unknown");
+        }
+        const TypeId type = InferType(operand, context);
+        if (type == TypeId::kBool || (type == TypeId::kText && !literal)) {
           return MakeSqlError("42883", std::string("operator does not exist: ") +
                                            (expr.unary_op == UnaryOp::kPlus ? "+ " : "- ") +
                                            std::string(TypeName(type)));
