@@ -333,9 +333,9 @@ ExprPtr Parser::ParseCase() {
 ExprPtr Parser::ParseCastType(ExprPtr operand, const SourcePos& pos) {
   // PostgreSQL's own name of each spelling (what names a result column).
   static const std::pair<std::string_view, std::string_view> kInternalNames[] = {
-      {"int", "int4"},       {"integer", "int4"}, {"bigint", "int8"},   {"text", "text"},
-      {"varchar", "varchar"}, {"character", "varchar"}, {"boolean", "bool"}, {"bool", "bool"},
-      {"double", "float8"},  {"float", "float8"}, {"float8", "float8"}, {"real", "float4"},
+      {"int", "int4"},        {"integer", "int4"},      {"bigint", "int8"},   {"text", "text"},
+      {"varchar", "varchar"}, {"character", "varchar"}, {"boolean", "bool"},  {"bool", "bool"},
+      {"double", "float8"},   {"float", "float8"},      {"float8", "float8"}, {"real", "float4"},
   };
   const std::string spelling = Peek().token.text;
   ColumnDef type;
@@ -556,8 +556,8 @@ std::string ExprText(const Expr& expr, bool qualified) {
           type = "boolean";
           break;
         default:
-          type = expr.cast_length >= 0 ? "varchar(" + std::to_string(expr.cast_length) + ")"
-                                       : "text";
+          type =
+              expr.cast_length >= 0 ? "varchar(" + std::to_string(expr.cast_length) + ")" : "text";
           break;
       }
       return "CAST(" + operand(0) + " AS " + type + ")";

@@ -509,8 +509,8 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
       if (operand.is_null()) return operand;
       if (expr.unary_op == UnaryOp::kPlus) {
         if (IsNumeric(operand.type())) return operand;
-        return MakeSqlError("42883", "operator does not exist: + " +
-                                         std::string(TypeName(operand.type())));
+        return MakeSqlError("42883",
+                            "operator does not exist: + " + std::string(TypeName(operand.type())));
       }
       if (operand.type() == TypeId::kInt) {
         if (operand.int_value() == kInt64Min) return OutOfRange();

@@ -125,8 +125,8 @@ SqlResult<Value> EvaluateCase(const Expr& expr, const EvalContext& context) {
       // CASE x WHEN v is x = v.
       Value left = subject;
       MVDB_SQL_RETURN_IF_ERROR(UnifyLiteral(*expr.operands[0], &left, when_expr, &when));
-      MVDB_SQL_ASSIGN_OR_RETURN(Value equal, Comparison(BinaryOp::kEqual, *expr.operands[0], left,
-                                                        when_expr, when));
+      MVDB_SQL_ASSIGN_OR_RETURN(
+          Value equal, Comparison(BinaryOp::kEqual, *expr.operands[0], left, when_expr, when));
       hit = !equal.is_null() && equal.bool_value();
     } else {
       if (IsUntypedLiteral(when_expr)) {
@@ -189,8 +189,8 @@ SqlResult<Value> EvaluateFunction(const Expr& expr, const EvalContext& context) 
         return Value::Int(value.int_value() < 0 ? -value.int_value() : value.int_value());
       }
       if (value.type() == TypeId::kFloat) return Value::Float(std::fabs(value.float_value()));
-      return MakeSqlError("42883", "function abs(" + std::string(TypeName(value.type())) +
-                                       ") does not exist");
+      return MakeSqlError(
+          "42883", "function abs(" + std::string(TypeName(value.type())) + ") does not exist");
     }
   }
   return MakeSqlError("XX000", "unknown function");

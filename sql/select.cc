@@ -255,8 +255,8 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       continue;
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*item.expr, context, ExprPlace::kSelect, &aggregates));
-    outputs.push_back(OutputColumn{item.expr.get(), -1, item.output_name,
-                                   ExprToUnqualifiedString(*item.expr)});
+    outputs.push_back(
+        OutputColumn{item.expr.get(), -1, item.output_name, ExprToUnqualifiedString(*item.expr)});
   }
   const Expr* where = select.where.get();
   if (where != nullptr) {
@@ -324,8 +324,8 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       }
       if (key.output < 0) {
         if (select.distinct) {
-          return MakeSqlError("42P10",
-                              "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+          return MakeSqlError(
+              "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
         }
         key.expr = &expr;
       }
@@ -338,8 +338,8 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     Grouping grouping;
     for (const Expr* expr : group_exprs) grouping.texts.push_back(ExprToUnqualifiedString(*expr));
     if (schema != nullptr && schema->has_primary_key()) {
-      grouping.by_primary_key = std::all_of(
-          schema->primary_key.begin(), schema->primary_key.end(), [&](int column) {
+      grouping.by_primary_key =
+          std::all_of(schema->primary_key.begin(), schema->primary_key.end(), [&](int column) {
             Expr key;
             key.kind = ExprKind::kColumn;
             key.column = schema->columns[column].name;
@@ -350,8 +350,8 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     }
     for (const OutputColumn& output : outputs) {
       if (output.expr == nullptr) {
-        const bool listed = std::find(grouping.texts.begin(), grouping.texts.end(),
-                                      output.text) != grouping.texts.end();
+        const bool listed = std::find(grouping.texts.begin(), grouping.texts.end(), output.text) !=
+                            grouping.texts.end();
         if (!listed && !grouping.by_primary_key) return NotGrouped(context, output.name);
         continue;
       }
@@ -585,8 +585,7 @@ std::vector<std::vector<Value>> CombineRows(SetOp op, bool all,
 
 }  // namespace
 
-SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select,
-                                                           Transaction& txn) {
+SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select, Transaction& txn) {
   const std::string_view name = SetOpName(select.set_op);
   if (select.for_update || select.left->for_update || select.right->for_update) {
     return MakeSqlError("0A000", "FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT");
@@ -596,8 +595,8 @@ SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select,
   ResultSet left = std::move(*left_result.rows);
   ResultSet right = std::move(*right_result.rows);
   if (left.columns.size() != right.columns.size()) {
-    return MakeSqlError("42601", "each " + std::string(name) +
-                                     " query must have the same number of columns");
+    return MakeSqlError(
+        "42601", "each " + std::string(name) + " query must have the same number of columns");
   }
   // Each column's type: the two sides' common type (bigint and double
   // precision make double precision; other pairs must be equal).
@@ -611,8 +610,7 @@ SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select,
       const auto is_number = [](TypeId t) { return t == TypeId::kInt || t == TypeId::kFloat; };
       if (!is_number(a) || !is_number(b)) {
         return MakeSqlError("42804", std::string(name) + " types " + std::string(TypeName(a)) +
-                                         " and " + std::string(TypeName(b)) +
-                                         " cannot be matched");
+                                         " and " + std::string(TypeName(b)) + " cannot be matched");
       }
       type = TypeId::kFloat;
     }

@@ -435,8 +435,7 @@ TEST(ParserTest, Distinct) {
   EXPECT_FALSE(ParseOne<Select>("SELECT ALL a FROM t", &keep).distinct);
   EXPECT_EQ(Expr("count(DISTINCT a) + sum(distinct a * 2)"),
             "(count(DISTINCT a) + sum(DISTINCT (a * 2)))");
-  EXPECT_EQ(ParseFails("SELECT count(DISTINCT *) FROM t").message,
-            "syntax error at or near \"*\"");
+  EXPECT_EQ(ParseFails("SELECT count(DISTINCT *) FROM t").message, "syntax error at or near \"*\"");
   EXPECT_EQ(ParseFails("SELECT DISTINCT ON (a) a FROM t").sqlstate, "0A000");
 }
 
