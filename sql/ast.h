@@ -99,6 +99,9 @@ struct Expr {
   BinaryOp binary_op = BinaryOp::kAdd;
   AggregateFunc aggregate = AggregateFunc::kCount;
   bool distinct = false;  // kAggregate: count(DISTINCT e), sum(DISTINCT e), ...
+  // kAggregate: the condition of FILTER (WHERE filter), null when none. Not
+  // an operand (count(*) has none), but counted in `height`.
+  std::unique_ptr<Expr> filter;
   ScalarFunc function = ScalarFunc::kCoalesce;  // kFunction
   // kCase: the operands are [x of CASE x WHEN ..., when case_operand], then
   // each WHEN and its THEN, then [the ELSE, when case_else].

@@ -418,10 +418,28 @@ ExprPtr Parser::ParseFunction() {
     Fail("42883", message, name_token.pos);
     return nullptr;
   }
+  ExprPtr filter;
+  if (IsWord(Peek(), "filter") && IsOp(Peek(1), "(")) {
+    Advance();
+    Advance();
+    if (!ExpectWord("where")) return nullptr;
+    filter = ParseExpr(0);
+    if (filter == nullptr || !ExpectOp(")")) return nullptr;
+  }
   ExprPtr node = MakeNode(ExprKind::kAggregate, name_token.pos, std::move(args));
-  if (node != nullptr) {
-    node->aggregate = found->second;
-    node->distinct = distinct;
+  if (node == nullptr) return nullptr;
+  node->aggregate = found->second;
+  node->distinct = distinct;
+  if (filter != nullptr) {
+    node->height = std::max(node->height, filter->height + 1);
+    node->filter = std::move(filter);
+    if (node->height > kMaxExpressionDepth) {
+      Fail("54001",
+           "stack depth limit exceeded: expression nested more than " +
+               std::to_string(kMaxExpressionDepth) + " levels deep",
+           name_token.pos);
+      return nullptr;
+    }
   }
   return node;
 }
@@ -566,7 +584,9 @@ std::string ExprText(const Expr& expr, bool qualified) {
       static constexpr std::array<std::string_view, 5> kNames = {"count", "sum", "min", "max",
                                                                  "avg"};
       return std::string(kNames[static_cast<size_t>(expr.aggregate)]) + "(" +
-             (expr.distinct ? "DISTINCT " : "") + (expr.operands.empty() ? "*" : operand(0)) + ")";
+             (expr.distinct ? "DISTINCT " : "") + (expr.operands.empty() ? "*" : operand(0)) + ")" +
+             (expr.filter == nullptr ? ""
+                                     : " FILTER (WHERE " + ExprText(*expr.filter, qualified) + ")");
     }
   }
   return "?";

@@ -459,6 +459,13 @@ SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace plac
           return MakeSqlError("42803", "aggregate function calls cannot be nested");
         }
       }
+      if (expr.filter != nullptr) {
+        std::vector<const Expr*> nested;
+        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*expr.filter, context, place, &nested));
+        if (!nested.empty()) {
+          return MakeSqlError("42803", "aggregate functions are not allowed in FILTER");
+        }
+      }
       if (aggregates != nullptr) aggregates->push_back(&expr);
       return {};
     }

@@ -83,6 +83,11 @@ std::string_view AggregateName(AggregateFunc func) {
 }
 
 SqlStatus Accumulate(const Expr& aggregate, const EvalContext& context, Accumulator* acc) {
+  if (aggregate.filter != nullptr) {
+    MVDB_SQL_ASSIGN_OR_RETURN(const bool keep,
+                              EvaluateCondition(*aggregate.filter, context, "FILTER"));
+    if (!keep) return {};
+  }
   if (aggregate.operands.empty()) {  // count(*)
     ++acc->count;
     return {};

@@ -525,6 +525,13 @@ TEST(ParserTest, QualifiedStar) {
   EXPECT_FALSE(select.items[3].is_star());
 }
 
+TEST(ParserTest, AggregateFilter) {
+  EXPECT_EQ(Expr("count(*) FILTER (WHERE a > 1) + sum(DISTINCT b) filter (where c)"),
+            "(count(*) FILTER (WHERE (a > 1)) + sum(DISTINCT b) FILTER (WHERE c))");
+  EXPECT_EQ(Expr("count(a) filter"), "count(a)");  // an alias, not a FILTER clause
+  EXPECT_EQ(ParseFails("SELECT count(*) FILTER (a)").message, "syntax error at or near \"a\"");
+}
+
 TEST(ParserTest, AllIsTheDefault) {
   EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
   EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
