@@ -211,6 +211,9 @@ struct Select {
   std::unique_ptr<Select> right;
 
   bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
+  // SELECT DISTINCT ON (e, ...): the first row (in ORDER BY order) of each
+  // set of rows equal in these expressions; `distinct` stays false.
+  std::vector<ExprPtr> distinct_on;
   std::vector<SelectItem> items;
   std::string table;  // empty: no FROM (SELECT 1 + 1)
   std::string table_alias;

@@ -447,12 +447,18 @@ bool Parser::ParseSetOperations(int min_prec, Select* select) {
 bool Parser::ParseSelectCore(Select* out) {
   Advance();  // SELECT
   Select& select = *out;
-  if (IsWord(Peek(), "distinct")) {
-    const PositionedToken& distinct = Advance();
-    if (IsWord(Peek(), "on")) {
-      return Fail("0A000", "SELECT DISTINCT ON is not supported", distinct.pos);
+  if (AcceptWord("distinct")) {
+    if (AcceptWord("on")) {
+      if (!ExpectOp("(")) return false;
+      do {
+        ExprPtr e = ParseExpr(0);
+        if (e == nullptr) return false;
+        select.distinct_on.push_back(std::move(e));
+      } while (AcceptOp(","));
+      if (!ExpectOp(")")) return false;
+    } else {
+      select.distinct = true;
     }
-    select.distinct = true;
   } else {
     AcceptWord("all");  // the default: keep duplicates
   }

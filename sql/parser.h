@@ -42,7 +42,7 @@ struct ParseError {
   //   54001 expression nested deeper than kMaxExpressionDepth
   //   42704 unknown type name;  42883 unknown function (the aggregates
   //         count sum min max avg and coalesce nullif abs exist)
-  //   0A000 SELECT DISTINCT ON; ORDER BY after a parenthesized LIMIT
+  //   0A000 ORDER BY after a parenthesized LIMIT or OFFSET
   //   42P16 more than one primary key;  2201W negative LIMIT/OFFSET
   std::string sqlstate;
   std::string message;  // PostgreSQL's text, without the place

@@ -41,6 +41,7 @@ struct ResultRow {
   Candidate source;  // key empty without FROM or when grouped
   std::vector<Value> outputs;
   std::vector<Value> sort_values;
+  std::vector<Value> distinct_on_values;
 };
 
 struct ValueLess {
@@ -338,6 +339,52 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     sort_keys.push_back(key);
   }
 
+  // DISTINCT ON's expressions resolve as ORDER BY's, and must be what
+  // ORDER BY starts with (in any order), as PostgreSQL requires.
+  std::vector<SortKey> distinct_keys;
+  for (const ExprPtr& item : select.distinct_on) {
+    SortKey key;
+    const Expr& expr = *item;
+    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
+      const int64_t position = expr.literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
+        return MakeSqlError(
+            "42P10", "DISTINCT ON position " + std::to_string(position) + " is not in select list");
+      }
+      key.output = static_cast<int>(position - 1);
+    } else {
+      if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
+        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "DISTINCT ON"));
+      }
+      if (key.output < 0) {
+        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+        key.output = OutputComputing(outputs, expr);
+      }
+      if (key.output < 0) key.expr = &expr;
+    }
+    distinct_keys.push_back(key);
+  }
+  {
+    const auto same = [](const SortKey& a, const SortKey& b) {
+      if (a.output >= 0 || b.output >= 0) return a.output == b.output;
+      return ExprToUnqualifiedString(*a.expr) == ExprToUnqualifiedString(*b.expr);
+    };
+    std::vector<bool> matched(distinct_keys.size(), false);
+    size_t unmatched = distinct_keys.size();
+    for (size_t i = 0; i < sort_keys.size() && unmatched > 0; ++i) {
+      size_t d = 0;
+      while (d < distinct_keys.size() && !same(sort_keys[i], distinct_keys[d])) ++d;
+      if (d == distinct_keys.size()) {
+        return MakeSqlError(
+            "42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions");
+      }
+      if (!matched[d]) {
+        matched[d] = true;
+        --unmatched;
+      }
+    }
+  }
+
   const bool grouped = !group_exprs.empty() || !aggregates.empty() || having != nullptr;
   if (grouped) {
     Grouping grouping;
@@ -363,8 +410,12 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, grouping, context));
     }
     if (having != nullptr) MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*having, grouping, context));
-    for (const SortKey& key : sort_keys) {
-      if (key.expr != nullptr) MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, grouping, context));
+    for (const auto* keys : {&sort_keys, &distinct_keys}) {
+      for (const SortKey& key : *keys) {
+        if (key.expr != nullptr) {
+          MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, grouping, context));
+        }
+      }
     }
     if (select.for_update) {
       return MakeSqlError("0A000", group_exprs.empty()
@@ -373,7 +424,7 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     }
   }
 
-  if (select.distinct && select.for_update) {
+  if ((select.distinct || !distinct_keys.empty()) && select.for_update) {
     return MakeSqlError("0A000", "FOR UPDATE is not allowed with DISTINCT clause");
   }
 
@@ -405,12 +456,15 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         result.outputs.push_back(std::move(value));
       }
     }
-    for (const SortKey& key : sort_keys) {
-      if (key.output >= 0) {
-        result.sort_values.push_back(result.outputs[key.output]);
-      } else {
-        MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*key.expr, row_context));
-        result.sort_values.push_back(std::move(value));
+    for (const auto& [keys, values] : {std::pair(&sort_keys, &result.sort_values),
+                                       std::pair(&distinct_keys, &result.distinct_on_values)}) {
+      for (const SortKey& key : *keys) {
+        if (key.output >= 0) {
+          values->push_back(result.outputs[key.output]);
+        } else {
+          MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*key.expr, row_context));
+          values->push_back(std::move(value));
+        }
       }
     }
     return result;
@@ -484,6 +538,13 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     std::stable_sort(rows.begin(), rows.end(), [&](const ResultRow& a, const ResultRow& b) {
       return CompareSortValues(a.sort_values, b.sort_values, sort_keys) < 0;
     });
+  }
+
+  if (!distinct_keys.empty()) {
+    // The first row of each set, in ORDER BY's order.
+    std::set<std::vector<Value>, TupleLess> seen;
+    std::erase_if(
+        rows, [&](const ResultRow& row) { return !seen.insert(row.distinct_on_values).second; });
   }
 
   const size_t offset = static_cast<size_t>(select.offset.value_or(0));

@@ -436,7 +436,11 @@ TEST(ParserTest, Distinct) {
   EXPECT_EQ(Expr("count(DISTINCT a) + sum(distinct a * 2)"),
             "(count(DISTINCT a) + sum(DISTINCT (a * 2)))");
   EXPECT_EQ(ParseFails("SELECT count(DISTINCT *) FROM t").message, "syntax error at or near \"*\"");
-  EXPECT_EQ(ParseFails("SELECT DISTINCT ON (a) a FROM t").sqlstate, "0A000");
+  const Select& on = ParseOne<Select>("SELECT DISTINCT ON (a, b + 1) a FROM t", &keep);
+  EXPECT_FALSE(on.distinct);
+  ASSERT_EQ(on.distinct_on.size(), 2u);
+  EXPECT_EQ(ExprToString(*on.distinct_on[1]), "(b + 1)");
+  EXPECT_EQ(ParseFails("SELECT DISTINCT ON a FROM t").message, "syntax error at or near \"a\"");
 }
 
 TEST(ParserTest, Having) {
