@@ -45,9 +45,12 @@ enum class ExprKind : uint8_t {
   kBetween,    // operands[0] [NOT] BETWEEN operands[1] AND operands[2]
   kLike,       // operands[0] [NOT] LIKE operands[1]
   kAggregate,  // aggregate(operands[0]), or count(*) with no operand
+  kFunction,   // function(operands...): coalesce, nullif, abs
+  kCase,       // CASE [operand] WHEN w THEN t ... [ELSE e] END (Expr::case_*)
+  kCast,       // CAST(operands[0] AS type), operands[0]::type (Expr::cast_*)
 };
 
-enum class UnaryOp : uint8_t { kNegate, kNot };
+enum class UnaryOp : uint8_t { kNegate, kNot, kPlus };
 
 enum class BinaryOp : uint8_t {
   kAdd,
@@ -66,6 +69,9 @@ enum class BinaryOp : uint8_t {
 };
 
 enum class AggregateFunc : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+
+// The scalar functions (ExprKind::kFunction).
+enum class ScalarFunc : uint8_t { kCoalesce, kNullif, kAbs };
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
@@ -92,6 +98,21 @@ struct Expr {
   UnaryOp unary_op = UnaryOp::kNegate;
   BinaryOp binary_op = BinaryOp::kAdd;
   AggregateFunc aggregate = AggregateFunc::kCount;
+  bool distinct = false;  // kAggregate: count(DISTINCT e), sum(DISTINCT e), ...
+  // kAggregate: the condition of FILTER (WHERE filter), null when none. Not
+  // an operand (count(*) has none), but counted in `height`.
+  std::unique_ptr<Expr> filter;
+  ScalarFunc function = ScalarFunc::kCoalesce;  // kFunction
+  // kCase: the operands are [x of CASE x WHEN ..., when case_operand], then
+  // each WHEN and its THEN, then [the ELSE, when case_else].
+  bool case_operand = false;
+  bool case_else = false;
+  // kCast: the type (a varchar's length in cast_length, else -1), and its
+  // name as PostgreSQL knows it (int4, int8, float8, varchar, ...), which
+  // names a result column: SELECT 1::bigint is "int8".
+  TypeId cast_type = TypeId::kNull;
+  int32_t cast_length = -1;
+  std::string cast_type_name;
   bool negated = false;  // NOT IN, NOT BETWEEN, NOT LIKE, IS NOT NULL
   std::vector<ExprPtr> operands;
 };
@@ -159,11 +180,12 @@ struct Insert {
 };
 
 struct SelectItem {
-  ExprPtr expr;  // null for *
+  ExprPtr expr;  // null for * and t.*
   // The result column's name (docs/sql.md, as PostgreSQL names
   // them): the alias; else the column's name, the aggregate's function name,
   // "bool" for TRUE/FALSE; else "?column?". Empty for *.
   std::string output_name;
+  std::string star_table;  // t.*: the qualifier; empty for a bare *
   bool is_star() const { return expr == nullptr; }
 };
 
@@ -175,14 +197,29 @@ struct OrderItem {
   std::optional<bool> nulls_first;
 };
 
-// SELECT items [FROM table [alias]] [WHERE e] [GROUP BY e, ...]
-// [ORDER BY ...] [LIMIT n] [OFFSET m] [FOR UPDATE]
+enum class SetOp : uint8_t { kNone, kUnion, kIntersect, kExcept };
+
+// SELECT [ALL | DISTINCT] items [FROM table [alias]] [WHERE e]
+// [GROUP BY e, ...] [HAVING e] [ORDER BY ...] [LIMIT n] [OFFSET m]
+// [FOR UPDATE]; or a set operation, `left` UNION | INTERSECT | EXCEPT
+// [ALL] `right`, whose ORDER BY, LIMIT and OFFSET apply to the whole
+// result (its other fields, items to having, stay empty).
 struct Select {
+  SetOp set_op = SetOp::kNone;
+  bool set_all = false;  // UNION ALL, INTERSECT ALL, EXCEPT ALL
+  std::unique_ptr<Select> left;
+  std::unique_ptr<Select> right;
+
+  bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
+  // SELECT DISTINCT ON (e, ...): the first row (in ORDER BY order) of each
+  // set of rows equal in these expressions; `distinct` stays false.
+  std::vector<ExprPtr> distinct_on;
   std::vector<SelectItem> items;
   std::string table;  // empty: no FROM (SELECT 1 + 1)
   std::string table_alias;
   ExprPtr where;  // null when absent
   std::vector<ExprPtr> group_by;
+  ExprPtr having;  // null when absent
   std::vector<OrderItem> order_by;
   std::optional<int64_t> limit;  // absent: no LIMIT, or LIMIT ALL
   std::optional<int64_t> offset;

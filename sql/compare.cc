@@ -93,8 +93,23 @@ double AsDouble(const Value& v) {
 
 }  // namespace
 
+namespace {
+
+// +x is x: the number literal under unary pluses (PostgreSQL's +1.5 is
+// numeric too), else `expr` itself.
+const Expr& UnderPlus(const Expr& expr) {
+  const Expr* e = &expr;
+  while (e->kind == ExprKind::kUnary && e->unary_op == UnaryOp::kPlus) e = e->operands[0].get();
+  const bool number = e->kind == ExprKind::kLiteral &&
+                      (e->literal.type() == TypeId::kInt || e->literal.type() == TypeId::kFloat);
+  return number ? *e : expr;
+}
+
+}  // namespace
+
 std::string_view NumericText(const Expr& expr) {
-  return expr.kind == ExprKind::kLiteral ? std::string_view(expr.numeric) : std::string_view();
+  const Expr& e = UnderPlus(expr);
+  return e.kind == ExprKind::kLiteral ? std::string_view(e.numeric) : std::string_view();
 }
 
 std::optional<int64_t> RoundNumericToBigint(std::string_view decimal) {
@@ -120,7 +135,8 @@ std::optional<int> CompareIntWithDecimal(int64_t i, std::string_view decimal) {
   return CompareDecimals(*ParseDecimal(std::to_string(i)), *d);
 }
 
-std::optional<Comparand> ConstantComparand(const Expr& expr, TypeId type) {
+std::optional<Comparand> ConstantComparand(const Expr& given, TypeId type) {
+  const Expr& expr = UnderPlus(given);
   if (expr.kind != ExprKind::kLiteral || expr.literal.is_null()) return std::nullopt;
   if (expr.literal.type() == TypeId::kText && type != TypeId::kText && type != TypeId::kNull) {
     ColumnSchema column;  // no varchar length: a constant is read, not stored

@@ -46,13 +46,14 @@ struct Comparand {
 SqlResult<int> CompareSql(std::string_view op, const Comparand& a, const Comparand& b);
 
 // The comparand a constant is when compared with a value of type `type`: a
-// literal's value (with its exact text if numeric), or a text literal read
+// literal's value (with its exact text if numeric; +5 is 5), or a text literal read
 // as `type` (PostgreSQL's untyped literal, as WHERE reads it); nullopt for
 // NULL, anything but a literal, and text that `type` cannot read. What the
 // planner compares key columns with.
 std::optional<Comparand> ConstantComparand(const Expr& expr, TypeId type);
 
-// The exact text of a numeric literal (Expr::numeric), else empty.
+// The exact text of a numeric literal (Expr::numeric), also under unary
+// pluses (+1.5), else empty.
 std::string_view NumericText(const Expr& expr);
 
 // A numeric literal's text rounded to a bigint as PostgreSQL casts numeric

@@ -25,6 +25,7 @@
 #include "sql/executor.h"
 
 #include <algorithm>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -120,14 +121,25 @@ SqlResult<StatementResult> Executor::ExecuteDdl(const Statement& statement, Tran
 
 namespace {
 
-// The table a data statement uses and the lock it takes on it, if any.
-std::optional<std::pair<std::string, TableLockMode>> StatementLock(const Statement& statement) {
-  const StatementNode& node = statement.node;
-  if (const auto* select = std::get_if<Select>(&node)) {
-    if (select->table.empty()) return std::nullopt;
-    return std::pair(select->table,
-                     select->for_update ? TableLockMode::kRowShare : TableLockMode::kAccessShare);
+using TableLock = std::pair<std::string, TableLockMode>;
+
+// The tables a query reads and the locks it takes on them, appended to *locks.
+void QueryLocks(const Select& select, std::vector<TableLock>* locks) {
+  if (select.set_op != SetOp::kNone) {
+    QueryLocks(*select.left, locks);
+    QueryLocks(*select.right, locks);
+    return;
   }
+  if (select.table.empty()) return;
+  locks->emplace_back(select.table,
+                      select.for_update ? TableLockMode::kRowShare : TableLockMode::kAccessShare);
+}
+
+// The table a data statement other than SELECT and EXPLAIN writes, and
+// the lock it takes on it.
+std::optional<TableLock> StatementLock(const Statement& statement) {
+  const StatementNode& node = statement.node;
+  if (std::holds_alternative<Select>(node)) return std::nullopt;  // QueryLocks
   if (const auto* insert = std::get_if<Insert>(&node)) {
     return std::pair(insert->table, TableLockMode::kRowExclusive);
   }
@@ -137,8 +149,20 @@ std::optional<std::pair<std::string, TableLockMode>> StatementLock(const Stateme
   if (const auto* del = std::get_if<Delete>(&node)) {
     return std::pair(del->table, TableLockMode::kRowExclusive);
   }
-  if (const auto* explain = std::get_if<Explain>(&node)) return StatementLock(*explain->statement);
   return std::nullopt;
+}
+
+// Every table lock a data statement takes, in the order it takes them.
+std::vector<TableLock> StatementLocks(const Statement& statement) {
+  const Statement* inner = &statement;
+  if (const auto* explain = std::get_if<Explain>(&statement.node)) inner = explain->statement.get();
+  std::vector<TableLock> locks;
+  if (const auto* select = std::get_if<Select>(&inner->node)) {
+    QueryLocks(*select, &locks);
+  } else if (auto lock = StatementLock(*inner)) {
+    locks.push_back(std::move(*lock));
+  }
+  return locks;
 }
 
 // Locks `table` for a statement of `ddl`: NotFound is no error here (the
@@ -154,8 +178,8 @@ SqlStatus LockForStatement(Transaction& txn, const std::string& table, TableLock
 SqlResult<StatementResult> Executor::ExecuteDml(const Statement& statement, Transaction& txn) {
   // The table lock before the statement reads any schema (the comment at
   // the top of this file).
-  if (const auto lock = StatementLock(statement)) {
-    MVDB_SQL_RETURN_IF_ERROR(LockForStatement(txn, lock->first, lock->second));
+  for (const auto& [table, mode] : StatementLocks(statement)) {
+    MVDB_SQL_RETURN_IF_ERROR(LockForStatement(txn, table, mode));
   }
   if (const auto* select = std::get_if<Select>(&statement.node)) {
     return SelectStatement(*select, txn);
@@ -461,13 +485,27 @@ SqlResult<StatementResult> Executor::ExplainStatement(const Explain& explain) {
     return DescribeAccess(path, table);
   };
   if (const auto* select = std::get_if<Select>(&inner.node)) {
-    if (select->table.empty()) {
-      lines.push_back("Result");
-    } else {
+    // A set operation names itself, and each query under it one level in.
+    static constexpr std::string_view kSetOpNames[] = {"", "Union", "Intersect", "Except"};
+    const std::function<SqlStatus(const Select&, const std::string&)> describe =
+        [&](const Select& query, const std::string& indent) -> SqlStatus {
+      if (query.set_op != SetOp::kNone) {
+        lines.push_back(indent + std::string(kSetOpNames[static_cast<size_t>(query.set_op)]) +
+                        (query.set_all ? " All" : ""));
+        const std::string inner_indent = indent.empty() ? "  ->  " : "      " + indent;
+        MVDB_SQL_RETURN_IF_ERROR(describe(*query.left, inner_indent));
+        return describe(*query.right, inner_indent);
+      }
+      if (query.table.empty()) {
+        lines.push_back(indent + "Result");
+        return {};
+      }
       MVDB_SQL_ASSIGN_OR_RETURN(std::string line,
-                                access(select->table, select->table_alias, select->where.get()));
-      lines.push_back(std::move(line));
-    }
+                                access(query.table, query.table_alias, query.where.get()));
+      lines.push_back(indent + line);
+      return {};
+    };
+    MVDB_SQL_RETURN_IF_ERROR(describe(*select, ""));
   } else if (const auto* insert = std::get_if<Insert>(&inner.node)) {
     MVDB_SQL_ASSIGN_OR_RETURN(auto schema, FindTable(insert->table));
     lines.push_back("Insert on " + schema->name);

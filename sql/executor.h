@@ -96,6 +96,9 @@ class Executor {
   SqlResult<StatementResult> AddColumnStatement(const AddColumn& add, Transaction& ddl);
 
   SqlResult<StatementResult> SelectStatement(const Select& select, Transaction& txn);
+  // UNION, INTERSECT, EXCEPT [ALL] (select.cc): both sides' rows, combined,
+  // then the whole's ORDER BY, OFFSET and LIMIT.
+  SqlResult<StatementResult> SetOperationStatement(const Select& select, Transaction& txn);
   SqlResult<StatementResult> InsertStatement(const Insert& insert, Transaction& txn);
   SqlResult<StatementResult> UpdateStatement(const Update& update, Transaction& txn);
   SqlResult<StatementResult> DeleteStatement(const Delete& del, Transaction& txn);

@@ -64,6 +64,8 @@ ExprPtr Parser::ParseExpr(int min_prec) {
         prec = kPrecMultiplicative;
       } else if (op == "=" || op == "<>" || op == "<" || op == "<=" || op == ">" || op == ">=") {
         prec = kPrecComparison;
+      } else if (op == "::") {
+        prec = kPrecCast;
       }
     } else if (t.token.kind == TokenKind::kIdentifier) {
       const std::string& word = t.token.text;
@@ -95,6 +97,7 @@ ExprPtr Parser::ParseInfix(ExprPtr left, int prec) {
   const PositionedToken& op_token = Advance();
   const SourcePos pos = op_token.pos;
   const std::string& op = op_token.token.text;
+  if (op == "::") return ParseCastType(std::move(left), pos);
   if (op_token.token.kind == TokenKind::kOperator || op == "and" || op == "or") {
     static const std::pair<std::string_view, BinaryOp> kBinaryOps[] = {
         {"+", BinaryOp::kAdd},       {"-", BinaryOp::kSubtract},      {"*", BinaryOp::kMultiply},
@@ -217,12 +220,18 @@ ExprPtr Parser::ParsePrefix() {
         if (inner == nullptr || !ExpectOp(")")) return nullptr;
         return inner;
       }
-      if (t.token.text == "-") {
+      if (t.token.text == "-" || t.token.text == "+") {
+        const bool minus = t.token.text == "-";
         Advance();
         const PositionedToken& next = Peek();
         // -5 is the literal -5, as in PostgreSQL's grammar; that is also
-        // how the smallest bigint can be written at all.
-        if (next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) {
+        // how the smallest bigint can be written at all. Not when a cast
+        // follows: -5::text is -('5'::text) (the cast binds tighter), an
+        // error. +5 stays an operator, as in PostgreSQL (ORDER BY +1 sorts
+        // by a constant; ORDER BY 1 by the first column).
+        if (minus &&
+            (next.token.kind == TokenKind::kInteger || next.token.kind == TokenKind::kFloat) &&
+            !IsOp(Peek(1), "::")) {
           ExprPtr node = ParseNumber(next, true, t.pos);
           if (node != nullptr) Advance();
           return node;
@@ -232,7 +241,7 @@ ExprPtr Parser::ParsePrefix() {
         std::vector<ExprPtr> operands;
         operands.push_back(std::move(operand));
         ExprPtr node = MakeNode(ExprKind::kUnary, t.pos, std::move(operands));
-        if (node != nullptr) node->unary_op = UnaryOp::kNegate;
+        if (node != nullptr) node->unary_op = minus ? UnaryOp::kNegate : UnaryOp::kPlus;
         return node;
       }
       break;
@@ -241,6 +250,16 @@ ExprPtr Parser::ParsePrefix() {
       if (word == "true") return literal(Value::Bool(true));
       if (word == "false") return literal(Value::Bool(false));
       if (word == "null") return literal(Value::Null());
+      if (word == "case") return ParseCase();
+      if (word == "cast") {
+        Advance();
+        if (!ExpectOp("(")) return nullptr;
+        ExprPtr operand = ParseExpr(0);
+        if (operand == nullptr || !ExpectWord("as")) return nullptr;
+        ExprPtr node = ParseCastType(std::move(operand), t.pos);
+        if (node == nullptr || !ExpectOp(")")) return nullptr;
+        return node;
+      }
       if (word == "not") {
         Advance();
         ExprPtr operand = ParseExpr(kPrecNot);
@@ -273,10 +292,95 @@ ExprPtr Parser::ParsePrefix() {
   return nullptr;
 }
 
+ExprPtr Parser::ParseCase() {
+  const SourcePos pos = Advance().pos;  // CASE
+  std::vector<ExprPtr> operands;
+  bool has_operand = false;
+  if (!IsWord(Peek(), "when")) {
+    ExprPtr operand = ParseExpr(0);
+    if (operand == nullptr) return nullptr;
+    operands.push_back(std::move(operand));
+    has_operand = true;
+  }
+  if (!IsWord(Peek(), "when")) {
+    SyntaxError(Peek());
+    return nullptr;
+  }
+  while (AcceptWord("when")) {
+    ExprPtr when = ParseExpr(0);
+    if (when == nullptr || !ExpectWord("then")) return nullptr;
+    ExprPtr then = ParseExpr(0);
+    if (then == nullptr) return nullptr;
+    operands.push_back(std::move(when));
+    operands.push_back(std::move(then));
+  }
+  bool has_else = false;
+  if (AcceptWord("else")) {
+    ExprPtr otherwise = ParseExpr(0);
+    if (otherwise == nullptr) return nullptr;
+    operands.push_back(std::move(otherwise));
+    has_else = true;
+  }
+  if (!ExpectWord("end")) return nullptr;
+  ExprPtr node = MakeNode(ExprKind::kCase, pos, std::move(operands));
+  if (node != nullptr) {
+    node->case_operand = has_operand;
+    node->case_else = has_else;
+  }
+  return node;
+}
+
+ExprPtr Parser::ParseCastType(ExprPtr operand, const SourcePos& pos) {
+  // PostgreSQL's own name of each spelling (what names a result column).
+  static const std::pair<std::string_view, std::string_view> kInternalNames[] = {
+      {"int", "int4"},        {"integer", "int4"},      {"bigint", "int8"},   {"text", "text"},
+      {"varchar", "varchar"}, {"character", "varchar"}, {"boolean", "bool"},  {"bool", "bool"},
+      {"double", "float8"},   {"float", "float8"},      {"float8", "float8"}, {"real", "float4"},
+  };
+  const std::string spelling = Peek().token.text;
+  ColumnDef type;
+  if (!ParseType(&type)) return nullptr;
+  std::vector<ExprPtr> operands;
+  operands.push_back(std::move(operand));
+  ExprPtr node = MakeNode(ExprKind::kCast, pos, std::move(operands));
+  if (node == nullptr) return nullptr;
+  node->cast_type = type.type;
+  node->cast_length = type.max_length;
+  for (const auto& [written, internal] : kInternalNames) {
+    if (written == spelling) node->cast_type_name = internal;
+  }
+  return node;
+}
+
 ExprPtr Parser::ParseFunction() {
   const PositionedToken& name_token = Advance();
   const std::string& name = name_token.token.text;
   Advance();  // (
+  if (name == "coalesce" || name == "nullif" || name == "abs") {
+    // Not aggregates: coalesce(e, ...) and nullif(a, b) are grammar of
+    // their own in PostgreSQL (another form is a syntax error), abs an
+    // ordinary function (CheckExpr in sql/expression.cc checks its
+    // arguments, knowing their types).
+    std::vector<ExprPtr> args;
+    const bool ordinary = name == "abs";
+    if (ordinary) AcceptWord("all");
+    if (!ordinary || !IsOp(Peek(), ")")) {
+      do {
+        ExprPtr arg = ParseExpr(0);
+        if (arg == nullptr) return nullptr;
+        args.push_back(std::move(arg));
+        if (name == "nullif" && args.size() == 1 && !ExpectOp(",")) return nullptr;
+      } while (name == "nullif" ? args.size() < 2 : AcceptOp(","));
+    }
+    if (!ExpectOp(")")) return nullptr;
+    ExprPtr node = MakeNode(ExprKind::kFunction, name_token.pos, std::move(args));
+    if (node != nullptr) {
+      node->function = name == "coalesce" ? ScalarFunc::kCoalesce
+                       : name == "nullif" ? ScalarFunc::kNullif
+                                          : ScalarFunc::kAbs;
+    }
+    return node;
+  }
   static const std::pair<std::string_view, AggregateFunc> kAggregates[] = {
       {"count", AggregateFunc::kCount}, {"sum", AggregateFunc::kSum}, {"min", AggregateFunc::kMin},
       {"max", AggregateFunc::kMax},     {"avg", AggregateFunc::kAvg},
@@ -285,9 +389,13 @@ ExprPtr Parser::ParseFunction() {
                                    [&](const auto& entry) { return entry.first == name; });
   std::vector<ExprPtr> args;
   bool star = false;
-  if (AcceptOp("*")) {
+  // count(ALL x) is count(x); ALL and DISTINCT take an argument
+  // (count(ALL *) is a syntax error, as in PostgreSQL).
+  const bool distinct = AcceptWord("distinct");
+  const bool all = !distinct && AcceptWord("all");
+  if (!all && !distinct && AcceptOp("*")) {
     star = true;
-  } else if (!IsOp(Peek(), ")")) {
+  } else if (all || distinct || !IsOp(Peek(), ")")) {
     do {
       ExprPtr arg = ParseExpr(0);
       if (arg == nullptr) return nullptr;
@@ -310,8 +418,29 @@ ExprPtr Parser::ParseFunction() {
     Fail("42883", message, name_token.pos);
     return nullptr;
   }
+  ExprPtr filter;
+  if (IsWord(Peek(), "filter") && IsOp(Peek(1), "(")) {
+    Advance();
+    Advance();
+    if (!ExpectWord("where")) return nullptr;
+    filter = ParseExpr(0);
+    if (filter == nullptr || !ExpectOp(")")) return nullptr;
+  }
   ExprPtr node = MakeNode(ExprKind::kAggregate, name_token.pos, std::move(args));
-  if (node != nullptr) node->aggregate = found->second;
+  if (node == nullptr) return nullptr;
+  node->aggregate = found->second;
+  node->distinct = distinct;
+  if (filter != nullptr) {
+    node->height = std::max(node->height, filter->height + 1);
+    node->filter = std::move(filter);
+    if (node->height > kMaxExpressionDepth) {
+      Fail("54001",
+           "stack depth limit exceeded: expression nested more than " +
+               std::to_string(kMaxExpressionDepth) + " levels deep",
+           name_token.pos);
+      return nullptr;
+    }
+  }
   return node;
 }
 
@@ -374,20 +503,24 @@ std::string LiteralToString(const Value& value) {
   return "NULL";
 }
 
-std::string ExprToString(const Expr& expr) {
-  auto operand = [&](size_t i) { return ExprToString(*expr.operands[i]); };
+namespace {
+
+std::string ExprText(const Expr& expr, bool qualified) {
+  auto operand = [&](size_t i) { return ExprText(*expr.operands[i], qualified); };
   const std::string not_word = expr.negated ? " NOT" : "";
   switch (expr.kind) {
     case ExprKind::kLiteral:
       return LiteralToString(expr.literal);
     case ExprKind::kColumn:
-      return (expr.table.empty() ? "" : QuoteName(expr.table) + ".") + QuoteName(expr.column);
+      return (expr.table.empty() || !qualified ? "" : QuoteName(expr.table) + ".") +
+             QuoteName(expr.column);
     case ExprKind::kUnary: {
       std::string inner = operand(0);
       // A literal operand keeps its parentheses, else -(5) would read back
       // as the literal -5.
       if (expr.operands[0]->kind == ExprKind::kLiteral) inner = "(" + inner + ")";
-      return std::string(expr.unary_op == UnaryOp::kNot ? "(NOT " : "(- ") + inner + ")";
+      static constexpr std::array<std::string_view, 3> kSpellings = {"(- ", "(NOT ", "(+ "};
+      return std::string(kSpellings[static_cast<size_t>(expr.unary_op)]) + inner + ")";
     }
     case ExprKind::kBinary: {
       static constexpr std::array<std::string_view, 13> kSpellings = {
@@ -409,14 +542,72 @@ std::string ExprToString(const Expr& expr) {
       return "(" + operand(0) + not_word + " BETWEEN " + operand(1) + " AND " + operand(2) + ")";
     case ExprKind::kLike:
       return "(" + operand(0) + not_word + " LIKE " + operand(1) + ")";
+    case ExprKind::kFunction: {
+      std::string text = std::string(ScalarFuncName(expr.function)) + "(";
+      for (size_t i = 0; i < expr.operands.size(); ++i) {
+        if (i > 0) text += ", ";
+        text += operand(i);
+      }
+      return text + ")";
+    }
+    case ExprKind::kCase: {
+      std::string text = "CASE";
+      size_t i = 0;
+      if (expr.case_operand) text += " " + operand(i++);
+      const size_t branches_end = expr.operands.size() - (expr.case_else ? 1 : 0);
+      for (; i + 1 < branches_end; i += 2) {
+        text += " WHEN " + operand(i) + " THEN " + operand(i + 1);
+      }
+      if (expr.case_else) text += " ELSE " + operand(expr.operands.size() - 1);
+      return text + " END";
+    }
+    case ExprKind::kCast: {
+      std::string type;
+      switch (expr.cast_type) {
+        case TypeId::kInt:
+          type = "bigint";
+          break;
+        case TypeId::kFloat:
+          type = "double precision";
+          break;
+        case TypeId::kBool:
+          type = "boolean";
+          break;
+        default:
+          type =
+              expr.cast_length >= 0 ? "varchar(" + std::to_string(expr.cast_length) + ")" : "text";
+          break;
+      }
+      return "CAST(" + operand(0) + " AS " + type + ")";
+    }
     case ExprKind::kAggregate: {
       static constexpr std::array<std::string_view, 5> kNames = {"count", "sum", "min", "max",
                                                                  "avg"};
       return std::string(kNames[static_cast<size_t>(expr.aggregate)]) + "(" +
-             (expr.operands.empty() ? "*" : operand(0)) + ")";
+             (expr.distinct ? "DISTINCT " : "") + (expr.operands.empty() ? "*" : operand(0)) + ")" +
+             (expr.filter == nullptr ? ""
+                                     : " FILTER (WHERE " + ExprText(*expr.filter, qualified) + ")");
     }
   }
   return "?";
 }
+
+}  // namespace
+
+std::string_view ScalarFuncName(ScalarFunc function) {
+  switch (function) {
+    case ScalarFunc::kCoalesce:
+      return "coalesce";
+    case ScalarFunc::kNullif:
+      return "nullif";
+    case ScalarFunc::kAbs:
+      return "abs";
+  }
+  return "?";
+}
+
+std::string ExprToString(const Expr& expr) { return ExprText(expr, true); }
+
+std::string ExprToUnqualifiedString(const Expr& expr) { return ExprText(expr, false); }
 
 }  // namespace mvdb::sql

@@ -13,17 +13,26 @@
 #include <limits>
 
 #include "sql/compare.h"
+#include "sql/expression_internal.h"
 #include "sql/key_codec.h"
 #include "sql/parser.h"
 
 namespace mvdb::sql {
+
+SqlError UnknownQualifier(std::string_view qualifier, const EvalContext& context) {
+  // The table's own name after it was given an alias, or another name.
+  const bool aliased = context.table != nullptr && qualifier == context.table->name;
+  return MakeSqlError("42P01", std::string(aliased ? "invalid reference to" : "missing") +
+                                   " FROM-clause entry for table \"" + std::string(qualifier) +
+                                   "\"");
+}
 
 SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right) {
   return MakeSqlError("42883", "operator does not exist: " + std::string(TypeName(left)) + " " +
                                    std::string(op) + " " + std::string(TypeName(right)));
 }
 
-namespace {
+namespace expression_internal {
 
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
@@ -264,7 +273,7 @@ SqlResult<Value> EvaluateLogic(const Expr& expr, const EvalContext& context) {
 
 SqlResult<int> ResolveColumn(const Expr& expr, const EvalContext& context) {
   if (!expr.table.empty() && (context.table == nullptr || expr.table != context.qualifier)) {
-    return MakeSqlError("42P01", "missing FROM-clause entry for table \"" + expr.table + "\"");
+    return UnknownQualifier(expr.table, context);
   }
   const int index = context.table == nullptr ? -1 : context.table->ColumnIndex(expr.column);
   if (index < 0) {
@@ -350,7 +359,9 @@ size_t CharLength(std::string_view s, size_t i) {
   return std::min(length, s.size() - i);
 }
 
-}  // namespace
+}  // namespace expression_internal
+
+using namespace expression_internal;  // NOLINT(google-build-using-namespace): its helpers
 
 std::string ValueToText(const Value& value) {
   switch (value.type()) {
@@ -448,14 +459,40 @@ SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace plac
           return MakeSqlError("42803", "aggregate function calls cannot be nested");
         }
       }
+      if (expr.filter != nullptr) {
+        std::vector<const Expr*> nested;
+        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*expr.filter, context, place, &nested));
+        if (!nested.empty()) {
+          return MakeSqlError("42803", "aggregate functions are not allowed in FILTER");
+        }
+      }
       if (aggregates != nullptr) aggregates->push_back(&expr);
       return {};
     }
+    case ExprKind::kUnary:
+      MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*expr.operands[0], context, place, aggregates));
+      if (expr.unary_op != UnaryOp::kNot) {
+        // +x and -x take numbers only; PostgreSQL knows before any row.
+        const Expr& operand = *expr.operands[0];
+        const bool literal = operand.kind == ExprKind::kLiteral;
+        if (literal && operand.literal.is_null() && expr.unary_op == UnaryOp::kNegate) {
+          // PostgreSQL has several prefix minus operators and no way to
+          // choose for NULL's unknown type (it has one prefix plus).
+          return MakeSqlError("42725", "operator is not unique: - unknown");
+        }
+        const TypeId type = InferType(operand, context);
+        if (type == TypeId::kBool || (type == TypeId::kText && !literal)) {
+          return MakeSqlError("42883", std::string("operator does not exist: ") +
+                                           (expr.unary_op == UnaryOp::kPlus ? "+ " : "- ") +
+                                           std::string(TypeName(type)));
+        }
+      }
+      return {};
     default:
       for (const ExprPtr& operand : expr.operands) {
         MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*operand, context, place, aggregates));
       }
-      return {};
+      return CheckScalar(expr, context);
   }
 }
 
@@ -477,6 +514,11 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
         return FromTruth(truth.has_value() ? std::optional<bool>(!*truth) : truth);
       }
       if (operand.is_null()) return operand;
+      if (expr.unary_op == UnaryOp::kPlus) {
+        if (IsNumeric(operand.type())) return operand;
+        return MakeSqlError("42883",
+                            "operator does not exist: + " + std::string(TypeName(operand.type())));
+      }
       if (operand.type() == TypeId::kInt) {
         if (operand.int_value() == kInt64Min) return OutOfRange();
         return Value::Int(-operand.int_value());
@@ -520,14 +562,19 @@ SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context) {
       }
       return MakeSqlError("42803", "aggregate functions are not allowed here");
     }
+    case ExprKind::kFunction:
+    case ExprKind::kCase:
+    case ExprKind::kCast:
+      return EvaluateScalar(expr, context);
   }
   return MakeSqlError("XX000", "unknown expression kind");
 }
 
-SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context) {
+SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context,
+                                  std::string_view clause) {
   MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(expr, context));
   if (value.is_null()) return false;
-  if (value.type() != TypeId::kBool) return NotBoolean("WHERE", value.type());
+  if (value.type() != TypeId::kBool) return NotBoolean(clause, value.type());
   return value.bool_value();
 }
 
@@ -571,6 +618,10 @@ TypeId InferType(const Expr& expr, const EvalContext& context) {
         default:
           return expr.operands.empty() ? TypeId::kNull : InferType(*expr.operands[0], context);
       }
+    case ExprKind::kFunction:
+    case ExprKind::kCase:
+    case ExprKind::kCast:
+      return InferScalarType(expr, context);
   }
   return TypeId::kNull;
 }

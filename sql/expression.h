@@ -89,15 +89,21 @@ enum class ExprPlace { kWhere, kSelect, kGroupBy, kUpdateSet, kValues };
 SqlStatus CheckExpr(const Expr& expr, const EvalContext& context, ExprPlace place,
                     std::vector<const Expr*>* aggregates);
 
+// 42P01 for a column qualifier that names no table of the query: "missing
+// FROM-clause entry for table "x"", or "invalid reference to ..." when it
+// is the table's name but the query calls the table by an alias.
+SqlError UnknownQualifier(std::string_view qualifier, const EvalContext& context);
+
 // 42883 "operator does not exist: left op right".
 SqlError OperatorDoesNotExist(std::string_view op, TypeId left, TypeId right);
 
 // Evaluates `expr` over context.row.
 SqlResult<Value> Evaluate(const Expr& expr, const EvalContext& context);
 
-// Evaluates a WHERE condition: true keeps the row, false or NULL drops it;
-// a non-boolean is 42804.
-SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context);
+// Evaluates a WHERE (or HAVING, `clause`) condition: true keeps the row,
+// false or NULL drops it; a non-boolean is 42804.
+SqlResult<bool> EvaluateCondition(const Expr& expr, const EvalContext& context,
+                                  std::string_view clause = "WHERE");
 
 // The type `expr` produces, or kNull when unknown before evaluation.
 TypeId InferType(const Expr& expr, const EvalContext& context);

@@ -173,6 +173,12 @@ Token Lexer::Operator(size_t start) {
         return Make(TokenKind::kOperator, start, ">=");
       }
       return Make(TokenKind::kOperator, start, ">");
+    case ':':
+      if (next == ':') {  // a cast, x::type
+        ++pos_;
+        return Make(TokenKind::kOperator, start, "::");
+      }
+      break;
     case '!':
       if (next == '=') {
         ++pos_;

@@ -9,7 +9,7 @@
 // - 'strings' with '' for a quote; numbers: 12, 1.5, .5, 1., 1e10, 2.5E-3.
 // - Comments: -- to the end of the line, and /* */, which nest as in
 //   PostgreSQL.
-// - Operators: + - * / % = <> != < <= > >= ( ) , ; . — any other character
+// - Operators: + - * / % = <> != < <= > >= ( ) , ; . :: — any other character
 //   is a kUnknown token, which the parser reports as a syntax error there.
 //
 // The only lexical errors are unterminated strings, quoted identifiers and
@@ -34,7 +34,7 @@ enum class TokenKind : uint8_t {
   kInteger,           // digits only; `text` holds them
   kFloat,             // a number with '.' or an exponent; `text` holds it
   kString,            // 'text', unescaped in `text`
-  kOperator,          // `text`: one of + - * / % = <> < <= > >= ( ) , ; . (!= reads as <>)
+  kOperator,          // `text`: one of + - * / % = <> < <= > >= ( ) , ; . :: (!= reads as <>)
   kUnknown,           // a character that starts no token
   kUnterminated,      // input ended inside a string, quoted identifier or comment
 };

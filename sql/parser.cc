@@ -134,6 +134,7 @@ bool Parser::ParseScript(std::vector<Statement>* statements) {
 
 bool Parser::ParseStatement(StatementNode* out) {
   const PositionedToken& first = Peek();
+  if (IsOp(first, "(")) return ParseSelect(out);  // (SELECT ...) UNION ...
   if (first.token.kind != TokenKind::kIdentifier) return SyntaxError(first);
   const std::string& word = first.token.text;
   if (word == "create") return ParseCreate(out);
@@ -395,8 +396,72 @@ bool Parser::ParseInsert(StatementNode* out) {
 }
 
 bool Parser::ParseSelect(StatementNode* out) {
-  Advance();  // SELECT
   Select select;
+  if (!ParseQuery(&select)) return false;
+  *out = std::move(select);
+  return true;
+}
+
+bool Parser::ParseQuery(Select* select) {
+  return ParseSetOperations(0, select) && ParseQueryTail(select);
+}
+
+bool Parser::ParseSetOperations(int min_prec, Select* select) {
+  Select left;
+  if (AcceptOp("(")) {
+    if (!ParseQuery(&left) || !ExpectOp(")")) return false;
+  } else if (IsWord(Peek(), "select")) {
+    if (!ParseSelectCore(&left)) return false;
+  } else {
+    return SyntaxError(Peek());
+  }
+  for (;;) {
+    const PositionedToken& t = Peek();
+    SetOp op = SetOp::kNone;
+    int prec = 0;
+    if (IsWord(t, "union")) {
+      op = SetOp::kUnion;
+      prec = 1;
+    } else if (IsWord(t, "except")) {
+      op = SetOp::kExcept;
+      prec = 1;
+    } else if (IsWord(t, "intersect")) {
+      op = SetOp::kIntersect;
+      prec = 2;
+    }
+    if (op == SetOp::kNone || prec < min_prec) break;
+    Advance();
+    Select combined;
+    combined.set_op = op;
+    combined.set_all = AcceptWord("all");
+    if (!combined.set_all) AcceptWord("distinct");
+    combined.left = std::make_unique<Select>(std::move(left));
+    combined.right = std::make_unique<Select>();
+    if (!ParseSetOperations(prec + 1, combined.right.get())) return false;
+    left = std::move(combined);
+  }
+  *select = std::move(left);
+  return true;
+}
+
+bool Parser::ParseSelectCore(Select* out) {
+  Advance();  // SELECT
+  Select& select = *out;
+  if (AcceptWord("distinct")) {
+    if (AcceptWord("on")) {
+      if (!ExpectOp("(")) return false;
+      do {
+        ExprPtr e = ParseExpr(0);
+        if (e == nullptr) return false;
+        select.distinct_on.push_back(std::move(e));
+      } while (AcceptOp(","));
+      if (!ExpectOp(")")) return false;
+    } else {
+      select.distinct = true;
+    }
+  } else {
+    AcceptWord("all");  // the default: keep duplicates
+  }
   do {
     select.items.emplace_back();
     if (!ParseSelectItem(&select.items.back())) return false;
@@ -419,7 +484,26 @@ bool Parser::ParseSelect(StatementNode* out) {
       select.group_by.push_back(std::move(e));
     } while (AcceptOp(","));
   }
-  if (AcceptWord("order")) {
+  if (AcceptWord("having")) {
+    select.having = ParseExpr(0);
+    if (select.having == nullptr) return false;
+  }
+  return true;
+}
+
+bool Parser::ParseQueryTail(Select* out) {
+  Select& select = *out;
+  if (IsWord(Peek(), "order")) {
+    const PositionedToken& order = Advance();
+    if (!select.order_by.empty()) {  // (SELECT ... ORDER BY a) ORDER BY b
+      return Fail("42601", "multiple ORDER BY clauses not allowed", order.pos);
+    }
+    if (select.limit.has_value() || select.offset.has_value()) {
+      // (SELECT ... LIMIT n) ORDER BY b sorts the n rows; a Select node
+      // sorts before it limits.
+      return Fail("0A000", "ORDER BY after a parenthesized LIMIT or OFFSET is not supported",
+                  order.pos);
+    }
     if (!ExpectWord("by")) return false;
     do {
       select.order_by.emplace_back();
@@ -430,12 +514,19 @@ bool Parser::ParseSelect(StatementNode* out) {
   bool seen_limit = false;
   bool seen_offset = false;
   for (;;) {
+    const PositionedToken& t = Peek();
     if (!seen_limit && AcceptWord("limit")) {
       seen_limit = true;
+      if (select.limit.has_value()) {
+        return Fail("42601", "multiple LIMIT clauses not allowed", t.pos);
+      }
       if (AcceptWord("all")) continue;
       if (!ParseLimitValue("LIMIT", &select.limit)) return false;
     } else if (!seen_offset && AcceptWord("offset")) {
       seen_offset = true;
+      if (select.offset.has_value()) {
+        return Fail("42601", "multiple OFFSET clauses not allowed", t.pos);
+      }
       if (!ParseLimitValue("OFFSET", &select.offset)) return false;
     } else {
       break;
@@ -445,12 +536,21 @@ bool Parser::ParseSelect(StatementNode* out) {
     if (!ExpectWord("update")) return false;
     select.for_update = true;
   }
-  *out = std::move(select);
   return true;
 }
 
 bool Parser::ParseSelectItem(SelectItem* item) {
   if (AcceptOp("*")) return true;
+  const PositionedToken& first = Peek();
+  const bool name = first.token.kind == TokenKind::kQuotedIdentifier ||
+                    (first.token.kind == TokenKind::kIdentifier && !IsReserved(first.token.text));
+  if (name && IsOp(Peek(1), ".") && IsOp(Peek(2), "*")) {  // t.*
+    item->star_table = first.token.text;
+    Advance();
+    Advance();
+    Advance();
+    return true;
+  }
   item->expr = ParseExpr(0);
   if (item->expr == nullptr) return false;
   const PositionedToken& t = Peek();
@@ -469,19 +569,46 @@ bool Parser::ParseSelectItem(SelectItem* item) {
     item->output_name = Advance().token.text;  // a bare alias: SELECT a b
     return true;
   }
-  const Expr& e = *item->expr;
+  item->output_name = "?column?";
+  FigureColumnName(*item->expr, &item->output_name);
+  return true;
+}
+
+// PostgreSQL's FigureColnameInternal: the name a result column gets from
+// its expression, and how strong that name is (2 a column's or function's
+// name, 1 a type's, 0 none: *name is left alone).
+int FigureColumnName(const Expr& e, std::string* name) {
   static constexpr std::array<std::string_view, 5> kAggregateNames = {"count", "sum", "min", "max",
                                                                       "avg"};
-  if (e.kind == ExprKind::kColumn) {
-    item->output_name = e.column;
-  } else if (e.kind == ExprKind::kAggregate) {
-    item->output_name = std::string(kAggregateNames[static_cast<size_t>(e.aggregate)]);
-  } else if (e.kind == ExprKind::kLiteral && e.literal.type() == TypeId::kBool) {
-    item->output_name = "bool";  // PostgreSQL reads TRUE as 'true'::boolean
-  } else {
-    item->output_name = "?column?";
+  switch (e.kind) {
+    case ExprKind::kColumn:
+      *name = e.column;
+      return 2;
+    case ExprKind::kAggregate:
+      *name = std::string(kAggregateNames[static_cast<size_t>(e.aggregate)]);
+      return 2;
+    case ExprKind::kFunction:
+      *name = std::string(ScalarFuncName(e.function));
+      return 2;
+    case ExprKind::kLiteral:
+      if (e.literal.type() != TypeId::kBool) return 0;
+      *name = "bool";  // PostgreSQL reads TRUE as 'true'::boolean
+      return 1;
+    case ExprKind::kCast: {
+      const int strength = FigureColumnName(*e.operands[0], name);
+      if (strength > 1) return strength;
+      *name = e.cast_type_name;
+      return 1;
+    }
+    case ExprKind::kCase: {
+      const int strength = e.case_else ? FigureColumnName(*e.operands.back(), name) : 0;
+      if (strength > 1) return strength;
+      *name = "case";
+      return 1;
+    }
+    default:
+      return 0;
   }
-  return true;
 }
 
 bool Parser::ParseOrderItem(OrderItem* item) {

@@ -3,7 +3,8 @@
 //
 // Operator precedence is PostgreSQL's, loosest first:
 //   OR < AND < NOT < IS < comparisons (= <> != < <= > >=)
-//      < BETWEEN, IN, LIKE < + - < * / % < unary minus
+//      < BETWEEN, IN, LIKE < + - < * / % < unary minus and plus < ::
+// and for queries: UNION, EXCEPT < INTERSECT.
 // OR, AND, + - * / % associate to the left; comparisons, IS, BETWEEN, IN and
 // LIKE do not associate (`a = b = c` is a syntax error, as in PostgreSQL).
 //
@@ -39,8 +40,9 @@ struct ParseError {
   //   22003 a numeric literal out of range (an integer beyond 64 bits, a
   //         float beyond double precision)
   //   54001 expression nested deeper than kMaxExpressionDepth
-  //   42704 unknown type name;  42883 unknown function (only the
-  //         aggregates count sum min max avg exist)
+  //   42704 unknown type name;  42883 unknown function (the aggregates
+  //         count sum min max avg and coalesce nullif abs exist)
+  //   0A000 ORDER BY after a parenthesized LIMIT or OFFSET
   //   42P16 more than one primary key;  2201W negative LIMIT/OFFSET
   std::string sqlstate;
   std::string message;  // PostgreSQL's text, without the place
@@ -58,6 +60,14 @@ Result<std::vector<Statement>> ParseScript(std::string_view text, ParseError* er
 // tree: `a OR b AND c` gives "(a OR (b AND c))". For tests, EXPLAIN and
 // messages.
 std::string ExprToString(const Expr& expr);
+
+// ExprToString without the qualifiers of columns: in a query over one
+// table, `t.a + 1` and `a + 1` are the same expression, and the texts
+// match. What GROUP BY, ORDER BY and DISTINCT compare expressions by.
+std::string ExprToUnqualifiedString(const Expr& expr);
+
+// "coalesce", "nullif", "abs".
+std::string_view ScalarFuncName(ScalarFunc function);
 
 // A value as the SQL literal that reads back as it: NULL, TRUE, 42, 1.5,
 // 'NaN' (as a float column reads it), 'it''s'.

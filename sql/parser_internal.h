@@ -42,6 +42,7 @@ enum Precedence : int {
   kPrecAdditive = 7,
   kPrecMultiplicative = 8,
   kPrecUnaryMinus = 9,
+  kPrecCast = 10,  // x::type
 };
 
 inline bool IsNonAssociative(int prec) {
@@ -54,6 +55,10 @@ constexpr size_t kMaxQuotedBytes = 100;
 constexpr size_t kMaxTextBytes = size_t{1} << 30;
 // PostgreSQL's limit for varchar(n).
 constexpr int64_t kMaxVarcharLength = 10485760;
+
+// The name PostgreSQL gives a result column computing `e` (see parser.cc);
+// returns the name's strength, 0 when `e` gives none.
+int FigureColumnName(const Expr& e, std::string* name);
 
 struct PositionedToken {
   Token token;
@@ -104,6 +109,14 @@ class Parser {
   bool ParseAlter(StatementNode* out);
   bool ParseInsert(StatementNode* out);
   bool ParseSelect(StatementNode* out);
+  // A query: set operations of SELECTs and parenthesized queries, then
+  // ORDER BY, LIMIT, OFFSET, FOR UPDATE for the whole.
+  bool ParseQuery(Select* select);
+  // Set operations binding at least as tight as `min_prec` (UNION and
+  // EXCEPT 1, INTERSECT 2, as in PostgreSQL; each associates left).
+  bool ParseSetOperations(int min_prec, Select* select);
+  bool ParseSelectCore(Select* select);  // SELECT ... [HAVING e]
+  bool ParseQueryTail(Select* select);   // [ORDER BY] [LIMIT] [OFFSET] [FOR UPDATE]
   bool ParseSelectItem(SelectItem* item);
   bool ParseOrderItem(OrderItem* item);
   bool ParseLimitValue(std::string_view clause, std::optional<int64_t>* value);
@@ -123,6 +136,9 @@ class Parser {
   ExprPtr ParsePrefix();
   ExprPtr ParseNumber(const PositionedToken& token, bool negative, const SourcePos& pos);
   ExprPtr ParseFunction();
+  ExprPtr ParseCase();
+  // CAST(x AS type) after the CAST, or what follows x:: (`operand` is x).
+  ExprPtr ParseCastType(ExprPtr operand, const SourcePos& pos);
   ExprPtr ParseInfix(ExprPtr left, int prec);
   ExprPtr MakeNode(ExprKind kind, const SourcePos& pos, std::vector<ExprPtr> operands);
 

@@ -33,8 +33,15 @@ std::optional<std::string> PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
-// The table column `expr` names, or -1.
+// The table column `expr` names, or -1. +x is x for a number column (the
+// sqllogictest corpus writes WHERE + col0 > 5).
 int ColumnOf(const Expr& expr, const TableSchema& schema, std::string_view qualifier) {
+  if (expr.kind == ExprKind::kUnary && expr.unary_op == UnaryOp::kPlus) {
+    const int column = ColumnOf(*expr.operands[0], schema, qualifier);
+    if (column < 0) return -1;
+    const TypeId type = schema.columns[column].type;
+    return type == TypeId::kInt || type == TypeId::kFloat ? column : -1;
+  }
   if (expr.kind != ExprKind::kColumn) return -1;
   if (!expr.table.empty() && expr.table != qualifier) return -1;
   return schema.ColumnIndex(expr.column);

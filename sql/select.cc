@@ -9,6 +9,7 @@
 // version.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "sql/executor.h"
@@ -23,6 +24,9 @@ struct OutputColumn {
   const Expr* expr = nullptr;
   int column = -1;  // when expr is null
   std::string name;
+  // ExprToUnqualifiedString of what it computes: ORDER BY and GROUP BY
+  // expressions that match it are this column.
+  std::string text;
 };
 
 // One ORDER BY key: a result column, or an expression over the row.
@@ -37,9 +41,15 @@ struct ResultRow {
   Candidate source;  // key empty without FROM or when grouped
   std::vector<Value> outputs;
   std::vector<Value> sort_values;
+  std::vector<Value> distinct_on_values;
+};
+
+struct ValueLess {
+  bool operator()(const Value& a, const Value& b) const { return CompareValues(a, b) < 0; }
 };
 
 struct Accumulator {
+  std::set<Value, ValueLess> seen;  // the values so far of an aggregate with DISTINCT
   int64_t count = 0;
   bool saw_float = false;
   __int128 int_sum = 0;
@@ -74,12 +84,18 @@ std::string_view AggregateName(AggregateFunc func) {
 }
 
 SqlStatus Accumulate(const Expr& aggregate, const EvalContext& context, Accumulator* acc) {
+  if (aggregate.filter != nullptr) {
+    MVDB_SQL_ASSIGN_OR_RETURN(const bool keep,
+                              EvaluateCondition(*aggregate.filter, context, "FILTER"));
+    if (!keep) return {};
+  }
   if (aggregate.operands.empty()) {  // count(*)
     ++acc->count;
     return {};
   }
   MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*aggregate.operands[0], context));
   if (value.is_null()) return {};
+  if (aggregate.distinct && !acc->seen.insert(value).second) return {};
   switch (aggregate.aggregate) {
     case AggregateFunc::kCount:
       break;
@@ -137,23 +153,61 @@ Value Finish(const Expr& aggregate, const Accumulator& acc) {
   return Value::Null();
 }
 
+// What a grouped query may use outside aggregates: the GROUP BY
+// expressions (by their ExprToUnqualifiedString), and every column of the
+// table when the primary key's columns are all grouped (PostgreSQL's
+// functional dependency).
+struct Grouping {
+  std::vector<std::string> texts;
+  bool by_primary_key = false;
+};
+
+SqlError NotGrouped(const EvalContext& context, const std::string& column) {
+  return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." + column +
+                                   "\" must appear in the GROUP BY clause or be used in an "
+                                   "aggregate function");
+}
+
 // In a grouped query every column outside an aggregate must be part of a
 // GROUP BY expression (42803).
-SqlStatus CheckGrouped(const Expr& expr, const std::vector<std::string>& group_texts,
-                       const EvalContext& context) {
+SqlStatus CheckGrouped(const Expr& expr, const Grouping& grouping, const EvalContext& context) {
   if (expr.kind == ExprKind::kAggregate) return {};
-  if (std::find(group_texts.begin(), group_texts.end(), ExprToString(expr)) != group_texts.end()) {
+  const std::string text = ExprToUnqualifiedString(expr);
+  if (std::find(grouping.texts.begin(), grouping.texts.end(), text) != grouping.texts.end()) {
     return {};
   }
   if (expr.kind == ExprKind::kColumn) {
-    return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." + expr.column +
-                                     "\" must appear in the GROUP BY clause or be used in an "
-                                     "aggregate function");
+    if (grouping.by_primary_key) return {};
+    return NotGrouped(context, expr.column);
   }
   for (const ExprPtr& operand : expr.operands) {
-    MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*operand, group_texts, context));
+    MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*operand, grouping, context));
   }
   return {};
+}
+
+// The result column named `name`: -1 when none is, 42702 when several
+// computing different things are.
+SqlResult<int> OutputNamed(const std::vector<OutputColumn>& outputs, const std::string& name,
+                           std::string_view clause) {
+  int found = -1;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].name != name) continue;
+    if (found >= 0 && outputs[found].text != outputs[i].text) {
+      return MakeSqlError("42702", std::string(clause) + " \"" + name + "\" is ambiguous");
+    }
+    if (found < 0) found = static_cast<int>(i);
+  }
+  return found;
+}
+
+// The first result column computing `expr`, or -1.
+int OutputComputing(const std::vector<OutputColumn>& outputs, const Expr& expr) {
+  const std::string text = ExprToUnqualifiedString(expr);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].text == text) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 int CompareSortValues(const std::vector<Value>& a, const std::vector<Value>& b,
@@ -177,6 +231,7 @@ int CompareSortValues(const std::vector<Value>& a, const std::vector<Value>& b,
 }  // namespace
 
 SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Transaction& txn) {
+  if (select.set_op != SetOp::kNone) return SetOperationStatement(select, txn);
   std::shared_ptr<const TableSchema> schema;
   if (!select.table.empty()) {
     MVDB_SQL_ASSIGN_OR_RETURN(schema, FindTable(select.table));
@@ -190,16 +245,24 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
   std::vector<const Expr*> aggregates;
   for (const SelectItem& item : select.items) {
     if (item.is_star()) {
+      if (!item.star_table.empty() && (schema == nullptr || item.star_table != context.qualifier)) {
+        return UnknownQualifier(item.star_table, context);
+      }
       if (schema == nullptr) {
         return MakeSqlError("42601", "SELECT * with no tables specified is not valid");
       }
       for (size_t i = 0; i < schema->columns.size(); ++i) {
-        outputs.push_back(OutputColumn{nullptr, static_cast<int>(i), schema->columns[i].name});
+        Expr column;
+        column.kind = ExprKind::kColumn;
+        column.column = schema->columns[i].name;
+        outputs.push_back(OutputColumn{nullptr, static_cast<int>(i), schema->columns[i].name,
+                                       ExprToUnqualifiedString(column)});
       }
       continue;
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*item.expr, context, ExprPlace::kSelect, &aggregates));
-    outputs.push_back(OutputColumn{item.expr.get(), -1, item.output_name});
+    outputs.push_back(
+        OutputColumn{item.expr.get(), -1, item.output_name, ExprToUnqualifiedString(*item.expr)});
   }
   const Expr* where = select.where.get();
   if (where != nullptr) {
@@ -208,6 +271,7 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
 
   // GROUP BY: an expression, or a result column's position.
   std::vector<const Expr*> group_exprs;
+  std::vector<ExprPtr> star_groups;  // the columns of * that positions name
   for (const ExprPtr& expr : select.group_by) {
     const Expr* group = expr.get();
     if (group->kind == ExprKind::kLiteral && group->literal.type() == TypeId::kInt) {
@@ -216,16 +280,33 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         return MakeSqlError(
             "42P10", "GROUP BY position " + std::to_string(position) + " is not in select list");
       }
-      group = outputs[position - 1].expr;
-      if (group == nullptr) {
-        return MakeSqlError("0A000", "GROUP BY position of a * column is not supported");
+      const OutputColumn& output = outputs[position - 1];
+      group = output.expr;
+      if (group == nullptr) {  // a column of *
+        auto column = std::make_unique<Expr>();
+        column->kind = ExprKind::kColumn;
+        column->column = output.name;
+        group = column.get();
+        star_groups.push_back(std::move(column));
       }
+    } else if (group->kind == ExprKind::kColumn && group->table.empty() &&
+               (schema == nullptr || schema->ColumnIndex(group->column) < 0)) {
+      // Not a table column: a result column's name (PostgreSQL tries the
+      // table's columns first in GROUP BY, the result's first in ORDER BY).
+      MVDB_SQL_ASSIGN_OR_RETURN(const int output, OutputNamed(outputs, group->column, "GROUP BY"));
+      if (output >= 0) group = outputs[output].expr;
     }
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*group, context, ExprPlace::kGroupBy, nullptr));
     group_exprs.push_back(group);
   }
+  const Expr* having = select.having.get();
+  if (having != nullptr) {
+    MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*having, context, ExprPlace::kSelect, &aggregates));
+  }
 
-  // ORDER BY: a position, a result column's name, or an expression.
+  // ORDER BY, as PostgreSQL resolves it: a result column's name (before a
+  // table column's), a position, or an expression, which is the result
+  // column computing the same (or, without DISTINCT, computed apart).
   std::vector<SortKey> sort_keys;
   for (const OrderItem& item : select.order_by) {
     SortKey key;
@@ -241,43 +322,110 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       key.output = static_cast<int>(position - 1);
     } else {
       if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
-        for (size_t i = 0; i < outputs.size(); ++i) {
-          if (outputs[i].expr != nullptr && outputs[i].name == expr.column) {
-            key.output = static_cast<int>(i);
-            break;
-          }
-        }
+        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "ORDER BY"));
       }
       if (key.output < 0) {
         MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+        key.output = OutputComputing(outputs, expr);
+      }
+      if (key.output < 0) {
+        if (select.distinct) {
+          return MakeSqlError(
+              "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+        }
         key.expr = &expr;
       }
     }
     sort_keys.push_back(key);
   }
 
-  const bool grouped = !group_exprs.empty() || !aggregates.empty();
+  // DISTINCT ON's expressions resolve as ORDER BY's, and must be what
+  // ORDER BY starts with (in any order), as PostgreSQL requires.
+  std::vector<SortKey> distinct_keys;
+  for (const ExprPtr& item : select.distinct_on) {
+    SortKey key;
+    const Expr& expr = *item;
+    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
+      const int64_t position = expr.literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
+        return MakeSqlError(
+            "42P10", "DISTINCT ON position " + std::to_string(position) + " is not in select list");
+      }
+      key.output = static_cast<int>(position - 1);
+    } else {
+      if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
+        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "DISTINCT ON"));
+      }
+      if (key.output < 0) {
+        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+        key.output = OutputComputing(outputs, expr);
+      }
+      if (key.output < 0) key.expr = &expr;
+    }
+    distinct_keys.push_back(key);
+  }
+  {
+    const auto same = [](const SortKey& a, const SortKey& b) {
+      if (a.output >= 0 || b.output >= 0) return a.output == b.output;
+      return ExprToUnqualifiedString(*a.expr) == ExprToUnqualifiedString(*b.expr);
+    };
+    std::vector<bool> matched(distinct_keys.size(), false);
+    size_t unmatched = distinct_keys.size();
+    for (size_t i = 0; i < sort_keys.size() && unmatched > 0; ++i) {
+      size_t d = 0;
+      while (d < distinct_keys.size() && !same(sort_keys[i], distinct_keys[d])) ++d;
+      if (d == distinct_keys.size()) {
+        return MakeSqlError(
+            "42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions");
+      }
+      if (!matched[d]) {
+        matched[d] = true;
+        --unmatched;
+      }
+    }
+  }
+
+  const bool grouped = !group_exprs.empty() || !aggregates.empty() || having != nullptr;
   if (grouped) {
-    std::vector<std::string> group_texts;
-    for (const Expr* expr : group_exprs) group_texts.push_back(ExprToString(*expr));
+    Grouping grouping;
+    for (const Expr* expr : group_exprs) grouping.texts.push_back(ExprToUnqualifiedString(*expr));
+    if (schema != nullptr && schema->has_primary_key()) {
+      grouping.by_primary_key =
+          std::all_of(schema->primary_key.begin(), schema->primary_key.end(), [&](int column) {
+            Expr key;
+            key.kind = ExprKind::kColumn;
+            key.column = schema->columns[column].name;
+            const std::string text = ExprToUnqualifiedString(key);
+            return std::find(grouping.texts.begin(), grouping.texts.end(), text) !=
+                   grouping.texts.end();
+          });
+    }
     for (const OutputColumn& output : outputs) {
       if (output.expr == nullptr) {
-        return MakeSqlError("42803", "column \"" + std::string(context.qualifier) + "." +
-                                         output.name +
-                                         "\" must appear in the GROUP BY clause or be used in "
-                                         "an aggregate function");
+        const bool listed = std::find(grouping.texts.begin(), grouping.texts.end(), output.text) !=
+                            grouping.texts.end();
+        if (!listed && !grouping.by_primary_key) return NotGrouped(context, output.name);
+        continue;
       }
-      MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, group_texts, context));
+      MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*output.expr, grouping, context));
     }
-    for (const SortKey& key : sort_keys) {
-      if (key.expr != nullptr)
-        MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, group_texts, context));
+    if (having != nullptr) MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*having, grouping, context));
+    for (const auto* keys : {&sort_keys, &distinct_keys}) {
+      for (const SortKey& key : *keys) {
+        if (key.expr != nullptr) {
+          MVDB_SQL_RETURN_IF_ERROR(CheckGrouped(*key.expr, grouping, context));
+        }
+      }
     }
     if (select.for_update) {
       return MakeSqlError("0A000", group_exprs.empty()
                                        ? "FOR UPDATE is not allowed with aggregate functions"
                                        : "FOR UPDATE is not allowed with GROUP BY clause");
     }
+  }
+
+  if ((select.distinct || !distinct_keys.empty()) && select.for_update) {
+    return MakeSqlError("0A000", "FOR UPDATE is not allowed with DISTINCT clause");
   }
 
   // The rows the WHERE keeps.
@@ -308,12 +456,15 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         result.outputs.push_back(std::move(value));
       }
     }
-    for (const SortKey& key : sort_keys) {
-      if (key.output >= 0) {
-        result.sort_values.push_back(result.outputs[key.output]);
-      } else {
-        MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*key.expr, row_context));
-        result.sort_values.push_back(std::move(value));
+    for (const auto& [keys, values] : {std::pair(&sort_keys, &result.sort_values),
+                                       std::pair(&distinct_keys, &result.distinct_on_values)}) {
+      for (const SortKey& key : *keys) {
+        if (key.output >= 0) {
+          values->push_back(result.outputs[key.output]);
+        } else {
+          MVDB_SQL_ASSIGN_OR_RETURN(Value value, Evaluate(*key.expr, row_context));
+          values->push_back(std::move(value));
+        }
       }
     }
     return result;
@@ -358,6 +509,11 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
       EvalContext group_context = context;
       group_context.row = &group.first_row;
       group_context.aggregates = &values;
+      if (having != nullptr) {
+        MVDB_SQL_ASSIGN_OR_RETURN(const bool keep,
+                                  EvaluateCondition(*having, group_context, "HAVING"));
+        if (!keep) continue;
+      }
       MVDB_SQL_ASSIGN_OR_RETURN(ResultRow row, make_row(group_context));
       rows.push_back(std::move(row));
     }
@@ -371,10 +527,24 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     }
   }
 
+  if (select.distinct) {
+    // The first of each set of equal rows stays (every sort key is a result
+    // column, so equal rows sort alike).
+    std::set<std::vector<Value>, TupleLess> seen;
+    std::erase_if(rows, [&](const ResultRow& row) { return !seen.insert(row.outputs).second; });
+  }
+
   if (!sort_keys.empty()) {
     std::stable_sort(rows.begin(), rows.end(), [&](const ResultRow& a, const ResultRow& b) {
       return CompareSortValues(a.sort_values, b.sort_values, sort_keys) < 0;
     });
+  }
+
+  if (!distinct_keys.empty()) {
+    // The first row of each set, in ORDER BY's order.
+    std::set<std::vector<Value>, TupleLess> seen;
+    std::erase_if(
+        rows, [&](const ResultRow& row) { return !seen.insert(row.distinct_on_values).second; });
   }
 
   const size_t offset = static_cast<size_t>(select.offset.value_or(0));
@@ -421,6 +591,156 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
         break;
       }
     }
+  }
+  const std::string tag = "SELECT " + std::to_string(result.rows.size());
+  return StatementResult{tag, std::move(result)};
+}
+
+}  // namespace mvdb::sql
+
+namespace mvdb::sql {
+namespace {
+
+std::string_view SetOpName(SetOp op) {
+  switch (op) {
+    case SetOp::kUnion:
+      return "UNION";
+    case SetOp::kIntersect:
+      return "INTERSECT";
+    case SetOp::kExcept:
+      return "EXCEPT";
+    case SetOp::kNone:
+      break;
+  }
+  return "?";
+}
+
+// The rows of `left` op `right`, as PostgreSQL combines them: without ALL
+// each distinct row once (UNION: in either; INTERSECT: in both; EXCEPT:
+// in the left only); with ALL, UNION keeps every row, INTERSECT a row as
+// often as it is in both, EXCEPT as often as it is in the left more than
+// in the right. Rows compare equal with NULLs equal. The left's rows come
+// first, in their order.
+std::vector<std::vector<Value>> CombineRows(SetOp op, bool all,
+                                            std::vector<std::vector<Value>> left,
+                                            std::vector<std::vector<Value>> right) {
+  using Row = std::vector<Value>;
+  std::vector<Row> rows;
+  if (op == SetOp::kUnion) {
+    rows = std::move(left);
+    for (Row& row : right) rows.push_back(std::move(row));
+    if (!all) {
+      std::set<Row, TupleLess> seen;
+      std::erase_if(rows, [&](const Row& row) { return !seen.insert(row).second; });
+    }
+    return rows;
+  }
+  std::map<Row, int64_t, TupleLess> in_right;
+  for (Row& row : right) ++in_right[std::move(row)];
+  std::set<Row, TupleLess> emitted;  // without ALL: each row once
+  for (Row& row : left) {
+    auto it = in_right.find(row);
+    const bool matched = it != in_right.end() && it->second > 0;
+    if (all && matched) --it->second;
+    const bool keep = (op == SetOp::kIntersect) == matched;
+    if (!keep || (!all && !emitted.insert(row).second)) continue;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace
+
+SqlResult<StatementResult> Executor::SetOperationStatement(const Select& select, Transaction& txn) {
+  const std::string_view name = SetOpName(select.set_op);
+  if (select.for_update || select.left->for_update || select.right->for_update) {
+    return MakeSqlError("0A000", "FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT");
+  }
+  MVDB_SQL_ASSIGN_OR_RETURN(StatementResult left_result, SelectStatement(*select.left, txn));
+  MVDB_SQL_ASSIGN_OR_RETURN(StatementResult right_result, SelectStatement(*select.right, txn));
+  ResultSet left = std::move(*left_result.rows);
+  ResultSet right = std::move(*right_result.rows);
+  if (left.columns.size() != right.columns.size()) {
+    return MakeSqlError(
+        "42601", "each " + std::string(name) + " query must have the same number of columns");
+  }
+  // Each column's type: the two sides' common type (bigint and double
+  // precision make double precision; other pairs must be equal).
+  ResultSet result;
+  result.columns = std::move(left.columns);
+  for (size_t c = 0; c < result.columns.size(); ++c) {
+    const TypeId a = left.types[c];
+    const TypeId b = right.types[c];
+    TypeId type = a == TypeId::kNull ? b : a;
+    if (a != b && a != TypeId::kNull && b != TypeId::kNull) {
+      const auto is_number = [](TypeId t) { return t == TypeId::kInt || t == TypeId::kFloat; };
+      if (!is_number(a) || !is_number(b)) {
+        return MakeSqlError("42804", std::string(name) + " types " + std::string(TypeName(a)) +
+                                         " and " + std::string(TypeName(b)) + " cannot be matched");
+      }
+      type = TypeId::kFloat;
+    }
+    result.types.push_back(type);
+    if (type != TypeId::kFloat) continue;
+    for (auto* side : {&left.rows, &right.rows}) {
+      for (std::vector<Value>& row : *side) {
+        if (row[c].type() == TypeId::kInt) {
+          row[c] = Value::Float(static_cast<double>(row[c].int_value()));
+        }
+      }
+    }
+  }
+  std::vector<std::vector<Value>> rows =
+      CombineRows(select.set_op, select.set_all, std::move(left.rows), std::move(right.rows));
+
+  // ORDER BY of the whole: result columns only, by name or position.
+  std::vector<SortKey> sort_keys;
+  for (const OrderItem& item : select.order_by) {
+    SortKey key;
+    key.descending = item.descending;
+    key.nulls_first = item.nulls_first.value_or(item.descending);
+    const Expr& expr = *item.expr;
+    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
+      const int64_t position = expr.literal.int_value();
+      if (position < 1 || position > static_cast<int64_t>(result.columns.size())) {
+        return MakeSqlError(
+            "42P10", "ORDER BY position " + std::to_string(position) + " is not in select list");
+      }
+      key.output = static_cast<int>(position - 1);
+    } else if (expr.kind == ExprKind::kColumn && !expr.table.empty()) {
+      return MakeSqlError("42P01", "missing FROM-clause entry for table \"" + expr.table + "\"");
+    } else if (expr.kind == ExprKind::kColumn) {
+      const auto it = std::find(result.columns.begin(), result.columns.end(), expr.column);
+      if (it == result.columns.end()) {
+        return MakeSqlError("42703", "column \"" + expr.column + "\" does not exist");
+      }
+      key.output = static_cast<int>(it - result.columns.begin());
+    } else {
+      return MakeSqlError("0A000", "invalid UNION/INTERSECT/EXCEPT ORDER BY clause");
+    }
+    sort_keys.push_back(key);
+  }
+  if (!sort_keys.empty()) {
+    std::vector<std::vector<Value>> sort_values;
+    std::vector<size_t> order(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      order[i] = i;
+      std::vector<Value> values;
+      for (const SortKey& key : sort_keys) values.push_back(rows[i][key.output]);
+      sort_values.push_back(std::move(values));
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return CompareSortValues(sort_values[a], sort_values[b], sort_keys) < 0;
+    });
+    std::vector<std::vector<Value>> sorted;
+    for (size_t i : order) sorted.push_back(std::move(rows[i]));
+    rows = std::move(sorted);
+  }
+  const size_t offset = static_cast<size_t>(select.offset.value_or(0));
+  const size_t wanted = select.limit.has_value() ? offset + static_cast<size_t>(*select.limit)
+                                                 : std::numeric_limits<size_t>::max();
+  for (size_t i = offset; i < rows.size() && i < wanted; ++i) {
+    result.rows.push_back(std::move(rows[i]));
   }
   const std::string tag = "SELECT " + std::to_string(result.rows.size());
   return StatementResult{tag, std::move(result)};

@@ -1,8 +1,10 @@
 // SQL logic tests: every file tests/sql/logic/*.test runs, on a fresh
 // temporary database, through sql::SqlDatabase and Session, and each
 // statement's outcome is compared with the one the file expects. The
-// expectations were checked against PostgreSQL 15 where the two overlap, so
-// a difference is a departure from docs/sql.md and docs/output.md.
+// expectations were checked against PostgreSQL 15 where the two overlap
+// (logic/check_postgres.py runs files against a server and names every
+// record that differs), so a difference is a departure from docs/sql.md
+// and docs/output.md.
 //
 // File format (sqllogictest-like, simpler). A file is a list of records
 // separated by blank lines; a line starting with '#' outside a record's
@@ -13,8 +15,10 @@
 //   [----                   one line: the command tag it must answer
 //   TAG]                    ("INSERT 0 2", "ROLLBACK", ...).
 //
-//   statement error SQLSTATE
-//   SQL...                  The SQL must fail with that SQLSTATE.
+//   statement error SQLSTATE [MESSAGE]
+//   SQL...                  The SQL must fail with that SQLSTATE, and with
+//                           exactly that message when one is given (the
+//                           rest of the line: PostgreSQL's primary message).
 //
 //   query [rowsort] [header]
 //   SQL...                  The SQL must succeed and return exactly these
@@ -60,6 +64,7 @@ struct Record {
   int line = 0;                       // where the record starts, for messages
   std::string sql;                    // or the session name
   std::string sqlstate;               // kStatementError
+  std::string message;                // kStatementError; empty: any message
   std::string tag;                    // kStatementOk with '----'; empty: any tag
   bool rowsort = false;               // kQuery
   bool header = false;                // kQuery
@@ -100,9 +105,14 @@ std::vector<Record> ParseRecords(const std::string& file, const std::string& tex
     }
     if (words[0] == "statement" && words.size() == 2 && words[1] == "ok") {
       record.kind = RecordKind::kStatementOk;
-    } else if (words[0] == "statement" && words.size() == 3 && words[1] == "error") {
+    } else if (words[0] == "statement" && words.size() >= 3 && words[1] == "error") {
       record.kind = RecordKind::kStatementError;
       record.sqlstate = words[2];
+      if (words.size() > 3) {
+        const std::string& line = lines[i - 1];
+        const size_t at = line.find_first_not_of(" \t", line.find(words[2]) + words[2].size());
+        record.message = line.substr(at);
+      }
     } else if (words[0] == "query") {
       record.kind = RecordKind::kQuery;
       for (size_t w = 1; w < words.size(); ++w) {
@@ -213,6 +223,9 @@ class LogicFileRunner {
             << where << "-> " << Describe(outcome) << ", expected error " << record.sqlstate;
         if (!outcome.ok()) {
           EXPECT_EQ(outcome.error.sqlstate, record.sqlstate) << where << "-> " << Describe(outcome);
+          if (!record.message.empty()) {
+            EXPECT_EQ(outcome.error.message, record.message) << where;
+          }
         }
         return;
       case RecordKind::kQuery:

@@ -366,6 +366,15 @@ TEST(ParserTest, PostgresPrecedence) {
   EXPECT_EQ(Expr("a != b"), "(a <> b)");
   EXPECT_EQ(Expr("a<=b"), "(a <= b)");
   EXPECT_EQ(Expr("a>=-1"), "(a >= -1)");
+  // Unary plus binds like unary minus, and stays an operator on a number
+  // (only -5 is a literal).
+  EXPECT_EQ(Expr("+a"), "(+ a)");
+  EXPECT_EQ(Expr("- +a * b"), "((- (+ a)) * b)");
+  EXPECT_EQ(Expr("+ +1"), "(+ (+ (1)))");
+  EXPECT_EQ(Expr("+(5)"), "(+ (5))");
+  EXPECT_EQ(Expr("+5 - +2.5"), "((+ (5)) - (+ (2.5)))");
+  EXPECT_EQ(Expr("- +5"), "(- (+ (5)))");
+  EXPECT_EQ(Expr("a + + b"), "(a + (+ b))");
 }
 
 TEST(ParserTest, ComparisonsDoNotAssociate) {
@@ -418,6 +427,120 @@ TEST(ParserTest, AggregatesOnly) {
   EXPECT_EQ(ParseFails("SELECT sum(*) FROM t").sqlstate, "42883");
   EXPECT_EQ(ParseFails("SELECT count() FROM t").sqlstate, "42883");
   EXPECT_EQ(ParseFails("SELECT max(a, b) FROM t").sqlstate, "42883");
+}
+
+TEST(ParserTest, Distinct) {
+  std::vector<Statement> keep;
+  EXPECT_TRUE(ParseOne<Select>("SELECT DISTINCT a FROM t", &keep).distinct);
+  EXPECT_FALSE(ParseOne<Select>("SELECT ALL a FROM t", &keep).distinct);
+  EXPECT_EQ(Expr("count(DISTINCT a) + sum(distinct a * 2)"),
+            "(count(DISTINCT a) + sum(DISTINCT (a * 2)))");
+  EXPECT_EQ(ParseFails("SELECT count(DISTINCT *) FROM t").message, "syntax error at or near \"*\"");
+  const Select& on = ParseOne<Select>("SELECT DISTINCT ON (a, b + 1) a FROM t", &keep);
+  EXPECT_FALSE(on.distinct);
+  ASSERT_EQ(on.distinct_on.size(), 2u);
+  EXPECT_EQ(ExprToString(*on.distinct_on[1]), "(b + 1)");
+  EXPECT_EQ(ParseFails("SELECT DISTINCT ON a FROM t").message, "syntax error at or near \"a\"");
+}
+
+TEST(ParserTest, Having) {
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>(
+      "SELECT a, count(*) FROM t WHERE b > 0 GROUP BY a HAVING count(*) > 1 ORDER BY 1", &keep);
+  ASSERT_NE(select.having, nullptr);
+  EXPECT_EQ(ExprToString(*select.having), "(count(*) > 1)");
+  EXPECT_EQ(ParseFails("SELECT a FROM t HAVING").message, "syntax error at end of input");
+  EXPECT_EQ(ParseFails("SELECT a FROM t HAVING a > 1 GROUP BY a").message,
+            "syntax error at or near \"GROUP\"");
+}
+
+TEST(ParserTest, CaseFunctionsAndCasts) {
+  EXPECT_EQ(Expr("CASE WHEN a > 1 THEN 'x' WHEN b THEN 'y' ELSE NULL END"),
+            "CASE WHEN (a > 1) THEN 'x' WHEN b THEN 'y' ELSE NULL END");
+  EXPECT_EQ(Expr("case a + 1 when 2 then b end"), "CASE (a + 1) WHEN 2 THEN b END");
+  EXPECT_EQ(Expr("coalesce(a, b, 1) + nullif(a, 2) * abs(- b)"),
+            "(coalesce(a, b, 1) + (nullif(a, 2) * abs((- b))))");
+  EXPECT_EQ(Expr("CAST(a AS integer) + b::double precision"),
+            "(CAST(a AS bigint) + CAST(b AS double precision))");
+  // :: binds tighter than unary minus, also on a number.
+  EXPECT_EQ(Expr("-a::text"), "(- CAST(a AS text))");
+  EXPECT_EQ(Expr("-5::varchar(3)"), "(- CAST(5 AS varchar(3)))");
+  EXPECT_EQ(Expr("a::bigint::text"), "CAST(CAST(a AS bigint) AS text)");
+
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>(
+      "SELECT CASE WHEN a THEN 1 END, CASE WHEN a THEN 1 ELSE b END, coalesce(a, 1), "
+      "nullif(a, 1), abs(a), 1::int, 1::bigint, a::text, 'x'::varchar(2), true::int, "
+      "CAST(1 AS double precision), 2::real FROM t",
+      &keep);
+  std::vector<std::string> names;
+  for (const SelectItem& item : select.items) names.push_back(item.output_name);
+  EXPECT_EQ(names, (std::vector<std::string>{"case", "b", "coalesce", "nullif", "abs", "int4",
+                                             "int8", "a", "varchar", "int4", "float8", "float4"}));
+
+  EXPECT_EQ(ParseFails("SELECT CASE END").message, "syntax error at or near \"END\"");
+  EXPECT_EQ(ParseFails("SELECT CASE WHEN a THEN 1").message, "syntax error at end of input");
+  EXPECT_EQ(ParseFails("SELECT nullif(a)").message, "syntax error at or near \")\"");
+  EXPECT_EQ(ParseFails("SELECT nullif(a, b, c)").message, "syntax error at or near \",\"");
+  EXPECT_EQ(ParseFails("SELECT coalesce()").message, "syntax error at or near \")\"");
+  EXPECT_EQ(ParseFails("SELECT CAST(a AS nosuch)").sqlstate, "42704");
+  EXPECT_EQ(ParseFails("SELECT CAST(a, text)").message, "syntax error at or near \",\"");
+  EXPECT_EQ(ParseFails("SELECT a::").message, "syntax error at end of input");
+}
+
+TEST(ParserTest, SetOperations) {
+  std::vector<Statement> keep;
+  // INTERSECT binds tighter; UNION and EXCEPT associate to the left.
+  const Select& select = ParseOne<Select>(
+      "SELECT a FROM t UNION ALL SELECT b FROM u INTERSECT SELECT 1 EXCEPT (SELECT 2 LIMIT 1) "
+      "ORDER BY 1 LIMIT 5",
+      &keep);
+  EXPECT_EQ(select.set_op, SetOp::kExcept);
+  EXPECT_FALSE(select.set_all);
+  EXPECT_EQ(select.order_by.size(), 1u);
+  EXPECT_EQ(select.limit, 5);
+  EXPECT_EQ(select.right->limit, 1);
+  const Select& union_all = *select.left;
+  EXPECT_EQ(union_all.set_op, SetOp::kUnion);
+  EXPECT_TRUE(union_all.set_all);
+  EXPECT_EQ(union_all.left->table, "t");
+  EXPECT_EQ(union_all.right->set_op, SetOp::kIntersect);
+  EXPECT_EQ(union_all.right->left->table, "u");
+
+  EXPECT_EQ(ParseOne<Select>("(SELECT a FROM t)", &keep).table, "t");
+  EXPECT_EQ(ParseFails("(SELECT a FROM t ORDER BY a) ORDER BY a").message,
+            "multiple ORDER BY clauses not allowed");
+  EXPECT_EQ(ParseFails("(SELECT a FROM t LIMIT 1) LIMIT 2").message,
+            "multiple LIMIT clauses not allowed");
+  EXPECT_EQ(ParseFails("SELECT a FROM t ORDER BY a UNION SELECT 1").message,
+            "syntax error at or near \"UNION\"");
+  EXPECT_EQ(ParseFails("SELECT 1 UNION").message, "syntax error at end of input");
+}
+
+TEST(ParserTest, QualifiedStar) {
+  std::vector<Statement> keep;
+  const Select& select = ParseOne<Select>("SELECT t.*, \"T\".*, *, t.a FROM t", &keep);
+  ASSERT_EQ(select.items.size(), 4u);
+  EXPECT_TRUE(select.items[0].is_star());
+  EXPECT_EQ(select.items[0].star_table, "t");
+  EXPECT_EQ(select.items[1].star_table, "T");
+  EXPECT_TRUE(select.items[2].is_star());
+  EXPECT_EQ(select.items[2].star_table, "");
+  EXPECT_FALSE(select.items[3].is_star());
+}
+
+TEST(ParserTest, AggregateFilter) {
+  EXPECT_EQ(Expr("count(*) FILTER (WHERE a > 1) + sum(DISTINCT b) filter (where c)"),
+            "(count(*) FILTER (WHERE (a > 1)) + sum(DISTINCT b) FILTER (WHERE c))");
+  EXPECT_EQ(Expr("count(a) filter"), "count(a)");  // an alias, not a FILTER clause
+  EXPECT_EQ(ParseFails("SELECT count(*) FILTER (a)").message, "syntax error at or near \"a\"");
+}
+
+TEST(ParserTest, AllIsTheDefault) {
+  EXPECT_EQ(Expr("ALL a"), "a");  // SELECT ALL a
+  EXPECT_EQ(Expr("count(ALL a) + sum(all a * 2)"), "(count(a) + sum((a * 2)))");
+  EXPECT_EQ(ParseFails("SELECT count(ALL *) FROM t").message, "syntax error at or near \"*\"");
+  EXPECT_EQ(ParseFails("SELECT count(ALL) FROM t").message, "syntax error at or near \")\"");
 }
 
 TEST(ParserTest, ExpressionPositions) {
