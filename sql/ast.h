@@ -34,6 +34,11 @@ struct SourcePos {
 // so every recursive walk of a tree it returns (evaluation, printing,
 // destruction) stays within a small, known stack depth.
 inline constexpr int kMaxExpressionDepth = 1000;
+// Set operations and parenthesized queries nest at most this deep (a
+// Select's height, and the parser's recursion through parentheses): every
+// pass over a query (locking, running, EXPLAIN, destruction) recurses once
+// a level, with frames much larger than an expression's.
+inline constexpr int kMaxQueryDepth = 100;
 
 enum class ExprKind : uint8_t {
   kLiteral,    // literal
@@ -209,6 +214,7 @@ struct Select {
   bool set_all = false;  // UNION ALL, INTERSECT ALL, EXCEPT ALL
   std::unique_ptr<Select> left;
   std::unique_ptr<Select> right;
+  int height = 1;  // 1 + the larger of left's and right's (kMaxQueryDepth)
 
   bool distinct = false;  // SELECT DISTINCT: duplicate result rows removed
   // SELECT DISTINCT ON (e, ...): the first row (in ORDER BY order) of each

@@ -11,7 +11,9 @@
 // recursion never goes deeper than kMaxExpressionDepth levels of a few frames
 // each. Expression trees are bounded the same way through Expr::height,
 // which catches long chains like 1+1+...+1 that need no recursion to parse
-// but would need it to evaluate or destroy.
+// but would need it to evaluate or destroy. Queries (set operations and
+// parenthesized queries) are bounded the same way by kMaxQueryDepth:
+// query_depth_ for the parser's recursion, Select::height for chains.
 #include "sql/parser.h"
 
 #include <algorithm>
@@ -407,6 +409,18 @@ bool Parser::ParseQuery(Select* select) {
 }
 
 bool Parser::ParseSetOperations(int min_prec, Select* select) {
+  struct DepthGuard {
+    int& depth;
+    ~DepthGuard() { --depth; }
+  } guard{++query_depth_};
+  const auto too_deep = [this] {
+    Fail("54001",
+         "stack depth limit exceeded: query nested more than " + std::to_string(kMaxQueryDepth) +
+             " levels deep",
+         Peek().pos);
+    return false;
+  };
+  if (query_depth_ > kMaxQueryDepth) return too_deep();
   Select left;
   if (AcceptOp("(")) {
     if (!ParseQuery(&left) || !ExpectOp(")")) return false;
@@ -438,6 +452,8 @@ bool Parser::ParseSetOperations(int min_prec, Select* select) {
     combined.left = std::make_unique<Select>(std::move(left));
     combined.right = std::make_unique<Select>();
     if (!ParseSetOperations(prec + 1, combined.right.get())) return false;
+    combined.height = std::max(combined.left->height, combined.right->height) + 1;
+    if (combined.height > kMaxQueryDepth) return too_deep();
     left = std::move(combined);
   }
   *select = std::move(left);

@@ -146,6 +146,7 @@ class Parser {
   std::vector<PositionedToken> tokens_;  // ends with kEnd or kUnterminated
   size_t next_ = 0;
   int depth_ = 0;
+  int query_depth_ = 0;  // ParseSetOperations calls under way (kMaxQueryDepth)
   bool failed_ = false;
   ParseError error_;
 };

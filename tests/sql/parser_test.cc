@@ -579,6 +579,24 @@ TEST(ParserTest, DeepNestingIsAnErrorNotACrash) {
   EXPECT_EQ(ParseOk(list + ")").size(), 1u);
 }
 
+TEST(ParserTest, DeepQueriesAreAnErrorNotACrash) {
+  // Parenthesized queries, and set operations nested on the right or
+  // chained on the left (a tree as deep as the chain is long).
+  const int deep = 20000;
+  EXPECT_EQ(ParseFails(std::string(deep, '(') + "SELECT 1" + std::string(deep, ')')).sqlstate,
+            "54001");
+  std::string right = "SELECT 1";
+  for (int i = 0; i < 5000; ++i) right += " UNION (SELECT 1";
+  EXPECT_EQ(ParseFails(right + std::string(5000, ')')).sqlstate, "54001");
+  std::string chain = "SELECT 1";
+  for (int i = 0; i < 5000; ++i) chain += " UNION ALL SELECT 1";
+  EXPECT_EQ(ParseFails(chain).sqlstate, "54001");
+  // Within the limit is fine.
+  std::string ok = "SELECT 1";
+  for (int i = 1; i < kMaxQueryDepth; ++i) ok += " UNION ALL SELECT 1";
+  EXPECT_EQ(ParseOk(ok).size(), 1u);
+}
+
 // --- Names, quoting, comments, scripts --------------------------------------
 
 TEST(ParserTest, CaseFoldingAndQuotedIdentifiers) {
