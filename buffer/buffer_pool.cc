@@ -443,9 +443,9 @@ Result<std::unique_ptr<BufferPool>> BufferPool::Create(PageStore* store,
   (void)::madvise(impl->frame_memory.get(), impl->capacity * kPageSize, MADV_HUGEPAGE);
   // The first touch itself (a fault and the kernel zeroing the memory, a
   // sixth of a batched load's time with huge pages) is taken ahead by the
-  // loader thread (RequestPopulate): 8 MiB past the highest frame handed
-  // out, at most an eighth of the pool, so the memory committed ahead of
-  // need stays small.
+  // loader thread (RequestPopulate): 4 to 8 MiB past the highest frame
+  // handed out, at most an eighth of the pool, so the memory committed
+  // ahead of need stays small.
   impl->populate_ahead = std::min<size_t>((size_t{8} << 20) / kPageSize, impl->capacity / 8);
   impl->writeback_writes.reserve(impl->writeback_batch);
   impl->flush_writes.reserve(impl->writeback_batch);
@@ -617,7 +617,7 @@ BufferPoolStats BufferPool::stats() const {
   stats.read_ahead_loaded = impl->read_ahead_loaded.load(std::memory_order_relaxed);
   {
     std::lock_guard lock(impl->loader_mu);
-    stats.populated_frames = impl->populated_upto;
+    stats.populated_frames = impl->populated;
   }
   for (size_t i = 0; i < impl->capacity; ++i) {
     const Frame& frame = impl->frames[i];

@@ -169,8 +169,9 @@ struct BufferPoolStats {
   uint64_t read_ahead_requested = 0;
   uint64_t read_ahead_loaded = 0;
   // Frames, from the start of the pool's memory, that the loader thread has
-  // made resident ahead of their first use (the kernel's fault and zeroing
-  // taken off the thread that needs a fresh frame).
+  // had the kernel make resident ahead of their first use (the fault and
+  // zeroing taken off the thread that needs a fresh frame); 0 where the
+  // kernel refuses MADV_POPULATE_WRITE.
   uint64_t populated_frames = 0;
 };
 
@@ -227,8 +228,8 @@ class BufferPool {
   void StartLoads(std::span<const PageId> ids);
   // Returns once every page StartLoads queued before the call has been
   // loaded, found cached, dropped or failed, and the fresh frames asked for
-  // ahead of use are resident (BufferPoolStats::populated_frames): for tests
-  // and for shutdown.
+  // ahead of use have been asked of the kernel (those it made resident are
+  // BufferPoolStats::populated_frames): for tests and for shutdown.
   void WaitForStartedLoads();
   // Whether page `id` is cached now (it may be evicted the next moment).
   bool IsCached(PageId id);

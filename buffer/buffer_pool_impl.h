@@ -158,13 +158,17 @@ struct BufferPool::Impl {
   std::atomic<uint64_t> owed_writes{0};
 
   // Read-ahead (read_ahead_loader.cc): StartLoads queues ids, the loader
-  // thread (started by the first StartLoads) loads them in batches.
-  mutable std::mutex loader_mu;            // guards the seven below
+  // thread (started by the first StartLoads or RequestPopulate, the latter
+  // from PopFree, possibly while the caller holds page latches: the thread
+  // takes none of theirs) loads them in batches, and makes fresh frames
+  // resident ahead of use.
+  mutable std::mutex loader_mu;            // guards what follows up to `loader` (exclusive)
   std::condition_variable loader_cv;       // work queued, or stop
   std::condition_variable loader_idle_cv;  // the loader finished a batch
   std::vector<PageId> loader_queue;
-  size_t populate_to = 0;     // frames [0, populate_to) wanted resident
-  size_t populated_upto = 0;  // frames [0, populated_upto) made resident
+  size_t populate_to = 0;    // frames [0, populate_to) wanted resident
+  size_t populate_done = 0;  // frames [0, populate_done) handled by the loader
+  uint64_t populated = 0;    // of those, frames the kernel made resident
   bool loader_stop = false;
   bool loader_busy = false;  // a batch is being loaded
   std::thread loader;

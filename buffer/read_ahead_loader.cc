@@ -29,6 +29,12 @@
 // would have loaded. Ids of pages freed or reused since the caller read
 // them load what the store holds for them now, which a fetch would see
 // too; Discard handles a page being loaded like any pinned page (zombie).
+//
+// Fresh frames. The same thread also takes the kernel's first-touch fault
+// and zeroing of the frames about to be handed out for the first time
+// (RequestPopulate, asked by PopFree half a window ahead): madvise with
+// MADV_POPULATE_WRITE, which writes no byte, so it needs no latch and
+// nothing a reader sees changes.
 #include <system_error>
 
 #include <sys/mman.h>
@@ -102,25 +108,24 @@ void BufferPool::Impl::LoaderLoop() {
     {
       std::unique_lock lock(loader_mu);
       loader_cv.wait(lock, [this] {
-        return loader_stop || !loader_queue.empty() || populate_to > populated_upto;
+        return loader_stop || !loader_queue.empty() || populate_to > populate_done;
       });
       if (loader_stop) return;
       batch.clear();
       batch.swap(loader_queue);
-      populate_from = populated_upto;
+      populate_from = populate_done;
       populate_end = populate_to;
-      populated_upto = populate_to;
       loader_busy = true;
     }
-    if (populate_end > populate_from) {
-      // Faults the memory in without writing a byte of it, so no thread
-      // can see a change, even in a frame handed out meanwhile (the range
-      // is mostly frames no one has had yet). Advice only: a kernel without
-      // MADV_POPULATE_WRITE (before Linux 5.14) refuses it, and the first
-      // touch then faults as before.
-      (void)::madvise(frame_memory.get() + populate_from * kPageSize,
-                      (populate_end - populate_from) * kPageSize, MADV_POPULATE_WRITE);
-    }
+    // Faults the memory in without writing a byte of it, so no thread can
+    // see a change, even in a frame handed out meanwhile (the range is
+    // mostly frames no one has had yet). Advice only: a kernel without
+    // MADV_POPULATE_WRITE (before Linux 5.14) refuses it, and the first
+    // touch then faults as before (populated_frames does not count them).
+    const bool populated_now =
+        populate_end > populate_from &&
+        ::madvise(frame_memory.get() + populate_from * kPageSize,
+                  (populate_end - populate_from) * kPageSize, MADV_POPULATE_WRITE) == 0;
     size_t loaded = 0;
     // Errors stay with the pages (see above); a fetch reports them.
     if (!batch.empty()) (void)LoadMissing(batch, std::max<size_t>(1, capacity / 4), &loaded);
@@ -128,6 +133,10 @@ void BufferPool::Impl::LoaderLoop() {
     {
       std::lock_guard lock(loader_mu);
       loader_busy = false;
+      if (populate_end > populate_from) {
+        populate_done = std::max(populate_done, populate_end);
+        if (populated_now) populated += populate_end - populate_from;
+      }
     }
     loader_idle_cv.notify_all();
   }
@@ -180,7 +189,7 @@ void BufferPool::Impl::RequestPopulate(size_t upto) {
     if (loader_stop || upto <= populate_to) return;
     populate_to = upto;
     if (!EnsureLoaderLocked()) {
-      populate_to = populated_upto;  // no thread: the first touches fault as before
+      populate_to = populate_done;  // no thread: the first touches fault as before
       return;
     }
   }
@@ -192,7 +201,7 @@ void BufferPool::WaitForStartedLoads() {
   std::unique_lock lock(impl->loader_mu);
   impl->loader_idle_cv.wait(lock, [impl] {
     return impl->loader_stop || (impl->loader_queue.empty() && !impl->loader_busy &&
-                                 impl->populated_upto == impl->populate_to);
+                                 impl->populate_done == impl->populate_to);
   });
 }
 

@@ -170,6 +170,18 @@ TEST(ReadAheadLoaderTest, DestroyingThePoolStopsTheLoader) {
 // few pages are handed out, the frames of the next few MiB are in memory
 // (mincore) although nothing has touched them.
 TEST(ReadAheadLoaderTest, FreshFramesAreMadeResidentAheadOfUse) {
+  {
+    // The pool's advice is optional: where the kernel refuses it (before
+    // Linux 5.14), there is nothing to test.
+    const size_t size = 1 << 20;
+    void* probe = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(probe, MAP_FAILED);
+    const bool supported = ::madvise(probe, size, MADV_POPULATE_WRITE) == 0;
+    const int error = errno;
+    ::munmap(probe, size);
+    if (!supported)
+      GTEST_SKIP() << "madvise(MADV_POPULATE_WRITE) refused: " << std::strerror(error);
+  }
   MemPageStore store;
   // 64 MiB of frames: a window of 8 MiB, well past the huge pages the first
   // frames share.
