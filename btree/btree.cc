@@ -710,8 +710,10 @@ Status BTree::Impl::Put(std::string_view key, std::string_view value, InsertOnly
 // above the previous one and therefore above the leaf's lower bound; it is
 // below the upper bound when it is at most the leaf's last key, or when the
 // leaf is the rightmost (it has none). While the latch is held no split
-// can move that range. A key that needs overflow pages, a leaf with no room
-// (a split) and a key out of order release the leaf and take Put's path.
+// can move that range. A next key past the last key of a leaf that has a
+// right sibling, or out of order, releases the leaf and descends again; a
+// key that needs overflow pages, or a leaf with no room (a split), takes
+// Put's path.
 Status BTree::Impl::InsertRun(std::span<const std::string_view> keys,
                               std::span<const std::string_view> values, size_t* done,
                               std::string* existing) {

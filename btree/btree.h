@@ -99,7 +99,8 @@ class BTree {
   // a leaf; keys out of order are inserted correctly, each with its own
   // descent. Errors as Put (a key or value out of bounds is checked before
   // anything is inserted); on an error, *done entries are in the tree.
-  // REQUIRES: keys.size() == values.size().
+  // InvalidArgument if keys.size() != values.size(). REQUIRES: existing is
+  // not null.
   Status InsertRun(std::span<const std::string_view> keys, std::span<const std::string_view> values,
                    size_t* done, std::string* existing);
   // Copies the value of `key` into *value. NotFound if absent.

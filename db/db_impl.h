@@ -219,8 +219,9 @@ struct Database::Impl final : Catalog {
   // earlier Database). OK for a name.
   Status Check(const TableArg& table) const;
   // Database::Write's work: `ops` in one read-committed transaction of its
-  // own; `tables` are the distinct tables (names and handles, each resolved
-  // once: Resolve) they refer to by index. Reorders `ops` (into key order).
+  // own; `tables` are the distinct names and handles (each resolved once:
+  // Resolve; a name and a handle of one table are two entries) that the ops
+  // refer to by index. Reorders `ops` (into key order).
   Status WriteOps(std::span<BatchOpRef> ops, std::span<const TableArg> tables,
                   const CommitOptions& options);
   // Database::Put's (value) and Delete's (null) work: a batch of one.

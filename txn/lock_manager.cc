@@ -69,6 +69,7 @@ size_t LockManager::ShardIndex(std::string_view name) {
 void LockManager::GroupByShard(std::span<const std::string_view> names,
                                std::array<uint32_t, kShards + 1>* start,
                                std::vector<uint32_t>* order) {
+  static_assert(kShards <= 256, "a shard index is kept in a byte");
   std::vector<uint8_t> shard_of(names.size());
   start->fill(0);
   for (size_t i = 0; i < names.size(); ++i) {
@@ -211,6 +212,10 @@ Status LockManager::LockMany(TxnId txn, std::span<const std::string_view> names,
   // edge until it wakes, and the caller, waiting next, would find that stale
   // edge closing a cycle (a false Deadlock). Invariant 3 holds only because
   // a lock is released at the end of its transaction, never before a wait.
+  if (newly.size() != names.size()) {
+    return Status::InvalidArgument("LockMany: " + std::to_string(names.size()) + " names but " +
+                                   std::to_string(newly.size()) + " flags");
+  }
   std::fill(newly.begin(), newly.end(), uint8_t{0});
   for (size_t i = 0; i < names.size(); ++i) {
     bool taken = false;

@@ -52,9 +52,9 @@ class LockManager {
               bool* newly, bool* waited);
   // Lock for several names in the order given, stopping at the first
   // failure: newly[i] tells whether names[i] was taken by this call (the
-  // locks taken before a failure stay held). Callers that lock in key order
-  // never wait for each other in a cycle.
-  // REQUIRES: newly.size() == names.size().
+  // locks taken before a failure stay held). Callers that all lock in one
+  // order (write batches: key order) never wait for each other in a cycle.
+  // InvalidArgument (taking nothing) unless newly.size() == names.size().
   Status LockMany(TxnId txn, std::span<const std::string_view> names,
                   std::optional<std::chrono::milliseconds> timeout, std::span<uint8_t> newly);
   // Takes `name` for txn if nobody holds it or waits for it; never waits.

@@ -730,7 +730,8 @@ class MVDB_EXPORT Database {
   // Through a handle (TableHandle): NotFound ("table 'NAME' was dropped")
   // for a dropped table, InvalidArgument for a handle not of this
   // database; no catalog mutex is taken, and a drop of the table waits
-  // for the check (as for Database::Get).
+  // for the check (as for Database::Get) — holding the catalog meanwhile,
+  // so calls that name tables by name wait for the check too.
   Result<TableInfo> DescribeTable(std::string_view table);
   Result<TableInfo> DescribeTable(const TableHandle& table);
   // Every version of `key` that is still kept, newest first. NotFound if

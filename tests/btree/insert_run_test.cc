@@ -4,7 +4,8 @@
 // the first present key and reports its value, keys out of order and values
 // that need overflow pages are still right, and threads running
 // interleaved runs on one tree (with a pool small enough to evict) lose
-// nothing. Every test ends with the tree's own structural check.
+// nothing. The tests that change the tree end with its own structural
+// check. Seeds come from MVDB_SEED when it is set (printed on failure).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -152,7 +153,9 @@ TEST_F(InsertRunTest, PresentKeyWithAnOverflowValueIsReportedWhole) {
 }
 
 TEST_F(InsertRunTest, KeysOutOfOrderAndOverflowValuesAreStillRight) {
-  std::mt19937_64 random(42);
+  const uint64_t seed = testing::EnvNumber("MVDB_SEED", 42);
+  SCOPED_TRACE("MVDB_SEED=" + std::to_string(seed));
+  std::mt19937_64 random(seed);
   std::vector<std::pair<std::string, std::string>> entries;
   std::map<std::string, std::string> model;
   for (uint64_t i = 0; i < 5000; ++i) {
@@ -186,8 +189,10 @@ TEST_F(InsertRunTest, BadInputInsertsNothing) {
   const std::string long_key(kMaxKeySize + 1, 'k');
   keys = {"a", long_key};
   values = {"1", "2"};
+  done = 7;
   status = tree_->InsertRun(keys, values, &done, &existing);
   EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << status.ToString();
+  EXPECT_EQ(done, 0u);
   ExpectTreeIs({});
   // An empty run is no change.
   status = tree_->InsertRun({}, {}, &done, &existing);
@@ -231,8 +236,10 @@ TEST_F(InsertRunTest, InterleavedRunsOfSeveralThreadsLoseNothing) {
       writers_left.fetch_sub(1);
     });
   }
+  const uint64_t seed = testing::EnvNumber("MVDB_SEED", 7);
+  SCOPED_TRACE("MVDB_SEED=" + std::to_string(seed));
   threads.emplace_back([&] {
-    std::mt19937_64 random(7);
+    std::mt19937_64 random(seed);
     std::string value;
     while (writers_left.load() > 0) {
       const uint64_t n = random() % kKeys;

@@ -51,6 +51,10 @@ TEST(LockManyTest, TakesEveryFreeLockAndUnlockManyReleasesThem) {
   }
   locks.UnlockMany(7, Views(names));
   EXPECT_TRUE(locks.Snapshot().empty());
+  std::vector<uint8_t> too_few(2);
+  EXPECT_EQ(locks.LockMany(7, Views(names), std::nullopt, too_few).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(locks.Snapshot().empty());
   for (const std::string& name : names) EXPECT_TRUE(locks.TryLock(8, name));
 }
 
