@@ -116,9 +116,13 @@ std::span<const std::byte> AsBytes(std::string_view s) {
 }
 
 Status Validate(const TreeBatch& batch) {
+  std::string_view checked;  // the last tree name found good (a batch's ops share a few)
   for (const TreeBatch::Op& op : batch.ops()) {
-    if (std::string problem = db_record::TreeNameProblem(op.tree); !problem.empty()) {
-      return Status::InvalidArgument(problem);
+    if (op.tree.data() != checked.data() || op.tree.size() != checked.size()) {
+      if (std::string problem = db_record::TreeNameProblem(op.tree); !problem.empty()) {
+        return Status::InvalidArgument(problem);
+      }
+      checked = op.tree;
     }
     if (op.key.empty() || op.key.size() > kMaxKeySize) {
       return Status::InvalidArgument("key of " + std::to_string(op.key.size()) +

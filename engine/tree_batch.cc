@@ -1,8 +1,10 @@
 // TreeBatch and the tree-name records: encoding and checked decoding of
 // the payloads in engine/record_format.md.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -78,19 +80,26 @@ std::string TreeBatch::Encode() const {
   for (const Op& op : ops_) {
     size += db_record::kOpHeaderSize + op.tree.size() + op.key.size() + op.value.size();
   }
-  std::string out(size, '\0');
-  EncodeFixed32(Bytes(out, 0), static_cast<uint32_t>(ops_.size()));
-  size_t pos = db_record::kBatchHeaderSize;
+  // Appended piece by piece into reserved room: a load's record is
+  // hundreds of KiB, which filling with zeros first would write twice.
+  std::string out;
+  out.reserve(size);
+  std::array<std::byte, db_record::kOpHeaderSize> header;
+  const auto append = [&out](std::span<const std::byte> bytes) {
+    out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  };
+  std::array<std::byte, db_record::kBatchHeaderSize> count;
+  EncodeFixed32(count.data(), static_cast<uint32_t>(ops_.size()));
+  append(count);
   for (const Op& op : ops_) {
-    out[pos] = static_cast<char>(op.is_delete ? db_record::kOpDelete : db_record::kOpPut);
-    EncodeFixed16(Bytes(out, pos + 1), static_cast<uint16_t>(op.tree.size()));
-    EncodeFixed16(Bytes(out, pos + 3), static_cast<uint16_t>(op.key.size()));
-    EncodeFixed32(Bytes(out, pos + 5), static_cast<uint32_t>(op.value.size()));
-    pos += db_record::kOpHeaderSize;
-    for (const std::string_view part : {op.tree, op.key, op.value}) {
-      std::copy(part.begin(), part.end(), out.begin() + static_cast<ptrdiff_t>(pos));
-      pos += part.size();
-    }
+    header[0] = static_cast<std::byte>(op.is_delete ? db_record::kOpDelete : db_record::kOpPut);
+    EncodeFixed16(header.data() + 1, static_cast<uint16_t>(op.tree.size()));
+    EncodeFixed16(header.data() + 3, static_cast<uint16_t>(op.key.size()));
+    EncodeFixed32(header.data() + 5, static_cast<uint32_t>(op.value.size()));
+    append(header);
+    out.append(op.tree);
+    out.append(op.key);
+    out.append(op.value);
   }
   return out;
 }
