@@ -304,38 +304,40 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
     MVDB_SQL_RETURN_IF_ERROR(CheckExpr(*having, context, ExprPlace::kSelect, &aggregates));
   }
 
-  // ORDER BY, as PostgreSQL resolves it: a result column's name (before a
-  // table column's), a position, or an expression, which is the result
-  // column computing the same (or, without DISTINCT, computed apart).
-  std::vector<SortKey> sort_keys;
-  for (const OrderItem& item : select.order_by) {
+  // An ORDER BY or DISTINCT ON item, as PostgreSQL resolves it: a
+  // position, a result column's name (before a table column's), or an
+  // expression, which is the result column computing the same or else is
+  // computed apart (key.expr).
+  const auto resolve = [&](const Expr& expr, std::string_view clause) -> SqlResult<SortKey> {
     SortKey key;
-    key.descending = item.descending;
-    key.nulls_first = item.nulls_first.value_or(item.descending);
-    const Expr& expr = *item.expr;
     if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
       const int64_t position = expr.literal.int_value();
       if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
-        return MakeSqlError(
-            "42P10", "ORDER BY position " + std::to_string(position) + " is not in select list");
+        return MakeSqlError("42P10", std::string(clause) + " position " + std::to_string(position) +
+                                         " is not in select list");
       }
       key.output = static_cast<int>(position - 1);
-    } else {
-      if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
-        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "ORDER BY"));
-      }
-      if (key.output < 0) {
-        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
-        key.output = OutputComputing(outputs, expr);
-      }
-      if (key.output < 0) {
-        if (select.distinct) {
-          return MakeSqlError(
-              "42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
-        }
-        key.expr = &expr;
-      }
+      return key;
     }
+    if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
+      MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, clause));
+    }
+    if (key.output < 0) {
+      MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
+      key.output = OutputComputing(outputs, expr);
+    }
+    if (key.output < 0) key.expr = &expr;
+    return key;
+  };
+  std::vector<SortKey> sort_keys;
+  for (const OrderItem& item : select.order_by) {
+    MVDB_SQL_ASSIGN_OR_RETURN(SortKey key, resolve(*item.expr, "ORDER BY"));
+    if (key.expr != nullptr && select.distinct) {
+      return MakeSqlError("42P10",
+                          "for SELECT DISTINCT, ORDER BY expressions must appear in select list");
+    }
+    key.descending = item.descending;
+    key.nulls_first = item.nulls_first.value_or(item.descending);
     sort_keys.push_back(key);
   }
 
@@ -343,25 +345,7 @@ SqlResult<StatementResult> Executor::SelectStatement(const Select& select, Trans
   // ORDER BY starts with (in any order), as PostgreSQL requires.
   std::vector<SortKey> distinct_keys;
   for (const ExprPtr& item : select.distinct_on) {
-    SortKey key;
-    const Expr& expr = *item;
-    if (expr.kind == ExprKind::kLiteral && expr.literal.type() == TypeId::kInt) {
-      const int64_t position = expr.literal.int_value();
-      if (position < 1 || position > static_cast<int64_t>(outputs.size())) {
-        return MakeSqlError(
-            "42P10", "DISTINCT ON position " + std::to_string(position) + " is not in select list");
-      }
-      key.output = static_cast<int>(position - 1);
-    } else {
-      if (expr.kind == ExprKind::kColumn && expr.table.empty()) {
-        MVDB_SQL_ASSIGN_OR_RETURN(key.output, OutputNamed(outputs, expr.column, "DISTINCT ON"));
-      }
-      if (key.output < 0) {
-        MVDB_SQL_RETURN_IF_ERROR(CheckExpr(expr, context, ExprPlace::kSelect, &aggregates));
-        key.output = OutputComputing(outputs, expr);
-      }
-      if (key.output < 0) key.expr = &expr;
-    }
+    MVDB_SQL_ASSIGN_OR_RETURN(SortKey key, resolve(*item, "DISTINCT ON"));
     distinct_keys.push_back(key);
   }
   {
