@@ -74,7 +74,7 @@
 //     less room than estimated), nothing has changed yet and the operation
 //     restarts holding every latch from the root. InsertRun (a run of keys
 //     in increasing order) keeps the leaf it reached latched for the next
-//     keys while they provably belong to it (InsertRun's comment) and fit;
+//     keys while they provably belong to it (btree_insert_run.cc) and fit;
 //     it holds no other latch meanwhile, and releases the leaf before any
 //     other path (a split, an overflow chain, a key out of order).
 //
@@ -702,58 +702,6 @@ Status BTree::Impl::Put(std::string_view key, std::string_view value, InsertOnly
     MVDB_RETURN_IF_ERROR(btree::FreeOverflow(pool, allocator, old_chain));
   }
   return status;
-}
-
-// A run of inserts in key order (BTree::InsertRun). The leaf a descent
-// found stays latched while the next key belongs to it, which its content
-// shows without the parent: the run's keys increase, so the next key is
-// above the previous one and therefore above the leaf's lower bound; it is
-// below the upper bound when it is at most the leaf's last key, or when the
-// leaf is the rightmost (it has none). While the latch is held no split
-// can move that range. A next key past the last key of a leaf that has a
-// right sibling, or out of order, releases the leaf and descends again; a
-// key that needs overflow pages, or a leaf with no room (a split), takes
-// Put's path.
-Status BTree::Impl::InsertRun(std::span<const std::string_view> keys,
-                              std::span<const std::string_view> values, size_t* done,
-                              std::string* existing) {
-  *done = 0;
-  InsertOnly only{false, existing};
-  size_t i = 0;
-  const auto inline_cell = [&](size_t at) {
-    return LeafCell{keys[at], values[at], static_cast<uint32_t>(values[at].size()), kInvalidPageId};
-  };
-  const auto fits_inline = [&](size_t at) {
-    return !btree::NeedsOverflow(keys[at].size(), values[at].size());
-  };
-  while (i < keys.size()) {
-    bool stored = false;
-    if (fits_inline(i)) {
-      MVDB_ASSIGN_OR_RETURN(WritePageGuard leaf, FindLeafExclusive(keys[i]));
-      while (true) {
-        PageId old_chain = kInvalidPageId;  // stays invalid: nothing is replaced
-        MVDB_RETURN_IF_ERROR(StoreInLeaf(&leaf, inline_cell(i), &stored, &old_chain, &only));
-        if (only.exists) {
-          *done = i;
-          return Status::OK();
-        }
-        if (!stored) break;  // no room: Put splits the leaf
-        ++i;
-        *done = i;
-        if (i == keys.size() || !fits_inline(i) || keys[i] <= keys[i - 1]) break;
-        const ConstNode node(leaf.data());
-        const bool below_last = node.size() > 0 && keys[i] <= node.key(node.size() - 1);
-        if (!below_last && node.next_leaf() != kInvalidPageId) break;
-      }
-    }
-    if (!stored) {
-      MVDB_RETURN_IF_ERROR(Put(keys[i], values[i], &only));
-      if (only.exists) return Status::OK();
-      ++i;
-      *done = i;
-    }
-  }
-  return Status::OK();
 }
 
 // ---- BTree ----
