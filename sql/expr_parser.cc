@@ -39,6 +39,15 @@ ExprPtr Parser::MakeNode(ExprKind kind, const SourcePos& pos, std::vector<ExprPt
   return node;
 }
 
+bool Parser::ParseExprList(std::vector<ExprPtr>* out) {
+  do {
+    ExprPtr e = ParseExpr(0);
+    if (e == nullptr) return false;
+    out->push_back(std::move(e));
+  } while (AcceptOp(","));
+  return true;
+}
+
 ExprPtr Parser::ParseExpr(int min_prec) {
   struct DepthGuard {
     int& depth;
@@ -151,12 +160,7 @@ ExprPtr Parser::ParseInfix(ExprPtr left, int prec) {
   } else if (word == "in") {
     kind = ExprKind::kInList;
     if (!ExpectOp("(")) return nullptr;
-    do {
-      ExprPtr item = ParseExpr(0);
-      if (item == nullptr) return nullptr;
-      operands.push_back(std::move(item));
-    } while (AcceptOp(","));
-    if (!ExpectOp(")")) return nullptr;
+    if (!ParseExprList(&operands) || !ExpectOp(")")) return nullptr;
   } else {
     kind = ExprKind::kLike;
     ExprPtr pattern = ParseExpr(kPrecAdditive);
@@ -396,11 +400,7 @@ ExprPtr Parser::ParseFunction() {
   if (!all && !distinct && AcceptOp("*")) {
     star = true;
   } else if (all || distinct || !IsOp(Peek(), ")")) {
-    do {
-      ExprPtr arg = ParseExpr(0);
-      if (arg == nullptr) return nullptr;
-      args.push_back(std::move(arg));
-    } while (AcceptOp(","));
+    if (!ParseExprList(&args)) return nullptr;
   }
   if (!ExpectOp(")")) return nullptr;
   const bool fits = found != std::end(kAggregates) &&

@@ -465,13 +465,7 @@ bool Parser::ParseSelectCore(Select* out) {
   Select& select = *out;
   if (AcceptWord("distinct")) {
     if (AcceptWord("on")) {
-      if (!ExpectOp("(")) return false;
-      do {
-        ExprPtr e = ParseExpr(0);
-        if (e == nullptr) return false;
-        select.distinct_on.push_back(std::move(e));
-      } while (AcceptOp(","));
-      if (!ExpectOp(")")) return false;
+      if (!ExpectOp("(") || !ParseExprList(&select.distinct_on) || !ExpectOp(")")) return false;
     } else {
       select.distinct = true;
     }
@@ -493,12 +487,7 @@ bool Parser::ParseSelectCore(Select* out) {
   }
   if (!ParseWhere(&select.where)) return false;
   if (AcceptWord("group")) {
-    if (!ExpectWord("by")) return false;
-    do {
-      ExprPtr e = ParseExpr(0);
-      if (e == nullptr) return false;
-      select.group_by.push_back(std::move(e));
-    } while (AcceptOp(","));
+    if (!ExpectWord("by") || !ParseExprList(&select.group_by)) return false;
   }
   if (AcceptWord("having")) {
     select.having = ParseExpr(0);

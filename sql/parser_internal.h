@@ -133,6 +133,8 @@ class Parser {
 
   // Expressions.
   ExprPtr ParseExpr(int min_prec);
+  // expr {, expr}, appended to *out; false (error recorded) on failure.
+  bool ParseExprList(std::vector<ExprPtr>* out);
   ExprPtr ParsePrefix();
   ExprPtr ParseNumber(const PositionedToken& token, bool negative, const SourcePos& pos);
   ExprPtr ParseFunction();
